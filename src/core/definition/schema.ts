@@ -1,0 +1,184 @@
+/**
+ * The LOOP.md front matter schema: every field of PRODUCT.md with its default, so a loop can be
+ * three lines. Unknown keys are errors (strict objects), never silently ignored.
+ *
+ * zod 4 note: `.prefault(x)` parses `x` through the schema (so nested defaults apply), whereas
+ * `.default(x)` would return `x` as is.
+ */
+import { z } from 'zod';
+
+export const TOOL_NAMES = ['read_file', 'write_file', 'edit_file', 'list_files', 'search', 'run'] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
+
+export const PROVIDERS = ['anthropic', 'openai', 'claude-code', 'codex', 'command', 'scripted'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const DEFAULT_MODELS: Record<ProviderName, string> = {
+  anthropic: 'claude-sonnet-4-5',
+  openai: 'gpt-5-mini',
+  'claude-code': 'default',
+  codex: 'default',
+  command: 'default',
+  scripted: 'scripted',
+};
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'use lowercase letters, digits and single hyphens, like fix-tests')
+  .max(64);
+
+const positive = z.number().positive();
+const positiveInt = z.number().int().positive();
+
+export const routeSchema = z.strictObject({
+  triage: z.string().min(1).optional(),
+  summary: z.string().min(1).optional(),
+  review: z.string().min(1).optional(),
+});
+
+export const mcpServerSchema = z.strictObject({
+  name: z.string().min(1),
+  command: z.string().min(1),
+  args: z.array(z.string()).prefault([]),
+  env: z.record(z.string(), z.string()).prefault({}),
+});
+
+export const agentSchema = z.strictObject({
+  provider: z.enum(PROVIDERS).prefault('anthropic'),
+  /** Defaults per provider (DEFAULT_MODELS) when absent. */
+  model: z.string().min(1).optional(),
+  route: routeSchema.prefault({}),
+  tools: z.array(z.enum(TOOL_NAMES)).prefault([...TOOL_NAMES]),
+  mcp: z.array(mcpServerSchema).prefault([]),
+  max_tokens: positiveInt.prefault(8192),
+  /** OpenAI-compatible endpoint (e.g. a local Ollama); OPENAI_BASE_URL works too. */
+  base_url: z.string().url().optional(),
+  /** The scripted provider's script, relative to the loop folder. */
+  script: z.string().min(1).prefault('SCRIPT.yaml'),
+  /** The command provider's argv; the prompt goes on stdin unless an argument is "{prompt}". */
+  command: z.array(z.string()).min(1).optional(),
+});
+
+export const workspaceSchema = z.strictObject({
+  /** The branch (or any commit-ish) the run's worktree starts from. HEAD = what the repo has checked out. */
+  base: z.string().min(1).prefault('HEAD'),
+});
+
+export const triggerSchema = z.strictObject({
+  cron: z.string().min(1).optional(),
+  watch: z.array(z.string().min(1)).optional(),
+  webhook: z.boolean().optional(),
+  goal: z.boolean().optional(),
+});
+
+const graderCommon = {
+  name: z.string().min(1).optional(),
+  /** A holdout grader decides `verified`, but its feedback never reaches the agent. */
+  holdout: z.boolean().prefault(false),
+  /** Files the agent may not write (the grader's own inputs). */
+  protect: z.array(z.string().min(1)).prefault([]),
+  /** Seconds before the grader is stopped and counts as an error. */
+  timeout: positive.prefault(600),
+};
+
+export const commandGraderSchema = z.strictObject({
+  ...graderCommon,
+  command: z.string().min(1),
+});
+
+export const rubricGraderSchema = z.strictObject({
+  ...graderCommon,
+  rubric: z.string().min(1),
+  model: z.string().min(1).optional(),
+  threshold: z.number().min(0).max(1).prefault(0.8),
+});
+
+export const metricGraderSchema = z.strictObject({
+  ...graderCommon,
+  metric: z.strictObject({
+    command: z.string().min(1),
+    pattern: z.string().min(1),
+    goal: z.enum(['maximize', 'minimize']).prefault('maximize'),
+    target: z.number().optional(),
+  }),
+});
+
+export const checkerGraderSchema = z.strictObject({
+  ...graderCommon,
+  checker: z.union([
+    z.literal(true),
+    z.strictObject({ model: z.string().min(1).optional(), prompt: z.string().min(1).optional() }),
+  ]),
+});
+
+export const graderSchema = z.union([
+  commandGraderSchema,
+  rubricGraderSchema,
+  metricGraderSchema,
+  checkerGraderSchema,
+]);
+
+export const budgetSchema = z.strictObject({
+  iterations: positiveInt.prefault(10),
+  tool_calls: positiveInt.prefault(200),
+  usd: positive.prefault(2),
+  tokens: positiveInt.prefault(2_000_000),
+  minutes: positive.prefault(60),
+});
+
+export const stallSchema = z.strictObject({
+  window: positiveInt.prefault(3),
+  on_stall: z.enum(['nudge', 'pause', 'stop']).prefault('pause'),
+});
+
+export const memorySchema = z.strictObject({
+  /** MEMORY.md is kept under this size. */
+  max_bytes: positiveInt.prefault(16_384),
+});
+
+export const loopFrontMatterSchema = z.strictObject({
+  name,
+  description: z.string().prefault(''),
+  agent: agentSchema.prefault({}),
+  workspace: workspaceSchema.prefault({}),
+  trigger: triggerSchema.prefault({}),
+  verify: z.array(graderSchema).prefault([]),
+  budget: budgetSchema.prefault({}),
+  stall: stallSchema.prefault({}),
+  approve: z.array(z.string().min(1)).prefault([]),
+  /** How many runs of this loop may be in flight at once. */
+  concurrency: positiveInt.prefault(1),
+  memory: memorySchema.prefault({}),
+});
+
+export type LoopFrontMatter = z.output<typeof loopFrontMatterSchema>;
+export type GraderConfig = z.output<typeof graderSchema>;
+export type CommandGraderConfig = z.output<typeof commandGraderSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
+
+export interface SkillFile {
+  name: string;
+  description: string;
+  /** Path relative to the repository root. */
+  path: string;
+  body: string;
+}
+
+export interface RubricCriterion {
+  name: string;
+  text: string;
+}
+
+/** A loaded, validated loop: what the engine runs. */
+export interface LoopDefinition extends LoopFrontMatter {
+  /** The model after the per-provider default is applied. */
+  model: string;
+  /** The task prompt: the body of LOOP.md. */
+  task: string;
+  /** Absolute path of the loop folder (loops/NAME). */
+  dir: string;
+  /** Absolute path of LOOP.md. */
+  file: string;
+  skills: SkillFile[];
+  rubric?: { path: string; criteria: RubricCriterion[] };
+}

@@ -1,0 +1,97 @@
+/**
+ * The one interface every model provider sits behind. The engine speaks only this; providers
+ * translate to and from their wire protocol and never write traces themselves.
+ */
+import type { ModelStep, TokenUsage, ToolCallRecord } from '../core/events.js';
+
+/** JSON Schema for a tool's input (what both APIs take). */
+export type JsonSchema = Record<string, unknown>;
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  inputSchema: JsonSchema;
+}
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+export interface ToolUsePart {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface ToolResultPart {
+  type: 'tool_result';
+  toolUseId: string;
+  content: string;
+  isError: boolean;
+}
+
+export type Message =
+  | { role: 'user'; content: Array<TextPart | ToolResultPart> }
+  | { role: 'assistant'; content: Array<TextPart | ToolUsePart> };
+
+export interface ModelRequest {
+  model: string;
+  /**
+   * The stable prefix (task, skills, rules). Byte-identical from iteration to iteration so it can be
+   * cached; everything that changes (memory, feedback, instructions) goes in the messages.
+   */
+  system: string;
+  messages: Message[];
+  tools: ToolSpec[];
+  maxTokens: number;
+  step: ModelStep;
+  /** Stable per loop; used as a cache routing key where the provider supports one. */
+  cacheKey?: string;
+  signal?: AbortSignal;
+  /** Called with text as it arrives, for providers that stream. */
+  onText?: (delta: string) => void;
+}
+
+export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'refusal' | 'other';
+
+export interface ModelResponse {
+  /** The model id the provider reports (may differ from the requested alias). */
+  model: string;
+  text: string;
+  toolCalls: ToolCallRecord[];
+  stopReason: StopReason;
+  usage: TokenUsage;
+}
+
+export interface ModelProvider {
+  readonly name: string;
+  complete(request: ModelRequest): Promise<ModelResponse>;
+}
+
+export type ProviderErrorKind =
+  | 'missing_key'
+  | 'auth'
+  | 'rate_limit'
+  | 'overloaded'
+  | 'bad_request'
+  | 'connection'
+  | 'server'
+  | 'malformed'
+  | 'aborted'
+  | 'config';
+
+/** A provider failure the engine can act on: `retryable` says whether trying later may help. */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly provider: string,
+    readonly retryable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProviderError';
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Loads loops/NAME: LOOP.md (settings and task), its skills and its rubric, validated as a whole. A bad
+ * definition yields every problem found, each with its file, line and field, and no definition.
+ */
+import path from 'node:path';
+import { listDirectories, isFile, readText } from './files.js';
+import { parseYamlBlock, splitFrontMatter } from './front-matter.js';
+import type { MarkdownParts } from './front-matter.js';
+import { validateYaml } from './issues.js';
+import { checkName, checkProtect, checkScript, loadRubrics } from './loop-checks.js';
+import type { LoopPlace, RubricsLoad } from './loop-checks.js';
+import type { DefinitionProblem } from './problems.js';
+import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
+import type { LoopDefinition, LoopFrontMatter } from './schema.js';
+import { loadSkills } from './skills.js';
+
+export type LoadResult =
+  { ok: true; definition: LoopDefinition } | { ok: false; problems: DefinitionProblem[] };
+
+export async function loadLoop(repoRoot: string, name: string): Promise<LoadResult> {
+  const root = path.resolve(repoRoot);
+  const dir = path.join(root, 'loops', name);
+  const absolute = path.join(dir, 'LOOP.md');
+  const file = `loops/${name}/LOOP.md`;
+
+  const nameCheck = loopFrontMatterSchema.shape.name.safeParse(name);
+  if (!nameCheck.success) {
+    const reason = nameCheck.error.issues[0]?.message ?? 'not a valid name';
+    return fail([{ file, line: 1, field: '(file)', message: `"${name}" is not a loop name: ${reason}` }]);
+  }
+  const read = await readText(absolute, file);
+  if (read.kind === 'missing') {
+    return fail([
+      {
+        file,
+        line: 1,
+        field: '(file)',
+        message: `there is no loop "${name}": create ${file}, or run "loops new ${name}"`,
+      },
+    ]);
+  }
+  if (read.kind === 'error') return fail([read.problem]);
+
+  const problems: DefinitionProblem[] = [];
+  let frontMatter: LoopFrontMatter | undefined;
+  let parts: MarkdownParts | undefined;
+  let rubrics: RubricsLoad | undefined;
+
+  const split = splitFrontMatter(read.text, file);
+  if (!split.ok) problems.push(split.problem);
+  else {
+    parts = split.parts;
+    const parsed = parseYamlBlock(parts, file);
+    if (!parsed.ok) problems.push(...parsed.problems);
+    else {
+      const place: LoopPlace = { repoRoot: root, dir, name, file, yaml: parsed.yaml };
+      const validated = validateYaml(loopFrontMatterSchema, parsed.yaml, file);
+      if (validated.ok) frontMatter = validated.data;
+      else problems.push(...validated.problems);
+      problems.push(...checkName(place, problems));
+      problems.push(...(await checkScript(place)));
+      problems.push(...checkProtect(place));
+      rubrics = await loadRubrics(place);
+      problems.push(...rubrics.problems);
+    }
+    if (parts.body.trim() === '') {
+      problems.push({
+        file,
+        line: parts.bodyLine,
+        field: '(task)',
+        message: 'the task is empty: write what the agent should do below the closing "---"',
+      });
+    }
+  }
+  const skills = await loadSkills(root, dir);
+  problems.push(...skills.problems);
+
+  if (problems.length > 0 || frontMatter === undefined || parts === undefined) return fail(problems);
+  const definition: LoopDefinition = {
+    ...frontMatter,
+    model: frontMatter.agent.model ?? DEFAULT_MODELS[frontMatter.agent.provider],
+    task: parts.body.trim(),
+    dir,
+    file: absolute,
+    skills: skills.skills,
+  };
+  if (rubrics?.rubric !== undefined) definition.rubric = rubrics.rubric;
+  return { ok: true, definition };
+}
+
+/** Sorted names of the folders under loops/ that hold a LOOP.md. */
+export async function listLoopNames(repoRoot: string): Promise<string[]> {
+  const loopsDir = path.join(path.resolve(repoRoot), 'loops');
+  const folders = await listDirectories(loopsDir);
+  const withLoop = await Promise.all(
+    folders.map(async (folder) =>
+      (await isFile(path.join(loopsDir, folder, 'LOOP.md'))) ? folder : undefined,
+    ),
+  );
+  return withLoop.filter((folder) => folder !== undefined);
+}
+
+export async function loadAllLoops(repoRoot: string): Promise<Array<{ name: string; result: LoadResult }>> {
+  const names = await listLoopNames(repoRoot);
+  return Promise.all(names.map(async (name) => ({ name, result: await loadLoop(repoRoot, name) })));
+}
+
+/** LOOP.md's problems first, in file order; then the other files'. */
+function fail(problems: DefinitionProblem[]): LoadResult {
+  const isLoopFile = (problem: DefinitionProblem): number => (problem.file.endsWith('/LOOP.md') ? 0 : 1);
+  const sorted = [...problems].sort(
+    (a, b) => isLoopFile(a) - isLoopFile(b) || a.file.localeCompare(b.file) || a.line - b.line,
+  );
+  return { ok: false, problems: sorted };
+}

@@ -1,0 +1,160 @@
+/**
+ * Checks of a LOOP.md that the schema cannot make: they need the folder name or the file system.
+ * They read the raw YAML defensively, so they run (and report) even when the schema found problems.
+ */
+import path from 'node:path';
+import { isFile } from './files.js';
+import type { YamlBlock } from './front-matter.js';
+import { valueAt } from './issues.js';
+import { escapesRepo, repoRelative } from './paths.js';
+import { fieldName } from './problems.js';
+import type { DefinitionProblem } from './problems.js';
+import { loadRubricFile } from './rubric.js';
+import type { RubricCriterion } from './schema.js';
+
+export interface LoopPlace {
+  repoRoot: string;
+  /** Absolute loop folder. */
+  dir: string;
+  /** The folder's name. */
+  name: string;
+  /** LOOP.md, repo-relative. */
+  file: string;
+  yaml: YamlBlock;
+}
+
+export function checkName(
+  place: LoopPlace,
+  alreadyReported: readonly DefinitionProblem[],
+): DefinitionProblem[] {
+  const value = valueAt(place.yaml.value, ['name']);
+  if (typeof value !== 'string' || value === place.name) return [];
+  if (alreadyReported.some((problem) => problem.field === 'name')) return [];
+  return [
+    {
+      file: place.file,
+      line: place.yaml.lineOf(['name']),
+      field: 'name',
+      message: `"${value}" must equal the folder name "${place.name}": rename one of them`,
+    },
+  ];
+}
+
+/** The scripted provider replays a script file, so a missing one would fail only once the run starts. */
+export async function checkScript(place: LoopPlace): Promise<DefinitionProblem[]> {
+  if (valueAt(place.yaml.value, ['agent', 'provider']) !== 'scripted') return [];
+  const given = valueAt(place.yaml.value, ['agent', 'script']);
+  if (given !== undefined && typeof given !== 'string') return []; // the schema reports it
+  const script = given ?? 'SCRIPT.yaml';
+  const where = given === undefined ? ['agent', 'provider'] : ['agent', 'script'];
+  const at = (message: string): DefinitionProblem[] => [
+    { file: place.file, line: place.yaml.lineOf(where), field: where.join('.'), message },
+  ];
+  const escape = escapesRepo(place.repoRoot, place.dir, script);
+  if (escape !== undefined) return at(`the script ${escape}`);
+  const absolute = path.resolve(place.dir, script);
+  if (await isFile(absolute)) return [];
+  return at(
+    `the scripted provider needs its script, but ${repoRelative(place.repoRoot, absolute)} does not exist: ` +
+      'create it, or set agent.script to a file relative to the loop folder',
+  );
+}
+
+/** Protected paths are the graders' own inputs in the repository; outside it they protect nothing. */
+export function checkProtect(place: LoopPlace): DefinitionProblem[] {
+  const problems: DefinitionProblem[] = [];
+  forEachGrader(place, (index, grader) => {
+    const protect = grader['protect'];
+    if (!Array.isArray(protect)) return;
+    protect.forEach((entry: unknown, position) => {
+      if (typeof entry !== 'string') return;
+      const escape = escapesRepo(place.repoRoot, place.repoRoot, entry);
+      if (escape === undefined) return;
+      const where = ['verify', index, 'protect', position];
+      problems.push({
+        file: place.file,
+        line: place.yaml.lineOf(where),
+        field: fieldName(where),
+        message: `${escape} (protected paths are relative to the repository root)`,
+      });
+    });
+  });
+  return problems;
+}
+
+export interface RubricsLoad {
+  rubric?: { path: string; criteria: RubricCriterion[] };
+  problems: DefinitionProblem[];
+}
+
+/**
+ * The rubric graders' files (relative to the loop folder), then loops/NAME/RUBRIC.md. The definition
+ * carries the first rubric a grader names, else RUBRIC.md.
+ */
+export async function loadRubrics(place: LoopPlace): Promise<RubricsLoad> {
+  const problems: DefinitionProblem[] = [];
+  const loaded = new Map<string, RubricCriterion[]>();
+  let chosen: string | undefined;
+
+  const references: Array<{ index: number; rubric: string }> = [];
+  forEachGrader(place, (index, grader) => {
+    const rubric = grader['rubric'];
+    if (typeof rubric === 'string' && rubric !== '') references.push({ index, rubric });
+  });
+  for (const { index, rubric } of references) {
+    const at = (message: string): DefinitionProblem => ({
+      file: place.file,
+      line: place.yaml.lineOf(['verify', index, 'rubric']),
+      field: fieldName(['verify', index, 'rubric']),
+      message,
+    });
+    const escape = escapesRepo(place.repoRoot, place.dir, rubric);
+    if (escape !== undefined) {
+      problems.push(at(`the rubric ${escape}`));
+      continue;
+    }
+    const absolute = path.resolve(place.dir, rubric);
+    const file = repoRelative(place.repoRoot, absolute);
+    if (!loaded.has(file)) {
+      const result = await loadRubricFile(absolute, file);
+      if (result.kind === 'missing') {
+        problems.push(
+          at(`no rubric at ${file}: create it, or fix the path (it is relative to the loop folder)`),
+        );
+        continue;
+      }
+      if (result.kind === 'invalid') {
+        problems.push(result.problem);
+        continue;
+      }
+      loaded.set(file, result.criteria);
+    }
+    chosen ??= file;
+  }
+
+  const defaultFile = repoRelative(place.repoRoot, path.join(place.dir, 'RUBRIC.md'));
+  if (!loaded.has(defaultFile)) {
+    const result = await loadRubricFile(path.join(place.dir, 'RUBRIC.md'), defaultFile);
+    if (result.kind === 'invalid') problems.push(result.problem);
+    if (result.kind === 'loaded') loaded.set(defaultFile, result.criteria);
+  }
+  chosen ??= loaded.has(defaultFile) ? defaultFile : undefined;
+
+  const criteria = chosen === undefined ? undefined : loaded.get(chosen);
+  return chosen === undefined || criteria === undefined
+    ? { problems }
+    : { rubric: { path: chosen, criteria }, problems };
+}
+
+function forEachGrader(
+  place: LoopPlace,
+  visit: (index: number, grader: Record<string, unknown>) => void,
+): void {
+  const verify = valueAt(place.yaml.value, ['verify']);
+  if (!Array.isArray(verify)) return;
+  verify.forEach((grader: unknown, index) => {
+    if (grader !== null && typeof grader === 'object' && !Array.isArray(grader)) {
+      visit(index, grader as Record<string, unknown>);
+    }
+  });
+}

@@ -1,0 +1,209 @@
+/**
+ * The Anthropic Messages API behind ModelProvider, through the official SDK's streaming helper.
+ *
+ * The SDK reads ANTHROPIC_* variables from process.env whenever an option is left out, so the key and
+ * base URL are always passed explicitly: the run's env (opts.env) is the only source.
+ */
+import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import type { ToolCallRecord } from '../core/events.js';
+import { baseUrlFrom, readVar } from './env.js';
+import {
+  abortedError,
+  apiError,
+  classifyErrorType,
+  classifyStatus,
+  connectionError,
+  isAbortError,
+  type ProviderLabel,
+} from './errors.js';
+import {
+  ProviderError,
+  type Message,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type StopReason,
+  type ToolSpec,
+} from './provider.js';
+
+export const ANTHROPIC_API_URL = 'https://api.anthropic.com';
+
+export interface AnthropicProviderOptions {
+  /** Where ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL are read from. */
+  env: NodeJS.ProcessEnv;
+  /** Overrides env.ANTHROPIC_BASE_URL; without `/v1`, which the SDK adds. */
+  baseUrl?: string;
+  /** Retries the SDK makes on 429, 5xx and connection errors before the error reaches us. */
+  maxRetries?: number;
+}
+
+const CACHE = { type: 'ephemeral' } as const;
+
+export class AnthropicProvider implements ModelProvider {
+  readonly name = 'anthropic';
+  private readonly client: Anthropic;
+  private readonly label: ProviderLabel;
+
+  constructor(opts: AnthropicProviderOptions) {
+    const apiKey = readVar(opts.env, 'ANTHROPIC_API_KEY');
+    const authToken = apiKey ? undefined : readVar(opts.env, 'ANTHROPIC_AUTH_TOKEN');
+    if (!apiKey && !authToken) {
+      throw new ProviderError(
+        'missing_key',
+        'ANTHROPIC_API_KEY is not set: export it, or use provider: scripted for an offline run',
+        this.name,
+      );
+    }
+    const baseUrl = baseUrlFrom(opts.baseUrl, opts.env, 'ANTHROPIC_BASE_URL', this.name) ?? ANTHROPIC_API_URL;
+    this.label = {
+      name: this.name,
+      title: 'Anthropic',
+      keyVariable: apiKey ? 'ANTHROPIC_API_KEY' : 'ANTHROPIC_AUTH_TOKEN',
+      baseUrlVariable: 'ANTHROPIC_BASE_URL',
+      baseUrl,
+      secret: apiKey ?? authToken,
+    };
+    // One credential only: passing one keeps the SDK from looking in process.env for the other.
+    this.client = new Anthropic({
+      ...(apiKey ? { apiKey } : { authToken }),
+      baseURL: baseUrl,
+      maxRetries: opts.maxRetries ?? 2,
+      // The default logger is console, whose lines would land in the middle of the TUI.
+      logLevel: 'off',
+    });
+  }
+
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    if (request.signal?.aborted) throw abortedError(this.label);
+    const stream = this.client.messages.stream(toAnthropicParams(request), { signal: request.signal });
+    let connected = false;
+    stream.on('connect', () => (connected = true));
+    const onText = request.onText;
+    if (onText) stream.on('text', (delta) => onText(delta));
+    try {
+      return fromAnthropicMessage(await stream.finalMessage());
+    } catch (error) {
+      throw this.toProviderError(error, request.signal, connected);
+    }
+  }
+
+  private toProviderError(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    connected: boolean,
+  ): ProviderError {
+    if (error instanceof ProviderError) return error;
+    if (error instanceof APIUserAbortError || isAbortError(error) || signal?.aborted) {
+      return abortedError(this.label, error);
+    }
+    if (error instanceof APIError && !(error instanceof APIConnectionError)) {
+      // An error event inside the stream has no status, only the error type.
+      const status = typeof error.status === 'number' ? error.status : undefined;
+      const classified = status === undefined ? classifyErrorType(error.type) : classifyStatus(status);
+      return apiError(this.label, classified, error.apiMessage ?? error.message, status, error);
+    }
+    // No answer, or a stream that ended early (a reset socket, "request ended without sending any
+    // chunks"): trying again is the usual cure.
+    const detail = error instanceof Error ? error.message : String(error);
+    return connectionError(this.label, detail, connected, error);
+  }
+}
+
+export function toAnthropicParams(request: ModelRequest): Anthropic.MessageStreamParams {
+  const params: Anthropic.MessageStreamParams = {
+    model: request.model,
+    max_tokens: request.maxTokens,
+    messages: toAnthropicMessages(request.messages),
+  };
+  // Tools then system form the stable prefix; a breakpoint after each caches it across calls.
+  if (request.system !== '') params.system = [{ type: 'text', text: request.system, cache_control: CACHE }];
+  if (request.tools.length > 0) params.tools = toAnthropicTools(request.tools);
+  return params;
+}
+
+function toAnthropicTools(tools: ToolSpec[]): Anthropic.Tool[] {
+  return tools.map((tool, index) => ({
+    name: tool.name,
+    description: tool.description,
+    input_schema: { ...tool.inputSchema, type: 'object' },
+    ...(index === tools.length - 1 ? { cache_control: CACHE } : {}),
+  }));
+}
+
+function toAnthropicMessages(messages: Message[]): Anthropic.MessageParam[] {
+  const out: Anthropic.MessageParam[] = [];
+  for (const message of messages) {
+    if (message.role === 'user') {
+      // The API wants tool results first in a user turn, any text after them.
+      const results: Anthropic.ToolResultBlockParam[] = [];
+      const texts: Anthropic.TextBlockParam[] = [];
+      for (const part of message.content) {
+        if (part.type === 'tool_result') {
+          results.push({
+            type: 'tool_result',
+            tool_use_id: part.toolUseId,
+            content: part.content,
+            is_error: part.isError,
+          });
+        } else if (part.text !== '') {
+          texts.push({ type: 'text', text: part.text });
+        }
+      }
+      const content = [...results, ...texts];
+      if (content.length > 0) out.push({ role: 'user', content });
+    } else {
+      const content: Array<Anthropic.TextBlockParam | Anthropic.ToolUseBlockParam> = [];
+      for (const part of message.content) {
+        if (part.type === 'tool_use') {
+          content.push({ type: 'tool_use', id: part.id, name: part.name, input: part.input });
+        } else if (part.text !== '') {
+          // The API rejects empty text blocks.
+          content.push({ type: 'text', text: part.text });
+        }
+      }
+      if (content.length > 0) out.push({ role: 'assistant', content });
+    }
+  }
+  return out;
+}
+
+export function fromAnthropicMessage(message: Anthropic.Message): ModelResponse {
+  let text = '';
+  const toolCalls: ToolCallRecord[] = [];
+  for (const block of message.content) {
+    if (block.type === 'text') text += block.text;
+    else if (block.type === 'tool_use')
+      toolCalls.push({ id: block.id, name: block.name, input: block.input });
+  }
+  const usage = message.usage;
+  return {
+    model: message.model,
+    text,
+    toolCalls,
+    stopReason: toStopReason(message.stop_reason),
+    usage: {
+      // Anthropic's input_tokens already leaves out the cached part.
+      input: usage.input_tokens,
+      output: usage.output_tokens,
+      cacheRead: usage.cache_read_input_tokens ?? 0,
+      cacheWrite: usage.cache_creation_input_tokens ?? 0,
+    },
+  };
+}
+
+function toStopReason(reason: Anthropic.StopReason | null): StopReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'end_turn';
+    case 'tool_use':
+      return 'tool_use';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'max_tokens';
+    case 'refusal':
+      return 'refusal';
+    default:
+      return 'other';
+  }
+}

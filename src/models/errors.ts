@@ -1,0 +1,121 @@
+/**
+ * Turning SDK failures into ProviderErrors. Both SDKs are generated from the same core, so an HTTP
+ * status means the same thing in each; the per-SDK files only say which class is which.
+ */
+import { ProviderError, type ProviderErrorKind } from './provider.js';
+
+/** What a provider says about itself in messages. */
+export interface ProviderLabel {
+  /** The `provider` field of the errors (anthropic, openai). */
+  name: string;
+  /** How people call the service (Anthropic, OpenAI). */
+  title: string;
+  /** The variable that holds the key, named in auth errors. */
+  keyVariable: string;
+  /** The variable that holds the base URL, named in connection errors. */
+  baseUrlVariable: string;
+  baseUrl: string;
+  /** Removed from every message, in case a server echoes it back. */
+  secret?: string;
+}
+
+export interface Classified {
+  kind: ProviderErrorKind;
+  retryable: boolean;
+}
+
+export function classifyStatus(status: number): Classified {
+  if (status === 401 || status === 403) return { kind: 'auth', retryable: false };
+  if (status === 429) return { kind: 'rate_limit', retryable: true };
+  if (status === 529) return { kind: 'overloaded', retryable: true };
+  if (status === 408) return { kind: 'connection', retryable: true };
+  // The SDKs retry 409 (a lock conflict on the server) too.
+  if (status === 409 || status >= 500) return { kind: 'server', retryable: true };
+  return { kind: 'bad_request', retryable: false };
+}
+
+/** Anthropic's error `type`, the only thing an error sent inside a stream carries. */
+export function classifyErrorType(type: string | null | undefined): Classified {
+  switch (type) {
+    case 'overloaded_error':
+      return { kind: 'overloaded', retryable: true };
+    case 'rate_limit_error':
+      return { kind: 'rate_limit', retryable: true };
+    case 'authentication_error':
+    case 'permission_error':
+    case 'billing_error':
+      return { kind: 'auth', retryable: false };
+    case 'invalid_request_error':
+    case 'not_found_error':
+      return { kind: 'bad_request', retryable: false };
+    default:
+      return { kind: 'server', retryable: true };
+  }
+}
+
+/** An error the API answered with: an HTTP status, or an error event inside the stream. */
+export function apiError(
+  label: ProviderLabel,
+  { kind, retryable }: Classified,
+  detail: string,
+  status: number | undefined,
+  cause: unknown,
+): ProviderError {
+  // The SDKs start their messages with the status, which the headline already gives.
+  const plain =
+    status !== undefined && detail.startsWith(`${status} `) ? detail.slice(`${status} `.length) : detail;
+  return build(label, kind, retryable, `${headline(label, kind, status)}: ${plain}`, cause);
+}
+
+/** No answer at all, or a stream that broke off after it started (`midStream`). */
+export function connectionError(
+  label: ProviderLabel,
+  detail: string,
+  midStream: boolean,
+  cause: unknown,
+): ProviderError {
+  const what = midStream
+    ? `the connection to ${label.title} broke off in the middle of the response; try again`
+    : `could not reach ${label.title} at ${label.baseUrl}; check the network or ${label.baseUrlVariable}`;
+  return build(label, 'connection', true, `${what}: ${detail}`, cause);
+}
+
+export function abortedError(label: ProviderLabel, cause?: unknown): ProviderError {
+  return build(label, 'aborted', false, `the request to ${label.title} was aborted`, cause);
+}
+
+function build(
+  label: ProviderLabel,
+  kind: ProviderErrorKind,
+  retryable: boolean,
+  message: string,
+  cause: unknown,
+): ProviderError {
+  return new ProviderError(kind, redact(message, label.secret), label.name, retryable, { cause });
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+function headline(label: ProviderLabel, kind: ProviderErrorKind, status: number | undefined): string {
+  const http = status === undefined ? '' : ` (HTTP ${status})`;
+  switch (kind) {
+    case 'auth':
+      return `${label.title} refused the credentials${http}; check ${label.keyVariable}`;
+    case 'rate_limit':
+      return `${label.title} is limiting the request rate${http}; wait, or run fewer loops at once`;
+    case 'overloaded':
+      return `${label.title} is overloaded${http}; try again later`;
+    case 'server':
+      return `${label.title} failed${http}; try again later`;
+    case 'bad_request':
+      return `${label.title} rejected the request${http}`;
+    default:
+      return `${label.title} ${kind} error${http}`;
+  }
+}
+
+function redact(text: string, secret: string | undefined): string {
+  return secret && secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
+}

@@ -1,0 +1,48 @@
+/**
+ * Builds the provider a loop names. The SDKs are imported only when their provider is chosen: they
+ * cost a quarter of a second each at startup, and a scripted or offline run needs neither.
+ */
+import path from 'node:path';
+import type { ProviderName } from '../core/definition/schema.js';
+import { ProviderError, type ModelProvider } from './provider.js';
+
+export interface ProviderOptions {
+  provider: ProviderName;
+  model: string;
+  baseUrl?: string;
+  /** Absolute loop folder; the scripted provider's script path is relative to it. */
+  loopDir: string;
+  /** agent.script */
+  script: string;
+  /** Where API keys and base URLs are read from (never process.env directly). */
+  env: NodeJS.ProcessEnv;
+  /** Passed to the SDKs; default 2. */
+  maxRetries?: number;
+}
+
+export async function createProvider(opts: ProviderOptions): Promise<ModelProvider> {
+  const common = { env: opts.env, baseUrl: opts.baseUrl, maxRetries: opts.maxRetries ?? 2 };
+  switch (opts.provider) {
+    case 'anthropic': {
+      const { AnthropicProvider } = await import('./anthropic.js');
+      return new AnthropicProvider(common);
+    }
+    case 'openai': {
+      const { OpenAIProvider } = await import('./openai.js');
+      return new OpenAIProvider(common);
+    }
+    case 'scripted': {
+      const { ScriptedProvider, loadScript } = await import('./scripted.js');
+      const script = await loadScript(path.resolve(opts.loopDir, opts.script));
+      return new ScriptedProvider(script, { model: opts.model });
+    }
+    case 'claude-code':
+    case 'codex':
+    case 'command':
+      throw new ProviderError(
+        'config',
+        `provider "${opts.provider}" is not available in this version`,
+        opts.provider,
+      );
+  }
+}

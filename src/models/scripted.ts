@@ -1,0 +1,116 @@
+/**
+ * An offline, deterministic model that plays a script from the loop's folder: the demo and the tests
+ * run whole loops with it, no key and no network.
+ *
+ * ```yaml
+ * turns:
+ *   - text: "I'll look at the failing test."
+ *     tool_calls:
+ *       - { name: read_file, input: { path: test/math.test.js } }
+ *   - when: { contains: "FAIL" }            # the last user message contains this
+ *     text: "The grader says it still fails; fixing."
+ *   - when: { matches: "expected (\\d+)" }  # ...or matches this regular expression
+ *     text: "Looking at the expected value."
+ *   - when: { step: review }                # ...or the request is for this step
+ *     repeat: true                          # never used up
+ *     text: '{"score": 1, "passed": true}'
+ * ```
+ *
+ * The provider is created once per run and keeps state. Each call takes the first unused turn, in file
+ * order, whose `when` holds (every condition given must hold; no `when` always holds) and marks it used
+ * unless it has `repeat: true`. With no such turn it answers "(script finished)" and ends its turn.
+ * `when` is matched against the text of the last user message: the tool results, or the iteration's
+ * opening context with the grader's feedback.
+ *
+ * There is no `iteration` condition: the engine starts each iteration with a fresh conversation, so
+ * the request alone cannot tell iterations apart, and the opening context (grader feedback) that
+ * `contains`/`matches` see is what distinguishes them in practice.
+ *
+ * Token counts are real counts (o200k_base) of the request and the reply, so budgets and the spend pane
+ * behave as with a real model; there is never any cache use.
+ */
+import type { ToolCallRecord } from '../core/events.js';
+import type { Message, ModelProvider, ModelRequest, ModelResponse } from './provider.js';
+import { ProviderError } from './provider.js';
+import type { Script, ScriptTurn } from './script.js';
+import { countRequestTokens, countResponseTokens } from './tokens.js';
+
+export { loadScript, parseScript, type Script } from './script.js';
+
+export const SCRIPT_FINISHED = '(script finished)';
+
+export interface ScriptedProviderOptions {
+  /** The model id reported in responses. */
+  model?: string;
+}
+
+interface CompiledTurn {
+  turn: ScriptTurn;
+  pattern?: RegExp;
+}
+
+export class ScriptedProvider implements ModelProvider {
+  readonly name = 'scripted';
+  private readonly turns: CompiledTurn[];
+  private readonly used = new Set<number>();
+  private readonly model: string;
+  private calls = 0;
+
+  constructor(script: Script, opts: ScriptedProviderOptions = {}) {
+    this.model = opts.model ?? 'scripted';
+    this.turns = script.turns.map((turn) => ({
+      turn,
+      pattern: turn.when?.matches === undefined ? undefined : new RegExp(turn.when.matches),
+    }));
+  }
+
+  complete(request: ModelRequest): Promise<ModelResponse> {
+    if (request.signal?.aborted) {
+      return Promise.reject(new ProviderError('aborted', 'the scripted request was aborted', this.name));
+    }
+    const subject = lastUserText(request.messages);
+    const index = this.turns.findIndex(
+      (compiled, i) => !this.used.has(i) && holds(compiled, subject, request),
+    );
+    const turn = this.turns[index]?.turn;
+    if (turn && !turn.repeat) this.used.add(index);
+
+    const text = turn ? (turn.text ?? '') : SCRIPT_FINISHED;
+    const toolCalls: ToolCallRecord[] = (turn?.tool_calls ?? []).map((call) => ({
+      id: `call_${++this.calls}`,
+      name: call.name,
+      input: call.input,
+    }));
+    if (text !== '') request.onText?.(text);
+    return Promise.resolve({
+      model: this.model,
+      text,
+      toolCalls,
+      stopReason: toolCalls.length > 0 ? 'tool_use' : 'end_turn',
+      usage: {
+        input: countRequestTokens(request),
+        output: countResponseTokens(text, toolCalls),
+        cacheRead: 0,
+        cacheWrite: 0,
+      },
+    });
+  }
+}
+
+function holds(compiled: CompiledTurn, subject: string, request: ModelRequest): boolean {
+  const when = compiled.turn.when;
+  if (!when) return true;
+  if (when.contains !== undefined && !subject.includes(when.contains)) return false;
+  if (compiled.pattern && !compiled.pattern.test(subject)) return false;
+  if (when.step !== undefined && when.step !== request.step) return false;
+  return true;
+}
+
+function lastUserText(messages: Message[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (message?.role !== 'user') continue;
+    return message.content.map((part) => (part.type === 'text' ? part.text : part.content)).join('\n');
+  }
+  return '';
+}

@@ -1,0 +1,21 @@
+/** Small text formatters shared by the trace lines and the panes. */
+
+export { compactJson, firstLine } from '../core/text.js';
+
+/** 950 → "950", 45_230 → "45.2k", 2_100_000 → "2.1M". */
+export function formatCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${trimZero((n / 1000).toFixed(1))}k`;
+  return `${trimZero((n / 1_000_000).toFixed(1))}M`;
+}
+
+function trimZero(text: string): string {
+  return text.endsWith('.0') ? text.slice(0, -2) : text;
+}
+
+/** A fixed-width bar of how much of a budget is used; empty when there is no cap. */
+export function budgetBar(used: number, max: number | undefined, width: number): string {
+  if (max === undefined || max <= 0) return ' '.repeat(width);
+  const filled = Math.max(0, Math.min(width, Math.round((used / max) * width)));
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}

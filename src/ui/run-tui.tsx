@@ -1,0 +1,46 @@
+/** Runs the supervisor screen full-screen until the person quits. */
+import { render } from 'ink';
+import type { SupervisorPort } from '../core/control.js';
+import { App } from './App.js';
+import { createStore } from './store.js';
+
+const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
+const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
+const CLEAR_SCREEN = '\x1b[2J\x1b[H';
+
+export interface TuiOptions {
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  /** Ink shows stray console output above the frame (default true); a test runner's console cannot be patched. */
+  patchConsole?: boolean;
+}
+
+/**
+ * The alternate screen keeps the person's scrollback intact and lets a resize redraw cleanly
+ * (Ink 6.8 has no alternate-screen option of its own). Resolves once the user has quit.
+ */
+export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Promise<void> {
+  const stdout = options.stdout ?? process.stdout;
+  const store = createStore(port);
+  stdout.write(ENTER_ALTERNATE_SCREEN);
+  // Ctrl+C goes through the keymap (app.quit), so running loops are stopped before exit.
+  const instance = render(<App store={store} port={port} />, {
+    stdout,
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    exitOnCtrlC: false,
+    patchConsole: options.patchConsole ?? true,
+  });
+  const onResize = (): void => {
+    // A reflowed old frame would otherwise stay behind the new one.
+    instance.clear();
+    stdout.write(CLEAR_SCREEN);
+  };
+  stdout.on('resize', onResize);
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    stdout.off('resize', onResize);
+    store.dispose();
+    stdout.write(LEAVE_ALTERNATE_SCREEN);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The external store the supervisor screen reads. It subscribes to the engine through the
+ * SupervisorPort, buffers events and commits them at most once per flush interval: Ink lays out
+ * the whole tree on every React commit, so a commit per token would cost CPU for frames nobody sees.
+ */
+import type { SupervisorPort } from '../core/control.js';
+import type { LoopEvent } from '../core/events.js';
+import {
+  DEFAULT_TRACE_LIMIT,
+  initialState,
+  markStopping,
+  reduce,
+  selectLoop,
+  type UiState,
+} from './state.js';
+
+export type { LoopStatus, LoopView, TraceLine, UiState } from './state.js';
+export { reduce } from './state.js';
+
+export interface UiStore {
+  getState(): UiState;
+  subscribe(onChange: () => void): () => void;
+  select(index: number): void;
+  /** Shows `stopping` for a loop right after the UI sends it a stop, before the engine answers. */
+  markStopping(loop: string): void;
+  dispose(): void;
+}
+
+export interface StoreOptions {
+  /** Events are committed at most once per this many ms (default 100, so ≤ 10 commits a second). */
+  flushMs?: number;
+  /** Trace lines kept per loop (default 200). */
+  traceLimit?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (timer: unknown) => void;
+}
+
+export const DEFAULT_FLUSH_MS = 100;
+
+const defaultSetTimer = (fn: () => void, ms: number): unknown => setTimeout(fn, ms);
+const defaultClearTimer = (timer: unknown): void => {
+  clearTimeout(timer as ReturnType<typeof setTimeout>);
+};
+
+export function createStore(port: SupervisorPort, opts: StoreOptions = {}): UiStore {
+  const flushMs = opts.flushMs ?? DEFAULT_FLUSH_MS;
+  const traceLimit = opts.traceLimit ?? DEFAULT_TRACE_LIMIT;
+  const setTimer = opts.setTimer ?? defaultSetTimer;
+  const clearTimer = opts.clearTimer ?? defaultClearTimer;
+
+  let state = initialState(port.loops());
+  let pending: LoopEvent[] = [];
+  let timer: { handle: unknown } | undefined;
+  let disposed = false;
+  const listeners = new Set<() => void>();
+
+  const commit = (next: UiState): void => {
+    if (next === state) return;
+    state = next;
+    for (const listener of [...listeners]) listener();
+  };
+
+  const flush = (): void => {
+    timer = undefined;
+    const events = pending;
+    pending = [];
+    if (events.length > 0) commit(reduce(state, events, traceLimit));
+  };
+
+  const unsubscribe = port.subscribe((event) => {
+    if (disposed) return;
+    pending.push(event);
+    timer ??= { handle: setTimer(flush, flushMs) };
+  });
+
+  return {
+    getState: () => state,
+    subscribe(onChange) {
+      listeners.add(onChange);
+      return () => {
+        listeners.delete(onChange);
+      };
+    },
+    // A person's key press is shown at once, not at the next flush.
+    select(index) {
+      commit(selectLoop(state, index));
+    },
+    markStopping(loop) {
+      // Apply what is buffered first, so a run.started still in the buffer cannot undo the mark.
+      if (timer !== undefined) clearTimer(timer.handle);
+      const events = pending;
+      pending = [];
+      timer = undefined;
+      commit(markStopping(reduce(state, events, traceLimit), loop));
+    },
+    dispose() {
+      disposed = true;
+      unsubscribe();
+      if (timer !== undefined) clearTimer(timer.handle);
+      timer = undefined;
+      pending = [];
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * Argument parsing and wiring only. `--version` and `--help` answer before anything heavy is
+ * imported, so they stay fast; each command loads what it needs.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+
+const HELP = `loops: a supervisor for autonomous AI-agent loops
+
+Usage:
+  loops                          open the supervisor on ./loops (every loop, live)
+  loops run NAME [--json]        one run without the screen; exit 0 verified, 1 failed,
+                                 2 bad definition or usage, 3 budget, 4 stalled, 5 stopped
+  loops list                     the loops and their last outcome
+  loops validate [NAME]          check LOOP.md files; problems as FILE:LINE: field: message
+  loops new NAME [--provider P]  scaffold loops/NAME (LOOP.md, SKILL.md, RUBRIC.md)
+  loops trace NAME [RUN]         print a run's trace (default: the latest run)
+  loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
+
+Options:
+  -C, --repo DIR   the repository (default: the current directory)
+  --headless       no screen (run, demo); progress on stderr, summary on stdout
+  --json           with run: print the summary as one JSON object
+  -h, --help       this help
+  -v, --version    the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        repo: { type: 'string', short: 'C' },
+        headless: { type: 'boolean' },
+        json: { type: 'boolean' },
+        provider: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`loops: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const repo = values.repo ?? process.cwd();
+  const [command, ...rest] = positionals;
+  const { runCommand } = await import('./commands/index.js');
+  return runCommand(
+    command,
+    rest,
+    { repo, headless: values.headless ?? false, json: values.json ?? false, provider: values.provider },
+    HELP,
+  );
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`loops: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,46 @@
+/** `loops demo` (what `npm start` runs): the supervisor on a throwaway repo with scripted loops. */
+import { Supervisor } from '../core/supervisor.js';
+import { OUTCOME_EXIT_CODES } from '../core/events.js';
+import { describeEventLine } from '../core/describe.js';
+import { createDemoRepo } from '../demo/setup.js';
+import { paced } from '../demo/pacing.js';
+import type { CommonOptions } from './index.js';
+import { supervise } from './supervise.js';
+
+export async function demo(options: CommonOptions): Promise<number> {
+  const dir = await createDemoRepo();
+  const interactive = !options.headless && process.stdin.isTTY === true && process.stdout.isTTY === true;
+  process.stderr.write(`loops demo: a throwaway repository at ${dir}\n`);
+  const code = interactive
+    ? await supervise({ ...options, repo: dir }, { wrapProvider: (p) => paced(p, paceMs(700)) }, true)
+    : await headlessDemo(dir);
+  process.stderr.write(
+    `\nThe demo's work is on branches in ${dir}:\n  git -C ${dir} branch --list 'loops/*'\n  git -C ${dir} log -p loops/fix-tests/<run>\n`,
+  );
+  return code;
+}
+
+function paceMs(fallback: number): number {
+  const fromEnv = Number(process.env.LOOPS_DEMO_PACE_MS);
+  return Number.isFinite(fromEnv) && process.env.LOOPS_DEMO_PACE_MS !== undefined ? fromEnv : fallback;
+}
+
+/** Without a terminal: run every demo loop at once and print their outcomes. */
+async function headlessDemo(dir: string): Promise<number> {
+  const supervisor = await Supervisor.open(dir, { wrapProvider: (p) => paced(p, paceMs(0)) });
+  try {
+    supervisor.subscribe((event) => {
+      const line = describeEventLine(event);
+      if (line) process.stderr.write(`[${event.loop} #${event.iteration}] ${line}\n`);
+    });
+    const results = await Promise.all(supervisor.loops().map((l) => supervisor.start(l.name, 'demo')));
+    for (const [i, r] of results.entries()) {
+      process.stdout.write(
+        `${supervisor.loops()[i]?.name ?? '?'}: ${r.outcome}: ${r.reason} (${r.branch})\n`,
+      );
+    }
+    return results.some((r) => OUTCOME_EXIT_CODES[r.outcome] === 1) ? 1 : 0;
+  } finally {
+    await supervisor.shutdown();
+  }
+}

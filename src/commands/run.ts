@@ -1,0 +1,84 @@
+/** `loops run NAME --headless [--json]`: one run, no screen, exit status by outcome. */
+import { formatProblem } from '../core/definition/problems.js';
+import { loadLoop } from '../core/definition/load.js';
+import { EXIT_BAD_DEFINITION, OUTCOME_EXIT_CODES } from '../core/events.js';
+import { Supervisor } from '../core/supervisor.js';
+import type { RunResult } from '../core/run/run.js';
+import { describeEventLine } from '../core/describe.js';
+import type { CommonOptions } from './index.js';
+import { reportStartupError } from './errors.js';
+
+export async function runHeadless(args: string[], options: CommonOptions): Promise<number> {
+  const [name, ...extra] = args;
+  if (!name || extra.length > 0) {
+    process.stderr.write('loops run: give exactly one loop name, e.g. loops run fix-tests --headless\n');
+    return EXIT_BAD_DEFINITION;
+  }
+  let supervisor: Supervisor;
+  try {
+    supervisor = await Supervisor.open(options.repo, {
+      onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
+    });
+  } catch (err) {
+    return reportStartupError(err);
+  }
+  try {
+    if (!supervisor.definition(name)) {
+      const loaded = await loadLoop(supervisor.repoRoot, name);
+      if (loaded.ok) throw new Error(`loop "${name}" could not be loaded`);
+      for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      return EXIT_BAD_DEFINITION;
+    }
+    supervisor.subscribe((event) => {
+      const line = describeEventLine(event);
+      if (line) process.stderr.write(`[${event.loop} #${event.iteration}] ${line}\n`);
+    });
+    const onSignal = (): void => {
+      process.stderr.write('\nloops: stopping the run (Ctrl-C again to force)…\n');
+      supervisor.send({ type: 'stop', loop: name });
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const result = await supervisor.start(name, 'manual');
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(summaryJson(name, result))}\n` : summaryText(name, result),
+    );
+    return OUTCOME_EXIT_CODES[result.outcome];
+  } finally {
+    await supervisor.shutdown();
+  }
+}
+
+function summaryJson(loop: string, r: RunResult): Record<string, unknown> {
+  return {
+    loop,
+    run: r.run,
+    outcome: r.outcome,
+    reason: r.reason,
+    iterations: r.iterations,
+    toolCalls: r.toolCalls,
+    usage: r.usage,
+    branch: r.branch,
+    worktree: r.worktree,
+    ...(r.budget ? { budget: r.budget } : {}),
+    trace: r.tracePath,
+    summary: r.summaryPath,
+  };
+}
+
+function summaryText(loop: string, r: RunResult): string {
+  const tokens = r.usage.input + r.usage.output + r.usage.cacheRead + r.usage.cacheWrite;
+  return [
+    `${loop}: ${r.outcome}: ${r.reason}`,
+    `  run        ${r.run}`,
+    `  iterations ${r.iterations}, tool calls ${r.toolCalls}, tokens ${tokens}`,
+    `  branch     ${r.branch || '(none)'}`,
+    `  worktree   ${r.worktree || '(none)'}`,
+    `  trace      ${r.tracePath}`,
+    `  summary    ${r.summaryPath}`,
+    '',
+  ].join('\n');
+}

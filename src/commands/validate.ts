@@ -1,0 +1,34 @@
+/** `loops validate [NAME]`: every problem as FILE:LINE: field: message; exit 2 when there are any. */
+import { loadAllLoops, loadLoop } from '../core/definition/load.js';
+import { formatProblem } from '../core/definition/problems.js';
+import { EXIT_BAD_DEFINITION } from '../core/events.js';
+import type { CommonOptions } from './index.js';
+
+export async function validate(args: string[], options: CommonOptions): Promise<number> {
+  const results = args.length
+    ? await Promise.all(args.map(async (name) => ({ name, result: await loadLoop(options.repo, name) })))
+    : await loadAllLoops(options.repo);
+  if (results.length === 0) {
+    process.stdout.write('no loops to validate: create one with loops new NAME\n');
+    return 0;
+  }
+  let problems = 0;
+  for (const { name, result } of results) {
+    if (result.ok) {
+      process.stdout.write(`ok  ${name}\n`);
+      if (result.definition.verify.length === 0) {
+        process.stdout.write(
+          `    note: ${name} has no graders; a run is accepted as soon as the agent ends its turn\n`,
+        );
+      }
+      continue;
+    }
+    problems += result.problems.length;
+    for (const p of result.problems) process.stderr.write(`${formatProblem(p)}\n`);
+  }
+  if (problems > 0) {
+    process.stderr.write(`${problems} problem(s) found\n`);
+    return EXIT_BAD_DEFINITION;
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+/**
+ * Short readable lines for an event: the one formatter behind the trace pane, headless progress and
+ * `loops trace`. Most events produce no line; the ones a person follows produce one (a model reply
+ * up to a few).
+ */
+import type { LoopEvent } from './events.js';
+import { compactJson, firstLine } from './text.js';
+
+export type EventLineKind = 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error';
+
+export interface EventLine {
+  kind: EventLineKind;
+  text: string;
+  ok?: boolean;
+}
+
+/** How many lines of a model's text to keep: the gist, not the transcript. */
+const MODEL_LINES = 3;
+
+export function describeEvent(event: LoopEvent): EventLine[] {
+  const line = (kind: EventLineKind, text: string, ok?: boolean): EventLine => ({
+    kind,
+    text,
+    ...(ok === undefined ? {} : { ok }),
+  });
+  switch (event.type) {
+    case 'run.started':
+      return [line('run', `▶ run ${event.run} started (${event.trigger}) on ${event.branch}`)];
+    case 'iteration.started':
+      return [line('run', `── iteration ${event.iteration}`)];
+    case 'model.response': {
+      const text = event.text
+        .split('\n')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+      const shown = text.slice(0, MODEL_LINES).map((part) => line('model', part));
+      const last = shown[shown.length - 1];
+      if (last !== undefined && text.length > MODEL_LINES) last.text = `${last.text} …`;
+      return shown;
+    }
+    case 'tool.call':
+      return [line('tool', `→ ${event.name} ${compactJson(event.input)}`)];
+    case 'tool.result': {
+      // The run tool ends its output with "[exit code N]": say that rather than the output's first line.
+      const exit = /\[exit code (\S+)\]$/.exec(event.output.trimEnd());
+      const head = firstLine(event.output);
+      const status = exit ? `exit ${exit[1]}` : event.ok ? 'ok' : 'error';
+      return [line('result', head === '' ? `← ${status}` : `← ${status}: ${head}`, event.ok)];
+    }
+    case 'grader.result': {
+      const mark = event.passed ? '✓' : '✗';
+      const score = event.score === undefined ? '' : ` ${event.score.toFixed(2)}`;
+      const tests = event.tests ? ` (${event.tests.passed} passed, ${event.tests.failed} failed)` : '';
+      const detail =
+        event.error !== undefined
+          ? `: error: ${firstLine(event.error)}`
+          : tests
+            ? ''
+            : `: ${firstLine(event.feedback)}`;
+      return [line('grader', `${mark} ${event.name}${score}${tests}${detail}`, event.passed)];
+    }
+    case 'instruction.received':
+      return [line('human', `${event.mode === 'now' ? '!' : ':'} ${firstLine(event.text)}`)];
+    case 'run.paused':
+      return [line('run', '⏸ paused')];
+    case 'run.resumed':
+      return [line('run', '▶ resumed')];
+    case 'run.error':
+      return [line('error', `${event.kind}: ${firstLine(event.message)}`, false)];
+    case 'run.ended':
+      return [line('run', `■ ${event.outcome}: ${firstLine(event.reason)}`, event.outcome === 'verified')];
+    default:
+      // model.delta is skipped on purpose: the response that follows carries the whole text.
+      return [];
+  }
+}
+
+/** Everything an event says, on one line (for logs and headless progress). */
+export function describeEventLine(event: LoopEvent): string | undefined {
+  const lines = describeEvent(event);
+  return lines.length ? lines.map((l) => l.text).join(' ') : undefined;
+}

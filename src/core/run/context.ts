@@ -1,0 +1,85 @@
+/**
+ * Assembles what the model sees at the start of an iteration.
+ *
+ * The system prompt is the stable prefix (rules, task, skills): byte-identical from iteration to
+ * iteration so providers can cache it. Everything that changes (memory, grader feedback, a
+ * person's instructions) goes in the first user message, after the prefix.
+ */
+import type { LoopDefinition } from '../definition/schema.js';
+import type { MemoryDoc } from '../../state/memory.js';
+
+export interface IterationContext {
+  system: string;
+  user: string;
+  /** Character counts of each part, for the trace. */
+  parts: Record<string, number>;
+}
+
+const RULES = `You are an autonomous agent run by loops, working inside a git worktree made for this run.
+- Use the tools to read and change files and to run commands; every path is relative to the worktree root.
+- The worktree is yours alone; nothing outside it can be read or written.
+- When you have done what you can this iteration, reply without calling a tool: that ends your turn.
+- After your turn, graders check the work. Their feedback, if it fails, starts your next iteration.
+- Do not edit the graders' files or tests to make them pass; fix the work itself.`;
+
+export function buildSystemPrompt(def: LoopDefinition): string {
+  const sections = [RULES, `# Task: ${def.name}\n\n${def.task}`];
+  if (def.skills.length > 0) {
+    const skills = def.skills.map((s) => `## Skill: ${s.name}\n${s.description}\n\n${s.body.trim()}`);
+    sections.push(`# Skills\n\n${skills.join('\n\n')}`);
+  }
+  return sections.join('\n\n');
+}
+
+export interface ChangingParts {
+  iteration: number;
+  maxIterations: number;
+  memory: string;
+  feedback: string;
+  instructions: readonly string[];
+}
+
+export function buildUserMessage(p: ChangingParts): string {
+  const sections: string[] = [];
+  if (p.memory.trim()) sections.push(`# Memory (carried between iterations)\n\n${p.memory.trim()}`);
+  if (p.feedback.trim()) {
+    sections.push(`# Feedback from the graders on your last iteration\n\n${p.feedback.trim()}`);
+  }
+  if (p.instructions.length > 0) {
+    sections.push(
+      `# Instructions from a person (follow these)\n\n${p.instructions.map((i) => `- ${i}`).join('\n')}`,
+    );
+  }
+  sections.push(`This is iteration ${p.iteration} of at most ${p.maxIterations}. Work on the task now.`);
+  return sections.join('\n\n');
+}
+
+export function assembleContext(def: LoopDefinition, changing: ChangingParts): IterationContext {
+  const system = buildSystemPrompt(def);
+  const user = buildUserMessage(changing);
+  return {
+    system,
+    user,
+    parts: {
+      system: system.length,
+      task: def.task.length,
+      skills: def.skills.reduce((n, s) => n + s.body.length, 0),
+      memory: changing.memory.length,
+      feedback: changing.feedback.length,
+      instructions: changing.instructions.reduce((n, i) => n + i.length, 0),
+    },
+  };
+}
+
+/** Renders the memory doc for the prompt without the size bookkeeping of MEMORY.md itself. */
+export function memoryForPrompt(doc: MemoryDoc | null): string {
+  if (!doc) return '';
+  const parts: string[] = [];
+  if (doc.progress.length > 0)
+    parts.push(`Progress so far:\n${doc.progress.map((p) => `- ${p}`).join('\n')}`);
+  if (doc.corrections.length > 0) {
+    parts.push(`Corrections from a person:\n${doc.corrections.map((c) => `- ${c}`).join('\n')}`);
+  }
+  if (doc.notes.trim()) parts.push(`Notes:\n${doc.notes.trim()}`);
+  return parts.join('\n\n');
+}

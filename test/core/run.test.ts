@@ -1,0 +1,200 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Supervisor } from '../../src/core/supervisor.js';
+import type { LoopEvent } from '../../src/core/events.js';
+import { readTrace } from '../../src/state/trace.js';
+import { StateLockedError } from '../../src/state/lock.js';
+import { makeRepo, type TestRepo } from './helpers.js';
+
+let repo: TestRepo;
+let supervisor: Supervisor | undefined;
+
+beforeEach(async () => {
+  repo = await makeRepo();
+});
+
+afterEach(async () => {
+  await supervisor?.shutdown();
+  supervisor = undefined;
+  await repo.cleanup();
+});
+
+async function open(env: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
+  supervisor = await Supervisor.open(repo.dir, { env, maxRetries: 0 });
+  return supervisor;
+}
+
+describe('a scripted run in a real repository', () => {
+  it('fails its grader, reads the feedback, and ends verified with the fix on its branch', async () => {
+    const s = await open();
+    const seen: LoopEvent[] = [];
+    s.subscribe((e) => seen.push(e));
+    const result = await s.start('fix-tests');
+
+    expect(result.outcome).toBe('verified');
+    expect(result.iterations).toBe(2);
+    expect(result.branch).toBe(`loops/fix-tests/${result.run}`);
+
+    const onBranch = await repo.git('show', `${result.branch}:src/cart.js`);
+    expect(onBranch).toContain('item.priceCents * item.quantity');
+    expect(onBranch).toContain('(cents / 100).toFixed(2)');
+    // The repository's own checkout is untouched and .loops/ stays out of git status.
+    expect(await readFile(join(repo.dir, 'src/cart.js'), 'utf8')).not.toContain('* item.quantity');
+    expect(await repo.git('status', '--porcelain')).not.toContain('.loops');
+
+    const graders = seen.filter((e) => e.type === 'grader.result');
+    expect(graders.map((g) => (g.type === 'grader.result' ? g.passed : null))).toEqual([false, true]);
+    const secondContext = seen.find((e) => e.type === 'context.assembled' && e.iteration === 2);
+    expect(secondContext?.type === 'context.assembled' && secondContext.parts.feedback).toBeGreaterThan(0);
+  });
+
+  it('writes the trace in order: model, tool and grader events, then exactly one run.ended', async () => {
+    const s = await open();
+    const result = await s.start('fix-tests');
+    const events = await readTrace(result.tracePath);
+    const types = events.map((e) => e.type);
+
+    expect(types[0]).toBe('run.started');
+    expect(types.at(-1)).toBe('run.ended');
+    expect(types.filter((t) => t === 'run.ended')).toHaveLength(1);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const firstIteration = types.slice(
+      types.indexOf('iteration.started'),
+      types.indexOf('iteration.ended') + 1,
+    );
+    expect(firstIteration).toEqual([
+      'iteration.started',
+      'context.assembled',
+      'model.request',
+      'model.response',
+      'tool.call',
+      'tool.result',
+      'model.request',
+      'model.response',
+      'tool.call',
+      'tool.result',
+      'model.request',
+      'model.response',
+      'tool.call',
+      'tool.result',
+      'model.request',
+      'model.response',
+      'grader.started',
+      'grader.result',
+      'memory.updated',
+      'iteration.ended',
+    ]);
+    const response = events.find((e) => e.type === 'model.response');
+    expect(response?.type === 'model.response' && response.usage.input).toBeGreaterThan(0);
+  });
+
+  it('leaves a summary, memory and an index entry', async () => {
+    const s = await open();
+    const result = await s.start('fix-tests');
+    const summary = await readFile(result.summaryPath, 'utf8');
+    expect(summary).toContain('verified');
+    expect(summary).toContain(result.branch);
+    const memory = await readFile(join(repo.dir, 'state/fix-tests/MEMORY.md'), 'utf8');
+    expect(memory).toMatch(/Iteration 1: .*failed/);
+    expect(memory).toMatch(/Iteration 2: .*all graders passed/);
+    const index = JSON.parse(await readFile(join(repo.dir, 'state/loops.json'), 'utf8')) as {
+      runs: Array<{ run: string; status: string }>;
+    };
+    expect(index.runs.find((r) => r.run === result.run)?.status).toBe('verified');
+  });
+
+  it('ends at its iteration budget, never as verified', async () => {
+    const s = await open();
+    const result = await s.start('tidy-comments');
+    expect(result.outcome).toBe('budget');
+    expect(result.budget).toEqual({ cap: 'iterations', limit: 2, used: 2 });
+    expect(result.reason).toContain('iterations budget reached');
+  });
+
+  it('ends at its tool-call budget without running the call past the cap', async () => {
+    await repo.addLoop(
+      'many-calls',
+      '---\nname: many-calls\nagent: { provider: scripted }\nbudget: { tool_calls: 2 }\n---\nList things.\n',
+      'turns:\n  - tool_calls:\n      - { name: list_files, input: {} }\n      - { name: list_files, input: {} }\n      - { name: list_files, input: {} }\n',
+    );
+    const s = await open();
+    const result = await s.start('many-calls');
+    expect(result.outcome).toBe('budget');
+    expect(result.budget).toEqual({ cap: 'tool_calls', limit: 2, used: 2 });
+    const events = await readTrace(result.tracePath);
+    expect(events.filter((e) => e.type === 'tool.result')).toHaveLength(2);
+  });
+
+  it('refuses a path outside the worktree as a tool error and goes on', async () => {
+    await repo.addLoop(
+      'escape',
+      '---\nname: escape\nagent: { provider: scripted }\nverify:\n  - command: node --version\n---\nRead.\n',
+      'turns:\n  - tool_calls:\n      - { name: read_file, input: { path: ../../../etc/passwd } }\n      - { name: read_file, input: { path: /etc/passwd } }\n  - text: done\n',
+    );
+    const s = await open();
+    const result = await s.start('escape');
+    expect(result.outcome).toBe('verified');
+    const results = (await readTrace(result.tracePath)).filter((e) => e.type === 'tool.result');
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r.type === 'tool.result' && r.ok).toBe(false);
+      expect(r.type === 'tool.result' && r.output).toMatch(/outside the worktree/);
+    }
+  });
+
+  it('stops gracefully when asked, aborting the tool call in flight', async () => {
+    await repo.addLoop(
+      'slow',
+      '---\nname: slow\nagent: { provider: scripted }\n---\nWait.\n',
+      'turns:\n  - repeat: true\n    tool_calls:\n      - { name: run, input: { command: sleep 30 } }\n',
+    );
+    const s = await open();
+    s.subscribe((e) => {
+      if (e.type === 'tool.call') s.send({ type: 'stop', loop: 'slow' });
+    });
+    const result = await s.start('slow');
+    expect(result.outcome).toBe('stopped');
+    expect(result.reason).toBe('stopped by a person');
+    expect(result.toolCalls).toBe(1);
+  });
+
+  it('fails clearly, creating nothing, when the provider key is missing', async () => {
+    await repo.addLoop('keyless', '---\nname: keyless\nagent: { provider: anthropic }\n---\nWork.\n');
+    const s = await open({});
+    const result = await s.start('keyless');
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toContain('ANTHROPIC_API_KEY');
+    expect(result.branch).toBe('');
+    expect(existsSync(join(repo.dir, '.loops/worktrees/keyless'))).toBe(false);
+    expect(await readFile(result.summaryPath, 'utf8')).toContain('ANTHROPIC_API_KEY');
+  });
+
+  it('takes instructions queued for the next iteration into the context and memory', async () => {
+    const s = await open();
+    let sent = false;
+    s.subscribe((e) => {
+      if (!sent && e.type === 'tool.call') {
+        sent = true;
+        s.send({ type: 'instruct', loop: 'fix-tests', text: 'prefer toFixed for money', now: false });
+      }
+    });
+    const result = await s.start('fix-tests');
+    const events = await readTrace(result.tracePath);
+    const received = events.find((e) => e.type === 'instruction.received');
+    expect(received?.iteration).toBe(2);
+    const memory = await readFile(join(repo.dir, 'state/fix-tests/MEMORY.md'), 'utf8');
+    expect(memory).toContain('prefer toFixed for money');
+  });
+});
+
+describe('the state folder', () => {
+  it('has one writer: a second supervisor is told and touches nothing', async () => {
+    await open();
+    const before = await readdir(join(repo.dir, 'state'));
+    await expect(Supervisor.open(repo.dir)).rejects.toBeInstanceOf(StateLockedError);
+    await expect(Supervisor.open(repo.dir)).rejects.toThrow(/pid \d+/);
+    expect(await readdir(join(repo.dir, 'state'))).toEqual(before);
+  });
+});

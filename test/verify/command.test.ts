@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commandGraderSchema } from '../../src/core/definition/schema.js';
 import { createCommandGrader, tailOf } from '../../src/core/verify/command.js';
 import { tempDir } from '../tools/temp-dir.js';
+import { gradeContext } from './context.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -41,7 +42,7 @@ describe('the command grader', () => {
   it('passes on exit 0 with the test counts of a node:test run', async () => {
     await writeTests(0);
     const grader = createCommandGrader(config({ command: 'node --test' }), 0);
-    const verdict = await grader.grade({ worktree: dir, baseSha: 'HEAD' });
+    const verdict = await grader.grade(gradeContext(dir));
     expect(verdict).toMatchObject({
       name: 'command: node --test',
       kind: 'command',
@@ -56,7 +57,7 @@ describe('the command grader', () => {
   it('fails on a non-zero exit with the tail of the output as feedback', async () => {
     await writeTests(1);
     const grader = createCommandGrader(config({ command: 'node --test' }), 0);
-    const verdict = await grader.grade({ worktree: dir, baseSha: 'HEAD' });
+    const verdict = await grader.grade(gradeContext(dir));
     expect(verdict.passed).toBe(false);
     expect(verdict.tests).toEqual({ passed: 2, failed: 1 });
     expect(verdict.error).toBeUndefined();
@@ -66,7 +67,7 @@ describe('the command grader', () => {
 
   it('fails with an error when the command times out', async () => {
     const grader = createCommandGrader(config({ command: 'echo working; sleep 60', timeout: 0.5 }), 2);
-    const verdict = await grader.grade({ worktree: dir, baseSha: 'HEAD' });
+    const verdict = await grader.grade(gradeContext(dir));
     expect(verdict.passed).toBe(false);
     expect(verdict.error).toContain('verify[2] (echo working; sleep 60) timed out after 0.5s');
     expect(verdict.feedback).toContain('working');
@@ -74,14 +75,14 @@ describe('the command grader', () => {
 
   it('fails with an error when the command cannot start', async () => {
     const grader = createCommandGrader(config({ command: 'true' }), 0);
-    const verdict = await grader.grade({ worktree: path.join(dir, 'gone'), baseSha: 'HEAD' });
+    const verdict = await grader.grade(gradeContext(path.join(dir, 'gone')));
     expect(verdict.passed).toBe(false);
     expect(verdict.error).toContain('does not exist');
   });
 
   it('keeps feedback compact: the last lines, marked as cut', async () => {
     const grader = createCommandGrader(config({ command: 'seq 1 5000; exit 1' }), 0);
-    const verdict = await grader.grade({ worktree: dir, baseSha: 'HEAD' });
+    const verdict = await grader.grade(gradeContext(dir));
     expect(verdict.feedback).toMatch(/\n5000$/);
     expect(verdict.feedback).not.toContain('\n4940\n');
     expect(verdict.feedback).toContain('\n4941\n');

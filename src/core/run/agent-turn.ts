@@ -2,98 +2,48 @@
  * One iteration's agent loop: the model and the tools take turns until the model ends its turn,
  * a cap is reached, a person stops the run, or the provider fails.
  */
-import type { TokenUsage, ToolCallRecord } from '../events.js';
-import type { Message, ModelProvider, ToolResultPart } from '../../models/provider.js';
-import { ProviderError } from '../../models/provider.js';
+import type { ToolCallRecord } from '../events.js';
+import type { Message, ToolResultPart } from '../../models/provider.js';
+import type { ProviderError } from '../../models/provider.js';
 import type { Tool, ToolContext } from '../../tools/types.js';
 import { executeTool } from '../../tools/toolbox.js';
 import type { BudgetBreach, BudgetTracker } from '../budget/caps.js';
 import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
+import type { ModelCaller } from './model-caller.js';
 
 export type TurnEnd =
-  | { kind: 'done'; text: string }
-  | { kind: 'budget'; breach: BudgetBreach }
-  | { kind: 'stopped' }
-  | { kind: 'failed'; error: ProviderError };
+  | { kind: 'done'; text: string; messages: Message[] }
+  | { kind: 'budget'; breach: BudgetBreach; messages: Message[] }
+  | { kind: 'stopped'; messages: Message[] }
+  | { kind: 'failed'; error: ProviderError; messages: Message[] };
 
 export interface TurnDeps {
-  provider: ModelProvider;
-  model: string;
-  maxTokens: number;
-  cacheKey: string;
+  caller: ModelCaller;
   tools: readonly Tool[];
   toolContext: Omit<ToolContext, 'signal'>;
   budget: BudgetTracker;
   control: RunControl;
   emitter: Emitter;
-  /** Prices one call's usage in USD; null when the model is unpriced. */
-  price: (model: string, usage: TokenUsage) => number | null;
 }
 
+type Interruption = { kind: 'budget'; breach: BudgetBreach } | { kind: 'stopped' };
+
 export async function runAgentTurn(deps: TurnDeps, system: string, user: string): Promise<TurnEnd> {
-  const { provider, budget, control, emitter } = deps;
   const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: user }] }];
   const specs = deps.tools.map((t) => t.spec);
   let lastText = '';
 
   for (;;) {
     const gate = await safePoint(deps);
-    if (gate) return gate;
-    const breach = budget.checkModelCall();
-    if (breach) return { kind: 'budget', breach };
-
-    const span = emitter.childSpan('model');
-    emitter.emit(
-      {
-        type: 'model.request',
-        provider: provider.name,
-        model: deps.model,
-        step: 'work',
-        messages: messages.length,
-      },
-      span,
-    );
-    const started = Date.now();
-    let response;
-    try {
-      response = await provider.complete({
-        model: deps.model,
-        system,
-        messages,
-        tools: specs,
-        maxTokens: deps.maxTokens,
-        step: 'work',
-        cacheKey: deps.cacheKey,
-        signal: control.callSignal(),
-      });
-    } catch (err) {
-      const error = toProviderError(err, provider.name);
-      if (error.kind === 'aborted') {
-        if (control.stopRequested) return { kind: 'stopped' };
-        if (control.hasUrgent) {
-          injectUrgent(deps, messages);
-          continue;
-        }
-      }
-      emitter.emit({ type: 'run.error', kind: `provider.${error.kind}`, message: error.message }, span);
-      return { kind: 'failed', error };
+    if (gate) return { ...gate, messages };
+    const result = await deps.caller.call({ step: 'work', system, messages, tools: specs });
+    if (result.kind === 'interrupted') {
+      injectUrgent(deps, messages);
+      continue;
     }
-    budget.recordUsage(response.usage, deps.price(response.model, response.usage));
-    emitter.emit(
-      {
-        type: 'model.response',
-        provider: provider.name,
-        model: response.model,
-        step: 'work',
-        text: response.text,
-        toolCalls: response.toolCalls,
-        stopReason: response.stopReason,
-        usage: response.usage,
-        durationMs: Date.now() - started,
-      },
-      span,
-    );
+    if (result.kind !== 'ok') return { ...result, messages };
+    const response = result.response;
     if (response.text) lastText = response.text;
     messages.push({
       role: 'assistant',
@@ -107,19 +57,16 @@ export async function runAgentTurn(deps: TurnDeps, system: string, user: string)
         })),
       ],
     });
-    if (response.toolCalls.length === 0) return { kind: 'done', text: lastText };
+    if (response.toolCalls.length === 0) return { kind: 'done', text: lastText, messages };
 
     const results: ToolResultPart[] = [];
     for (const call of response.toolCalls) {
+      // When the run ends here the conversation is dropped, so calls left unanswered do not matter.
       const end = await runToolCall(deps, call, results);
-      if (end) {
-        // The model's calls must each get an answer before the conversation can continue; when the run
-        // ends here the conversation is dropped, so unanswered calls do not matter.
-        return end;
-      }
+      if (end) return { ...end, messages };
     }
     messages.push({ role: 'user', content: results });
-    if (control.hasUrgent) injectUrgent(deps, messages);
+    if (deps.control.hasUrgent) injectUrgent(deps, messages);
   }
 }
 
@@ -127,7 +74,7 @@ async function runToolCall(
   deps: TurnDeps,
   call: ToolCallRecord,
   results: ToolResultPart[],
-): Promise<TurnEnd | undefined> {
+): Promise<Interruption | undefined> {
   const { budget, control, emitter } = deps;
   const gate = await safePoint(deps);
   if (gate) return gate;
@@ -155,7 +102,7 @@ async function runToolCall(
 }
 
 /** Waits out a pause; reports a stop. Called before every model call and tool call. */
-async function safePoint(deps: TurnDeps): Promise<TurnEnd | undefined> {
+async function safePoint(deps: TurnDeps): Promise<Interruption | undefined> {
   const { control, emitter } = deps;
   if (control.stopRequested) return { kind: 'stopped' };
   if (control.isPaused) {
@@ -174,10 +121,4 @@ function injectUrgent(deps: TurnDeps, messages: Message[]): void {
   const last = messages[messages.length - 1];
   if (last?.role === 'user') last.content.push({ type: 'text', text: note });
   else messages.push({ role: 'user', content: [{ type: 'text', text: note }] });
-}
-
-function toProviderError(err: unknown, provider: string): ProviderError {
-  if (err instanceof ProviderError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new ProviderError('server', message, provider, false, { cause: err });
 }

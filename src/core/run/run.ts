@@ -4,7 +4,7 @@
  * ends with exactly one outcome, and leaves a trace, a summary, memory and a branch behind.
  */
 import type { LoopDefinition } from '../definition/schema.js';
-import type { BudgetCap, GraderVerdict, LoopEvent, Outcome, TokenUsage } from '../events.js';
+import type { BudgetCap, LoopEvent, Outcome, TokenUsage } from '../events.js';
 import type { ModelProvider } from '../../models/provider.js';
 import type { Worktree, Worktrees } from '../../workspace/worktrees.js';
 import type { StatePaths } from '../../state/paths.js';
@@ -16,11 +16,12 @@ import { writeRunSummary, type RunSummary } from '../../state/summary.js';
 import { createToolbox } from '../../tools/toolbox.js';
 import { BudgetTracker, describeBreach, type BudgetBreach } from '../budget/caps.js';
 import type { Grader } from '../verify/grader.js';
-import { feedbackFrom } from '../verify/index.js';
+import { gradeIteration } from '../verify/grade-iteration.js';
 import { assembleContext, memoryForPrompt } from './context.js';
 import { runAgentTurn, type TurnEnd } from './agent-turn.js';
 import type { RunControl } from './control.js';
 import { createEmitter, type Emitter } from './emitter.js';
+import { ModelCaller } from './model-caller.js';
 
 export interface RunDeps {
   definition: LoopDefinition;
@@ -196,6 +197,14 @@ async function iterate(
   };
   let feedback = memory.lastFeedback;
   const tools = createToolbox(def.agent.tools);
+  const caller = new ModelCaller({
+    provider: deps.provider,
+    definition: def,
+    budget,
+    control: deps.control,
+    emitter,
+    price: deps.price ?? (() => null),
+  });
   const protectedPaths = def.verify.flatMap((g) => g.protect);
 
   for (;;) {
@@ -224,10 +233,7 @@ async function iterate(
 
     const turn: TurnEnd = await runAgentTurn(
       {
-        provider: deps.provider,
-        model: def.model,
-        maxTokens: def.agent.max_tokens,
-        cacheKey: `loops:${def.name}`,
+        caller,
         tools,
         toolContext: {
           worktree: worktree.path,
@@ -238,7 +244,6 @@ async function iterate(
         budget,
         control: deps.control,
         emitter,
-        price: deps.price ?? (() => null),
       },
       context.system,
       context.user,
@@ -254,17 +259,24 @@ async function iterate(
       return { outcome: 'failed', reason: `${deps.provider.name}: ${turn.error.message}` };
     }
 
-    const verdicts: Array<{ grader: Grader; verdict: GraderVerdict }> = [];
-    for (const grader of deps.graders) {
-      if (deps.control.stopRequested) return { outcome: 'stopped', reason: deps.control.stopMessage };
-      emitter.emit({ type: 'grader.started', grader: grader.name, kind: grader.kind });
-      const verdict = await grader.grade({
+    const grading = await gradeIteration(
+      deps.graders,
+      {
         worktree: worktree.path,
         baseSha: worktree.baseSha,
         signal: deps.control.stopSignal,
-      });
-      emitter.emit({ type: 'grader.result', ...verdict });
-      verdicts.push({ grader, verdict });
+        loop: def.name,
+        run: deps.runId,
+        iteration: n,
+        task: def.task,
+        transcript: turn.messages,
+        callModel: (opts) => caller.call(opts),
+        worktrees: deps.worktrees,
+      },
+      emitter,
+      deps.control,
+    );
+    for (const { verdict } of grading.verdicts) {
       graderLog.push({
         iteration: n,
         name: verdict.name,
@@ -273,10 +285,9 @@ async function iterate(
         feedback: verdict.feedback,
       });
     }
-    const passed = verdicts.filter((v) => v.verdict.passed).map((v) => v.verdict.name);
-    const failed = verdicts.filter((v) => !v.verdict.passed).map((v) => v.verdict.name);
-    const verified = failed.length === 0;
-    feedback = verified ? '' : feedbackFrom(verdicts);
+    if (grading.stopped) return { outcome: 'stopped', reason: deps.control.stopMessage };
+    const { verified, passed, failed } = grading;
+    feedback = grading.feedback;
 
     memory.progress.push(progressLine(n, turn.text, passed, failed, deps.graders.length));
     memory.lastFeedback = feedback;

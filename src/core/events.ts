@@ -14,10 +14,19 @@ export type ModelStep = 'work' | 'triage' | 'summary' | 'review';
 export interface TokenUsage {
   /** Input tokens billed at the full rate (cache reads and writes excluded). */
   input: number;
+  /** Output tokens billed, reasoning included. */
   output: number;
   cacheRead: number;
+  /** Cache writes of every TTL. */
   cacheWrite: number;
+  /** The part of cacheWrite written with the 1-hour TTL (priced higher than 5-minute writes). */
+  cacheWrite1h?: number;
+  /** The part of output spent on reasoning. */
+  reasoning?: number;
 }
+
+export type ErrorClass =
+  'tool_failure' | 'malformed_output' | 'provider_error' | 'grader_failure' | 'grader_regression';
 
 export interface ToolCallRecord {
   id: string;
@@ -81,8 +90,12 @@ export type LoopEventBody =
       toolCalls: ToolCallRecord[];
       stopReason: string;
       usage: TokenUsage;
+      /** The call's price in USD; null when the model is not in the price table (unpriced, never $0). */
+      usd?: number | null;
       durationMs: number;
     }
+  /** Caching was expected (a long stable prefix) but the provider reported no cache reads or writes. */
+  | { type: 'cache.missed'; model: string; prefixTokens: number; reason: string }
   | { type: 'tool.call'; callId: string; name: string; input: unknown }
   | {
       type: 'tool.result';
@@ -96,6 +109,27 @@ export type LoopEventBody =
   | { type: 'grader.started'; grader: string; kind: string }
   | ({ type: 'grader.result' } & GraderVerdict)
   | { type: 'iteration.ended'; verified: boolean; passed: string[]; failed: string[] }
+  /** A grader that passed earlier fails now; `diff` is the change since it last passed. */
+  | { type: 'grader.regression'; grader: string; passedAt: number; diff: string }
+  /** A classified error, with a signature so repeats are recognised across iterations and runs. */
+  | {
+      type: 'error.recorded';
+      class: ErrorClass;
+      signature: string;
+      message: string;
+      repeated: boolean;
+      /** How many times this signature has been seen, this one included. */
+      count: number;
+    }
+  /** Metric loops: one attempt's value and what was done with its commit. */
+  | {
+      type: 'metric.recorded';
+      grader: string;
+      value: number | null;
+      status: 'keep' | 'discard' | 'crash';
+      commit: string;
+      best: number | null;
+    }
   | { type: 'memory.updated'; path: string; bytes: number }
   | { type: 'instruction.received'; text: string; mode: 'next' | 'now' }
   | { type: 'run.paused' }
@@ -135,10 +169,20 @@ export function emptyUsage(): TokenUsage {
 }
 
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
-  return {
+  const sum: TokenUsage = {
     input: a.input + b.input,
     output: a.output + b.output,
     cacheRead: a.cacheRead + b.cacheRead,
     cacheWrite: a.cacheWrite + b.cacheWrite,
   };
+  if (a.cacheWrite1h !== undefined || b.cacheWrite1h !== undefined) {
+    sum.cacheWrite1h = (a.cacheWrite1h ?? 0) + (b.cacheWrite1h ?? 0);
+  }
+  if (a.reasoning !== undefined || b.reasoning !== undefined)
+    sum.reasoning = (a.reasoning ?? 0) + (b.reasoning ?? 0);
+  return sum;
+}
+
+export function totalTokens(u: TokenUsage): number {
+  return u.input + u.output + u.cacheRead + u.cacheWrite;
 }

@@ -72,6 +72,12 @@ async function main(argv: string[]): Promise<number> {
   );
 }
 
+// A reader that goes away (loops trace x | head) is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

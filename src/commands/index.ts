@@ -1,4 +1,8 @@
-/** Dispatches a parsed command line to its command. */
+/** Dispatches a parsed command line to its command, on the repository's top level. */
+import { findRepoRoot } from '../workspace/repo-root.js';
+import { reportStartupError } from './errors.js';
+
+const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo']);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
@@ -12,6 +16,17 @@ export async function runCommand(
   options: CommonOptions,
   help: string,
 ): Promise<number> {
+  if (command !== 'demo' && command !== undefined && !KNOWN.has(command)) {
+    process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
+    return 2;
+  }
+  if (command !== 'demo') {
+    try {
+      options = { ...options, repo: await findRepoRoot(options.repo) };
+    } catch (err) {
+      return reportStartupError(err);
+    }
+  }
   switch (command) {
     case undefined:
     case 'supervise':

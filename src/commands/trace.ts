@@ -1,11 +1,31 @@
 /** `loops trace NAME [RUN]`: a run's trace as readable lines (the latest run by default). */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { describeEventLine } from '../core/describe.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import { readTrace } from '../state/trace.js';
-import { statePaths } from '../state/paths.js';
+import { statePaths, type StatePaths } from '../state/paths.js';
+import { StateIndex } from '../state/index-db.js';
 import type { CommonOptions } from './index.js';
+
+/** The latest run by the index's start times; trace files alone when there is no index. */
+async function latestRun(paths: StatePaths, name: string): Promise<string | undefined> {
+  if (existsSync(paths.index)) {
+    const last = (await StateIndex.open(paths.index)).lastRun(name);
+    if (last) return last.run;
+  }
+  const dir = paths.tracesDir(name);
+  if (!existsSync(dir)) return undefined;
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl'));
+  const dated = await Promise.all(
+    files.map(async (f) => ({ f, at: (await stat(path.join(dir, f))).mtimeMs })),
+  );
+  return dated
+    .sort((a, b) => a.at - b.at)
+    .pop()
+    ?.f.slice(0, -'.jsonl'.length);
+}
 
 export async function trace(args: string[], options: CommonOptions): Promise<number> {
   const [name, run] = args;
@@ -14,16 +34,7 @@ export async function trace(args: string[], options: CommonOptions): Promise<num
     return EXIT_BAD_DEFINITION;
   }
   const paths = statePaths(options.repo);
-  const dir = paths.tracesDir(name);
-  const runId =
-    run ??
-    (existsSync(dir)
-      ? (await readdir(dir))
-          .filter((f) => f.endsWith('.jsonl'))
-          .sort()
-          .pop()
-          ?.slice(0, -6)
-      : undefined);
+  const runId = run ?? (await latestRun(paths, name));
   if (!runId) {
     process.stderr.write(`loops trace: ${name} has no runs yet\n`);
     return EXIT_BAD_DEFINITION;

@@ -19,3 +19,10 @@ export function budgetBar(used: number, max: number | undefined, width: number):
   const filled = Math.max(0, Math.min(width, Math.round((used / max) * width)));
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
+
+/** Dollars as a person reads them; a run with unpriced calls says so rather than showing $0. */
+export function formatUsd(usd: number, unpriced: boolean): string {
+  if (unpriced && usd === 0) return 'unpriced';
+  const amount = usd >= 1 ? usd.toFixed(2) : usd.toFixed(usd === 0 ? 2 : 3);
+  return `$${amount}${unpriced ? '+?' : ''}`;
+}

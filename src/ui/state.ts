@@ -26,6 +26,10 @@ export interface LoopView {
   toolCalls: number;
   maxToolCalls?: number;
   tokens: number;
+  /** Dollars of the priced calls of the current run. */
+  usd: number;
+  /** Some call of the current run could not be priced: the dollars are a lower bound. */
+  unpriced: boolean;
   lastReason?: string;
   branch?: string;
   trace: TraceLine[];
@@ -67,6 +71,8 @@ function emptyView(info: LoopInfo): LoopView {
     iteration: 0,
     toolCalls: 0,
     tokens: 0,
+    usd: 0,
+    unpriced: false,
     trace: [],
     appliedSeq: {},
   };
@@ -138,6 +144,8 @@ function beginRun(view: LoopView, event: LoopEvent): LoopView {
     iteration: event.iteration,
     toolCalls: 0,
     tokens: 0,
+    usd: 0,
+    unpriced: false,
     trace: view.trace,
     appliedSeq: view.appliedSeq,
   };
@@ -160,7 +168,15 @@ function applyStatus(view: LoopView, event: LoopEvent): LoopView {
       return { ...view, toolCalls: view.toolCalls + 1 };
     case 'model.response': {
       const tokens = totalTokens(event.usage);
-      return tokens === 0 ? view : { ...view, tokens: view.tokens + tokens };
+      const priced = typeof event.usd === 'number' && event.usd > 0;
+      const unpriced = event.usd === null && !view.unpriced;
+      if (tokens === 0 && !priced && !unpriced) return view;
+      return {
+        ...view,
+        tokens: view.tokens + tokens,
+        usd: priced ? view.usd + (event.usd ?? 0) : view.usd,
+        unpriced: view.unpriced || event.usd === null,
+      };
     }
     case 'run.paused':
       // A stop asked for by a person wins over a pause reached on the way to it.

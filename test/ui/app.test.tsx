@@ -48,6 +48,22 @@ describe('App', () => {
     expect(frame()).toContain('1 running · 0 verified · 0 failed');
   });
 
+  it('shows dollars once a loop has spent, and unpriced rather than $0', async () => {
+    const { port, row } = setup();
+    await vi.waitFor(() => expect(row('fix-tests')).toContain('idle'));
+    expect(row('fix-tests')).not.toContain('$');
+    const a = runEvents('fix-tests', 'r1');
+    const b = runEvents('bench', 'r2');
+    port.emit(
+      a(started()),
+      a({ ...modelResponse('priced'), usd: 0.042 }),
+      b(started()),
+      b({ ...modelResponse('unknown model'), usd: null }),
+    );
+    await vi.waitFor(() => expect(row('fix-tests')).toContain('$0.042'));
+    expect(row('bench')).toContain('unpriced');
+  });
+
   it('moves the selection with j/k and the arrow keys', async () => {
     const { stdin, row } = setup();
     await vi.waitFor(() => expect(row('fix-tests')).toContain('›'));

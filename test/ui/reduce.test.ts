@@ -57,6 +57,20 @@ describe('reduce: status', () => {
     expect(view(state, 'alpha')).toMatchObject({ iteration: 2, toolCalls: 2, tokens: 424 + 10 });
   });
 
+  it('adds up the dollars of priced calls and marks a run with an unpriced call', () => {
+    const e = runEvents('alpha', 'r1');
+    const priced = reduce(seed(), [
+      e(started()),
+      e({ ...modelResponse('a', usage(10)), usd: 0.25 }),
+      e({ ...modelResponse('b', usage(10)), usd: 0.5 }),
+    ]);
+    expect(view(priced, 'alpha')).toMatchObject({ usd: 0.75, unpriced: false });
+    const mixed = reduce(priced, [e({ ...modelResponse('c', usage(10)), usd: null })]);
+    expect(view(mixed, 'alpha')).toMatchObject({ usd: 0.75, unpriced: true });
+    const next = reduce(mixed, [runEvents('alpha', 'r2')(started())]);
+    expect(view(next, 'alpha')).toMatchObject({ usd: 0, unpriced: false });
+  });
+
   it('keeps stopping (set by the UI) through a pause, until run.ended gives the outcome', () => {
     const e = runEvents('alpha', 'r1');
     let state = reduce(seed(), [e(started())]);

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { memo, type JSX } from 'react';
-import { budgetBar, formatCount } from '../format.js';
+import { budgetBar, formatCount, formatUsd } from '../format.js';
 import { windowStart } from '../layout.js';
 import type { LoopView } from '../state.js';
 import { STATUS_COLOR, theme, type StatusLabel } from '../theme.js';
@@ -15,6 +15,8 @@ export function LoopsPane(props: { rows: number; focused: boolean }): JSX.Elemen
   const nameWidth = useUiSelector((state) =>
     Math.min(MAX_NAME, Math.max(4, ...state.loops.map((view) => view.info.name.length))),
   );
+  // The dollars column appears once any loop has spent something (or could not be priced).
+  const showSpend = useUiSelector((state) => state.loops.some((view) => view.usd > 0 || view.unpriced));
   const start = windowStart(selected, count, props.rows);
   const indexes = Array.from({ length: Math.min(props.rows, count - start) }, (_, i) => start + i);
   return (
@@ -32,7 +34,13 @@ export function LoopsPane(props: { rows: number; focused: boolean }): JSX.Elemen
         </Text>
       ) : (
         indexes.map((index) => (
-          <LoopRow key={index} index={index} selected={index === selected} nameWidth={nameWidth} />
+          <LoopRow
+            key={index}
+            index={index}
+            selected={index === selected}
+            nameWidth={nameWidth}
+            showSpend={showSpend}
+          />
         ))
       )}
     </Box>
@@ -44,6 +52,7 @@ const LoopRow = memo(function LoopRow(props: {
   index: number;
   selected: boolean;
   nameWidth: number;
+  showSpend: boolean;
 }): JSX.Element | null {
   const view = useUiSelector((state) => state.loops[props.index]);
   if (view === undefined) return null;
@@ -75,6 +84,13 @@ const LoopRow = memo(function LoopRow(props: {
           <Box width={12} flexShrink={0}>
             <Text color={theme.muted}>tok {formatCount(view.tokens)}</Text>
           </Box>
+          {props.showSpend && (
+            <Box width={12} flexShrink={0}>
+              <Text color={view.unpriced ? theme.warn : theme.muted}>
+                {formatUsd(view.usd, view.unpriced)}
+              </Text>
+            </Box>
+          )}
           <Box flexGrow={1}>
             <Text wrap="truncate-end" color={theme.muted}>
               {view.lastReason ?? view.info.description}

@@ -6,6 +6,7 @@
  */
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ToolCallRecord } from '../core/events.js';
+import { fromAnthropicUsage } from './anthropic-usage.js';
 import { baseUrlFrom, readVar } from './env.js';
 import {
   abortedError,
@@ -35,16 +36,23 @@ export interface AnthropicProviderOptions {
   baseUrl?: string;
   /** Retries the SDK makes on 429, 5xx and connection errors before the error reaches us. */
   maxRetries?: number;
+  /** Mark the request for prompt caching (default true); false sends no cache_control at all. */
+  cache?: boolean;
 }
 
 const CACHE = { type: 'ephemeral' } as const;
+
+/** The API rejects a request with more cache_control blocks than this. */
+export const MAX_CACHE_BREAKPOINTS = 4;
 
 export class AnthropicProvider implements ModelProvider {
   readonly name = 'anthropic';
   private readonly client: Anthropic;
   private readonly label: ProviderLabel;
+  private readonly cache: boolean;
 
   constructor(opts: AnthropicProviderOptions) {
+    this.cache = opts.cache ?? true;
     const apiKey = readVar(opts.env, 'ANTHROPIC_API_KEY');
     const authToken = apiKey ? undefined : readVar(opts.env, 'ANTHROPIC_AUTH_TOKEN');
     if (!apiKey && !authToken) {
@@ -75,7 +83,8 @@ export class AnthropicProvider implements ModelProvider {
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
     if (request.signal?.aborted) throw abortedError(this.label);
-    const stream = this.client.messages.stream(toAnthropicParams(request), { signal: request.signal });
+    const params = toAnthropicParams(request, { cache: this.cache });
+    const stream = this.client.messages.stream(params, { signal: request.signal });
     let connected = false;
     stream.on('connect', () => (connected = true));
     const onText = request.onText;
@@ -109,29 +118,60 @@ export class AnthropicProvider implements ModelProvider {
   }
 }
 
-export function toAnthropicParams(request: ModelRequest): Anthropic.MessageStreamParams {
+export function toAnthropicParams(
+  request: ModelRequest,
+  { cache = true }: { cache?: boolean } = {},
+): Anthropic.MessageStreamParams {
+  const { messages, userTurns } = toAnthropicMessages(request.messages);
   const params: Anthropic.MessageStreamParams = {
     model: request.model,
     max_tokens: request.maxTokens,
-    messages: toAnthropicMessages(request.messages),
+    messages,
   };
   // Tools then system form the stable prefix; a breakpoint after each caches it across calls.
-  if (request.system !== '') params.system = [{ type: 'text', text: request.system, cache_control: CACHE }];
-  if (request.tools.length > 0) params.tools = toAnthropicTools(request.tools);
+  if (request.system !== '') {
+    params.system = [{ type: 'text', text: request.system, ...(cache ? { cache_control: CACHE } : {}) }];
+  }
+  if (request.tools.length > 0) params.tools = toAnthropicTools(request.tools, cache);
+  // A conversation with tools goes on after this call, so the turns so far are worth caching too; a
+  // one-shot call (a judge, a summary) would pay the 1.25× write for nothing.
+  if (cache && request.tools.length > 0) {
+    const used = (params.system ? 1 : 0) + (params.tools ? 1 : 0);
+    markLatestTurns(userTurns, MAX_CACHE_BREAKPOINTS - used);
+  }
   return params;
 }
 
-function toAnthropicTools(tools: ToolSpec[]): Anthropic.Tool[] {
+/**
+ * A breakpoint on the last block of the latest user turns. The newest caches everything so far; the one
+ * before sits where the previous call wrote, so that write is read back even when a turn added more
+ * blocks than the API looks back over (20).
+ */
+function markLatestTurns(userTurns: UserBlock[][], breakpoints: number): void {
+  const count = Math.min(2, breakpoints, userTurns.length);
+  for (let i = userTurns.length - count; i < userTurns.length; i++) {
+    const last = userTurns[i]?.at(-1);
+    if (last) last.cache_control = CACHE;
+  }
+}
+
+function toAnthropicTools(tools: ToolSpec[], cache: boolean): Anthropic.Tool[] {
   return tools.map((tool, index) => ({
     name: tool.name,
     description: tool.description,
     input_schema: { ...tool.inputSchema, type: 'object' },
-    ...(index === tools.length - 1 ? { cache_control: CACHE } : {}),
+    ...(cache && index === tools.length - 1 ? { cache_control: CACHE } : {}),
   }));
 }
 
-function toAnthropicMessages(messages: Message[]): Anthropic.MessageParam[] {
+type UserBlock = Anthropic.TextBlockParam | Anthropic.ToolResultBlockParam;
+
+function toAnthropicMessages(messages: Message[]): {
+  messages: Anthropic.MessageParam[];
+  userTurns: UserBlock[][];
+} {
   const out: Anthropic.MessageParam[] = [];
+  const userTurns: UserBlock[][] = [];
   for (const message of messages) {
     if (message.role === 'user') {
       // The API wants tool results first in a user turn, any text after them.
@@ -149,8 +189,11 @@ function toAnthropicMessages(messages: Message[]): Anthropic.MessageParam[] {
           texts.push({ type: 'text', text: part.text });
         }
       }
-      const content = [...results, ...texts];
-      if (content.length > 0) out.push({ role: 'user', content });
+      const content: UserBlock[] = [...results, ...texts];
+      if (content.length > 0) {
+        out.push({ role: 'user', content });
+        userTurns.push(content);
+      }
     } else {
       const content: Array<Anthropic.TextBlockParam | Anthropic.ToolUseBlockParam> = [];
       for (const part of message.content) {
@@ -164,7 +207,7 @@ function toAnthropicMessages(messages: Message[]): Anthropic.MessageParam[] {
       if (content.length > 0) out.push({ role: 'assistant', content });
     }
   }
-  return out;
+  return { messages: out, userTurns };
 }
 
 export function fromAnthropicMessage(message: Anthropic.Message): ModelResponse {
@@ -175,19 +218,12 @@ export function fromAnthropicMessage(message: Anthropic.Message): ModelResponse 
     else if (block.type === 'tool_use')
       toolCalls.push({ id: block.id, name: block.name, input: block.input });
   }
-  const usage = message.usage;
   return {
     model: message.model,
     text,
     toolCalls,
     stopReason: toStopReason(message.stop_reason),
-    usage: {
-      // Anthropic's input_tokens already leaves out the cached part.
-      input: usage.input_tokens,
-      output: usage.output_tokens,
-      cacheRead: usage.cache_read_input_tokens ?? 0,
-      cacheWrite: usage.cache_creation_input_tokens ?? 0,
-    },
+    usage: fromAnthropicUsage(message.usage),
   };
 }
 

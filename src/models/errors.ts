@@ -74,10 +74,23 @@ export function connectionError(
   midStream: boolean,
   cause: unknown,
 ): ProviderError {
-  const what = midStream
-    ? `the connection to ${label.title} broke off in the middle of the response; try again`
-    : `could not reach ${label.title} at ${label.baseUrl}; check the network or ${label.baseUrlVariable}`;
+  if (midStream) {
+    const message = `the connection to ${label.title} broke off in the middle of the response; try again`;
+    return new BrokenStreamError(redact(`${message}: ${detail}`, label.secret), label.name, { cause });
+  }
+  const what = `could not reach ${label.title} at ${label.baseUrl}; check the network or ${label.baseUrlVariable}`;
   return build(label, 'connection', true, `${what}: ${detail}`, cause);
+}
+
+/**
+ * A response that started and then broke off. The SDKs retry only before the body starts, so this is
+ * the one failure the caller retries itself (once, from scratch).
+ */
+export class BrokenStreamError extends ProviderError {
+  constructor(message: string, provider: string, options?: { cause?: unknown }) {
+    super('connection', message, provider, true, options);
+    this.name = 'BrokenStreamError';
+  }
 }
 
 export function abortedError(label: ProviderLabel, cause?: unknown): ProviderError {

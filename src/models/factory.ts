@@ -1,10 +1,11 @@
 /**
  * Builds the provider a loop names. The SDKs are imported only when their provider is chosen: they
- * cost a quarter of a second each at startup, and a scripted or offline run needs neither.
+ * cost a quarter of a second each at startup, and a scripted or offline run needs neither. The CLI
+ * agents (claude-code, codex, command) get the whole env: they bring their own credentials.
  */
 import path from 'node:path';
 import type { ProviderName } from '../core/definition/schema.js';
-import { ProviderError, type ModelProvider } from './provider.js';
+import type { ModelProvider } from './provider.js';
 
 export interface ProviderOptions {
   provider: ProviderName;
@@ -18,6 +19,8 @@ export interface ProviderOptions {
   env: NodeJS.ProcessEnv;
   /** Passed to the SDKs; default 2. */
   maxRetries?: number;
+  /** agent.command, for the command provider. */
+  command?: readonly string[];
 }
 
 export async function createProvider(opts: ProviderOptions): Promise<ModelProvider> {
@@ -36,13 +39,17 @@ export async function createProvider(opts: ProviderOptions): Promise<ModelProvid
       const script = await loadScript(path.resolve(opts.loopDir, opts.script));
       return new ScriptedProvider(script, { model: opts.model });
     }
-    case 'claude-code':
-    case 'codex':
-    case 'command':
-      throw new ProviderError(
-        'config',
-        `provider "${opts.provider}" is not available in this version`,
-        opts.provider,
-      );
+    case 'claude-code': {
+      const { ClaudeCodeProvider } = await import('./claude-code.js');
+      return new ClaudeCodeProvider({ env: opts.env });
+    }
+    case 'codex': {
+      const { CodexProvider } = await import('./codex.js');
+      return new CodexProvider({ env: opts.env });
+    }
+    case 'command': {
+      const { CommandProvider } = await import('./command.js');
+      return new CommandProvider({ command: opts.command ?? [], env: opts.env });
+    }
   }
 }

@@ -212,7 +212,9 @@ export function fromOpenAICompletion(
     text,
     toolCalls,
     stopReason,
-    usage: completion.usage ? fromOpenAIUsage(completion.usage) : estimateUsage(request, text, toolCalls),
+    ...(completion.usage
+      ? { usage: fromOpenAIUsage(completion.usage) }
+      : { usage: estimateUsage(request, text, toolCalls), estimated: true }),
   };
 }
 
@@ -237,12 +239,16 @@ function fromOpenAIUsage(usage: NonNullable<ChatCompletion['usage']>): TokenUsag
   // prompt_tokens counts the cached tokens (and, on models that bill them, the cache writes) too.
   const cacheRead = usage.prompt_tokens_details?.cached_tokens ?? 0;
   const cacheWrite = usage.prompt_tokens_details?.cache_write_tokens ?? 0;
-  return {
+  const out: TokenUsage = {
     input: Math.max(0, usage.prompt_tokens - cacheRead - cacheWrite),
     output: usage.completion_tokens,
     cacheRead,
     cacheWrite,
   };
+  // Already part of completion_tokens (and billed as output); kept apart to show what thinking cost.
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
+  if (reasoning > 0) out.reasoning = reasoning;
+  return out;
 }
 
 /** For servers that ignore include_usage: counted here, so budgets still see the spend. */

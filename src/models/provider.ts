@@ -52,7 +52,20 @@ export interface ModelRequest {
   signal?: AbortSignal;
   /** Called with text as it arrives, for providers that stream. */
   onText?: (delta: string) => void;
+  /** Where a CLI agent provider runs (the run's worktree); API providers ignore it. */
+  cwd?: string;
+  /**
+   * Called by CLI agent providers (claude-code, codex), which make their own tool calls inside one
+   * complete(), so those calls still reach the trace. API providers never call it.
+   */
+  onEvent?: (event: ProviderEvent) => void;
 }
+
+/** What a CLI agent did inside one complete(): its own tool calls and results, and its text. */
+export type ProviderEvent =
+  | { kind: 'tool.call'; callId: string; name: string; input: unknown }
+  | { kind: 'tool.result'; callId: string; name: string; ok: boolean; output: string }
+  | { kind: 'text'; text: string };
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'refusal' | 'other';
 
@@ -63,6 +76,10 @@ export interface ModelResponse {
   toolCalls: ToolCallRecord[];
   stopReason: StopReason;
   usage: TokenUsage;
+  /** The call's cost as the provider itself reports it (Claude Code); used instead of the price table. */
+  usd?: number;
+  /** The usage is a local token count, not what the provider billed: the call stays unpriced. */
+  estimated?: boolean;
 }
 
 export interface ModelProvider {

@@ -17,7 +17,8 @@
  * ```
  *
  * The provider is created once per run and keeps state. Each call takes the first unused turn, in file
- * order, whose `when` holds (every condition given must hold; no `when` always holds) and marks it used
+ * order, whose `when` holds (every condition given must hold; a turn without `step` serves only the
+ * agent's `work` step, so judges and summaries never consume the agent's turns) and marks it used
  * unless it has `repeat: true`. With no such turn it answers "(script finished)" and ends its turn.
  * `when` is matched against the text of the last user message: the tool results, or the iteration's
  * opening context with the grader's feedback.
@@ -99,10 +100,11 @@ export class ScriptedProvider implements ModelProvider {
 
 function holds(compiled: CompiledTurn, subject: string, request: ModelRequest): boolean {
   const when = compiled.turn.when;
+  // A turn that names no step plays the agent's work; a judge or a summary call must be scripted for.
+  if ((when?.step ?? 'work') !== request.step) return false;
   if (!when) return true;
   if (when.contains !== undefined && !subject.includes(when.contains)) return false;
   if (compiled.pattern && !compiled.pattern.test(subject)) return false;
-  if (when.step !== undefined && when.step !== request.step) return false;
   return true;
 }
 

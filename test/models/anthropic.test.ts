@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AnthropicProvider } from '../../src/models/anthropic.js';
+import { BrokenStreamError } from '../../src/models/errors.js';
 import { startFakeAnthropic, type FakeAnthropicHandler, type FakeServer } from '../support/fake-anthropic.js';
 import { makeRequest, providerErrorOf, syncProviderErrorOf, toolRoundTripRequest } from './helpers.js';
 
@@ -74,8 +75,12 @@ describe('AnthropicProvider', () => {
         cache_control: { type: 'ephemeral' },
       },
     ]);
+    // The latest two user turns carry the other two of the four breakpoints the API allows.
     expect(body.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'The tests fail. Fix them.' }] },
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'The tests fail. Fix them.', cache_control: { type: 'ephemeral' } }],
+      },
       {
         role: 'assistant',
         content: [
@@ -95,10 +100,88 @@ describe('AnthropicProvider', () => {
             is_error: false,
           },
           { type: 'tool_result', tool_use_id: 'tool_b', content: 'exit 1: 1 failing', is_error: true },
-          { type: 'text', text: 'Instruction from a person: be brief.' },
+          {
+            type: 'text',
+            text: 'Instruction from a person: be brief.',
+            cache_control: { type: 'ephemeral' },
+          },
         ],
       },
     ]);
+  });
+
+  it('marks at most 4 breakpoints: last tool, system, and the last block of the latest two user turns', async () => {
+    const { fake, provider } = await setup(() => ({ text: 'ok' }));
+    const turns = toolRoundTripRequest().messages;
+    // Three user turns: only the latest two are marked, so the API's limit of 4 holds.
+    const messages = [
+      ...turns,
+      {
+        role: 'assistant' as const,
+        content: [{ type: 'tool_use' as const, id: 't3', name: 'run', input: {} }],
+      },
+      {
+        role: 'user' as const,
+        content: [{ type: 'tool_result' as const, toolUseId: 't3', content: 'ok', isError: false }],
+      },
+    ];
+    await provider.complete(toolRoundTripRequest({ messages }));
+    const body = fake.requests[0]!.body;
+    const marked = JSON.stringify(body).split('"cache_control"').length - 1;
+    expect(marked).toBe(4);
+    const sent = body.messages as Array<{ content: Array<Record<string, unknown>> }>;
+    expect(sent[0]!.content.at(-1)!.cache_control).toBeUndefined();
+    expect(sent[2]!.content.at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
+    expect(sent[4]!.content.at(-1)).toEqual({
+      type: 'tool_result',
+      tool_use_id: 't3',
+      content: 'ok',
+      is_error: false,
+      cache_control: { type: 'ephemeral' },
+    });
+  });
+
+  it('marks only the stable prefix on a call without tools (a one-shot judge or summary)', async () => {
+    const { fake, provider } = await setup(() => ({ text: 'ok' }));
+    await provider.complete(makeRequest());
+    const body = fake.requests[0]!.body;
+    expect(body.system).toEqual([
+      { type: 'text', text: 'You fix failing tests.', cache_control: { type: 'ephemeral' } },
+    ]);
+    expect(JSON.stringify(body.messages)).not.toContain('cache_control');
+  });
+
+  it('sends no cache_control at all when caching is off', async () => {
+    fake = await startFakeAnthropic(() => ({ text: 'ok' }));
+    const provider = new AnthropicProvider({
+      env: { ANTHROPIC_API_KEY: KEY },
+      baseUrl: fake.url,
+      maxRetries: 0,
+      cache: false,
+    });
+    await provider.complete(toolRoundTripRequest());
+    expect(fake.requests[0]!.raw).not.toContain('cache_control');
+  });
+
+  it('reports 1-hour cache writes apart (they cost 2x input, 5-minute ones 1.25x)', async () => {
+    const { provider } = await setup(() => ({
+      text: 'ok',
+      usage: {
+        input_tokens: 3,
+        output_tokens: 9,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 1500,
+        cache_creation: { ephemeral_5m_input_tokens: 500, ephemeral_1h_input_tokens: 1000 },
+      },
+    }));
+    const response = await provider.complete(makeRequest());
+    expect(response.usage).toEqual({
+      input: 3,
+      output: 9,
+      cacheRead: 0,
+      cacheWrite: 1500,
+      cacheWrite1h: 1000,
+    });
   });
 
   it('keeps cache reads and writes apart from input tokens', async () => {
@@ -199,6 +282,7 @@ describe('AnthropicProvider', () => {
     expect(error.kind).toBe('connection');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('broke off in the middle of the response');
+    expect(error).toBeInstanceOf(BrokenStreamError);
   });
 
   it('turns an unreachable server into a connection error naming the URL', async () => {
@@ -212,6 +296,8 @@ describe('AnthropicProvider', () => {
     const error = await providerErrorOf(provider.complete(makeRequest()));
     expect(error.kind).toBe('connection');
     expect(error.message).toContain(closed.url);
+    // The SDK already retried this one; only a response that broke off is retried again.
+    expect(error).not.toBeInstanceOf(BrokenStreamError);
   });
 
   it('passes maxRetries to the SDK', async () => {

@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicProvider } from '../../src/models/anthropic.js';
+import { ClaudeCodeProvider } from '../../src/models/claude-code.js';
+import { CodexProvider } from '../../src/models/codex.js';
+import { CommandProvider } from '../../src/models/command.js';
 import { createProvider, type ProviderOptions } from '../../src/models/factory.js';
 import { OpenAIProvider } from '../../src/models/openai.js';
 import { ScriptedProvider } from '../../src/models/scripted.js';
@@ -75,10 +78,17 @@ describe('createProvider', () => {
     expect(openai.message).toContain('OPENAI_API_KEY');
   });
 
-  it.each(['claude-code', 'codex', 'command'] as const)('says %s is not available yet', async (name) => {
-    const error = await providerErrorOf(createProvider(options({ provider: name })));
+  it('builds the CLI agent providers', async () => {
+    expect(await createProvider(options({ provider: 'claude-code' }))).toBeInstanceOf(ClaudeCodeProvider);
+    expect(await createProvider(options({ provider: 'codex' }))).toBeInstanceOf(CodexProvider);
+    const command = await createProvider(options({ provider: 'command', command: ['my-agent', '{prompt}'] }));
+    expect(command).toBeInstanceOf(CommandProvider);
+  });
+
+  it('says the command provider needs agent.command', async () => {
+    const error = await providerErrorOf(createProvider(options({ provider: 'command' })));
     expect(error.kind).toBe('config');
-    expect(error.provider).toBe(name);
-    expect(error.message).toBe(`provider "${name}" is not available in this version`);
+    expect(error.provider).toBe('command');
+    expect(error.message).toContain('provider command needs agent.command in LOOP.md');
   });
 });

@@ -1,4 +1,10 @@
-import type { ModelRequest, ToolSpec } from '../../src/models/provider.js';
+import { BudgetTracker } from '../../src/core/budget/caps.js';
+import { loopFrontMatterSchema, type LoopDefinition } from '../../src/core/definition/schema.js';
+import type { LoopEvent } from '../../src/core/events.js';
+import { RunControl } from '../../src/core/run/control.js';
+import { createEmitter } from '../../src/core/run/emitter.js';
+import { ModelCaller, type Pricer } from '../../src/core/run/model-caller.js';
+import type { ModelProvider, ModelRequest, ToolSpec } from '../../src/models/provider.js';
 import { ProviderError } from '../../src/models/provider.js';
 
 export const READ_FILE: ToolSpec = {
@@ -72,4 +78,43 @@ export function syncProviderErrorOf(fn: () => unknown): ProviderError {
     throw new Error(`expected a ProviderError, got ${String(error)}`, { cause: error });
   }
   throw new Error('expected a ProviderError, but the call succeeded');
+}
+
+/** A loop definition for tests that need one (the ModelCaller reads its name, model, route and caps). */
+export function makeDefinition(front: Record<string, unknown> = {}, model = 'test-model'): LoopDefinition {
+  const parsed = loopFrontMatterSchema.parse({ name: 'demo', ...front });
+  return { ...parsed, model, task: 'Fix the tests.', dir: '/nowhere', file: '/nowhere/LOOP.md', skills: [] };
+}
+
+export interface CallerHarness {
+  caller: ModelCaller;
+  events: LoopEvent[];
+  control: RunControl;
+  budget: BudgetTracker;
+  of<T extends LoopEvent['type']>(type: T): Array<Extract<LoopEvent, { type: T }>>;
+}
+
+/** A ModelCaller wired to real engine parts (budget, control, emitter), collecting what it emits. */
+export function makeCaller(
+  provider: ModelProvider,
+  opts: { front?: Record<string, unknown>; price?: Pricer; worktree?: string; model?: string } = {},
+): CallerHarness {
+  const definition = makeDefinition(opts.front, opts.model);
+  const events: LoopEvent[] = [];
+  const emitter = createEmitter('demo', 'r1', (event) => events.push(event));
+  emitter.setIteration(1);
+  const control = new RunControl();
+  const budget = new BudgetTracker(definition.budget);
+  const caller = new ModelCaller({
+    provider,
+    definition,
+    budget,
+    control,
+    emitter,
+    price: opts.price ?? (() => null),
+    ...(opts.worktree === undefined ? {} : { worktree: opts.worktree }),
+  });
+  const of = <T extends LoopEvent['type']>(type: T) =>
+    events.filter((e): e is Extract<LoopEvent, { type: T }> => e.type === type);
+  return { caller, events, control, budget, of };
 }

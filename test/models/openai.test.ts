@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BrokenStreamError } from '../../src/models/errors.js';
 import { OpenAIProvider, toOpenAIParams } from '../../src/models/openai.js';
 import { startFakeOpenAI, type FakeOpenAIHandler, type FakeServer } from '../support/fake-openai.js';
 import { makeRequest, providerErrorOf, syncProviderErrorOf, toolRoundTripRequest } from './helpers.js';
@@ -120,6 +121,18 @@ describe('OpenAIProvider', () => {
     expect(response.usage.input).toBeGreaterThan(0);
     expect(response.usage.output).toBe(5);
     expect(response.usage.cacheRead).toBe(0);
+    // A local count is not what was billed: the call must stay unpriced.
+    expect(response.estimated).toBe(true);
+  });
+
+  it('keeps reasoning tokens apart, as part of the output', async () => {
+    const { provider } = await setup(() => ({
+      text: 'ok',
+      usage: { prompt_tokens: 50, completion_tokens: 400, reasoning_tokens: 320 },
+    }));
+    const response = await provider.complete(makeRequest());
+    expect(response.usage).toEqual({ input: 50, output: 400, cacheRead: 0, cacheWrite: 0, reasoning: 320 });
+    expect(response.estimated).toBeUndefined();
   });
 
   it('maps finish reasons', async () => {
@@ -211,6 +224,7 @@ describe('OpenAIProvider', () => {
     expect(error.kind).toBe('connection');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('broke off in the middle of the response');
+    expect(error).toBeInstanceOf(BrokenStreamError);
   });
 
   it('passes maxRetries to the SDK', async () => {

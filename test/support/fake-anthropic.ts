@@ -7,9 +7,13 @@
  * A test passes a handler that sees each parsed request body and returns what to answer: a message
  * (text, tool calls, usage), an HTTP error, an SSE error event, a stream cut midway, or a stream that
  * hangs until the client goes away. Pass `url` as the SDK's baseURL (no `/v1`: the SDK adds it).
+ *
+ * Like the API, it refuses a request with more than 4 cache_control blocks. With `cache` (a PromptCache)
+ * it applies the real prompt-caching rules and reports input and cache tokens accordingly.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { countBreakpoints, type PromptCache } from './prompt-cache.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -18,6 +22,8 @@ export interface FakeRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: JsonObject;
+  /** The body exactly as it came over the wire. */
+  raw: string;
 }
 
 export interface FakeAnthropicToolCall {
@@ -35,6 +41,7 @@ export interface FakeAnthropicUsage {
   output_tokens?: number;
   cache_read_input_tokens?: number;
   cache_creation_input_tokens?: number;
+  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number };
 }
 
 export interface FakeAnthropicReply {
@@ -74,12 +81,23 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
+export interface FakeAnthropicOptions {
+  /** Simulate prompt caching: input and cache usage come from it (a reply's own usage still wins). */
+  cache?: PromptCache;
+}
+
+/** The API's limit on cache_control blocks per request. */
+const MAX_BREAKPOINTS = 4;
+
 interface SseEvent {
   event: string;
   data: JsonObject;
 }
 
-export async function startFakeAnthropic(handler: FakeAnthropicHandler): Promise<FakeServer> {
+export async function startFakeAnthropic(
+  handler: FakeAnthropicHandler,
+  options: FakeAnthropicOptions = {},
+): Promise<FakeServer> {
   const requests: FakeRequest[] = [];
   let toolIds = 0;
   let messageIds = 0;
@@ -105,13 +123,28 @@ export async function startFakeAnthropic(handler: FakeAnthropicHandler): Promise
         });
         return;
       }
-      requests.push({ method: req.method, path, headers: req.headers, body });
+      requests.push({ method: req.method, path, headers: req.headers, body, raw });
+      const breakpoints = countBreakpoints(body);
+      if (breakpoints > MAX_BREAKPOINTS) {
+        sendError(res, {
+          status: 400,
+          type: 'invalid_request_error',
+          message: `A maximum of ${MAX_BREAKPOINTS} blocks with cache_control may be provided. Found ${breakpoints}.`,
+        });
+        return;
+      }
       const reply = await handler(body, requests.length - 1);
       if (reply.error) {
         sendError(res, reply.error);
         return;
       }
-      const message = buildMessage(reply, body, `msg_${++messageIds}`, () => `toolu_${++toolIds}`);
+      const cached = options.cache?.usage(body);
+      const message = buildMessage(
+        { ...reply, usage: { ...cached, ...reply.usage } },
+        body,
+        `msg_${++messageIds}`,
+        () => `toolu_${++toolIds}`,
+      );
       if (body.stream === true) writeStream(res, reply, message);
       else sendJson(res, 200, message.json);
     })().catch((error: unknown) => {

@@ -37,6 +37,8 @@ export interface FakeOpenAIUsage {
   completion_tokens?: number;
   cached_tokens?: number;
   cache_write_tokens?: number;
+  /** Sent as completion_tokens_details.reasoning_tokens (part of completion_tokens). */
+  reasoning_tokens?: number;
 }
 
 export interface FakeOpenAIReply {
@@ -161,7 +163,13 @@ function buildCompletion(
     name: call.name,
     arguments: call.rawArguments ?? JSON.stringify(call.input ?? {}),
   }));
-  const { prompt_tokens = 10, completion_tokens = 5, cached_tokens, cache_write_tokens } = reply.usage ?? {};
+  const {
+    prompt_tokens = 10,
+    completion_tokens = 5,
+    cached_tokens,
+    cache_write_tokens,
+    reasoning_tokens,
+  } = reply.usage ?? {};
   const details: JsonObject = { cached_tokens: cached_tokens ?? 0 };
   if (cache_write_tokens !== undefined) details.cache_write_tokens = cache_write_tokens;
   return {
@@ -175,6 +183,7 @@ function buildCompletion(
       completion_tokens,
       total_tokens: prompt_tokens + completion_tokens,
       prompt_tokens_details: details,
+      ...(reasoning_tokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens } }),
     },
   };
 }

@@ -1,0 +1,25 @@
+/**
+ * Runs every benchmark and prints its figures (`npm run bench`). Each one compares against a baseline
+ * run in the same process and says whether its goal is met; the exit status is 1 when one is not.
+ */
+import { formatCostBench, runCostBench } from './cost.js';
+
+const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
+  {
+    name: 'cost',
+    run: async () => {
+      const result = await runCostBench();
+      return { text: formatCostBench(result), met: result.met };
+    },
+  },
+];
+
+let failed = 0;
+for (const bench of benches) {
+  const started = performance.now();
+  const { text, met } = await bench.run();
+  console.log(`${text}\n(${bench.name}: ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  if (!met) failed++;
+}
+console.log(`${process.version} on ${process.platform}/${process.arch}`);
+if (failed > 0) process.exitCode = 1;

@@ -1,0 +1,176 @@
+/**
+ * Claude Code as a provider: one complete() is one whole agent turn of
+ * `claude -p --output-format stream-json --verbose`, run in the worktree. Claude Code makes its own
+ * tool calls; they reach the trace through request.onEvent, and the turn comes back as a response
+ * with no tool calls, so the agent loop ends its turn and the graders run.
+ *
+ * Usage: the stream repeats an assistant message's usage on every event of that message, so it is
+ * counted once per message id. The `result` event's total_cost_usd is Claude Code's own price for the
+ * turn and is used as the call's cost.
+ */
+import type { TokenUsage } from '../core/events.js';
+import { addUsage, emptyUsage } from '../core/events.js';
+import { fromAnthropicUsage } from './anthropic-usage.js';
+import { exitError, runCli } from './cli-process.js';
+import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
+import { asArray, asNumber, asObject, asString, parseJsonLine, type JsonObject } from './json-lines.js';
+import {
+  ProviderError,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type ProviderEvent,
+} from './provider.js';
+
+export interface ClaudeCodeProviderOptions {
+  /** The child's environment (PATH, and Claude Code's own credentials). */
+  env: NodeJS.ProcessEnv;
+  /** The executable; `claude` on PATH by default. */
+  executable?: string;
+}
+
+/** DEFAULT_MODELS['claude-code']: let Claude Code choose. */
+const DEFAULT_MODEL = 'default';
+
+export class ClaudeCodeProvider implements ModelProvider {
+  readonly name = 'claude-code';
+  private readonly file: string;
+
+  constructor(private readonly opts: ClaudeCodeProviderOptions) {
+    this.file = opts.executable ?? 'claude';
+  }
+
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    const prompt = renderPrompt(request);
+    const asArgument = promptFitsArgument(prompt);
+    const args = [
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      // Unattended: file edits inside the worktree go through; anything else Claude Code would ask about
+      // is refused and reported in the result.
+      '--permission-mode',
+      'acceptEdits',
+      ...(request.model === DEFAULT_MODEL ? [] : ['--model', request.model]),
+      ...(asArgument ? [prompt] : []),
+    ];
+    const stream = new ClaudeStream(request.onEvent);
+    const exit = await runCli({
+      provider: this.name,
+      file: this.file,
+      args,
+      cwd: request.cwd,
+      env: this.opts.env,
+      ...(asArgument ? {} : { input: prompt }),
+      ...(request.signal ? { signal: request.signal } : {}),
+      missingHint: 'install Claude Code or use provider anthropic',
+      onLine: (line) => stream.line(line),
+    });
+    const response = stream.response(request.model);
+    if (response) return response;
+    if (exit.exitCode !== 0) throw exitError({ provider: this.name, file: this.file }, exit);
+    throw new ProviderError(
+      'malformed',
+      `\`${this.file}\` ended without a result event; check that it is Claude Code and supports --output-format stream-json`,
+      this.name,
+    );
+  }
+}
+
+/** The stream-json events of one `claude -p` run, folded as they arrive. */
+export class ClaudeStream {
+  private readonly usageById = new Map<string, TokenUsage>();
+  private readonly toolNames = new Map<string, string>();
+  private model: string | undefined;
+  private lastText = '';
+  private result: JsonObject | undefined;
+  private unnamed = 0;
+
+  constructor(private readonly onEvent?: (event: ProviderEvent) => void) {}
+
+  line(text: string): void {
+    const event = parseJsonLine(text);
+    if (!event) return;
+    if (event.type === 'assistant') this.assistant(asObject(event.message));
+    else if (event.type === 'user') this.user(asObject(event.message));
+    else if (event.type === 'result') this.result = event;
+  }
+
+  /** The turn's response; undefined until a result event has arrived. */
+  response(requestedModel: string): ModelResponse | undefined {
+    const result = this.result;
+    if (!result) return undefined;
+    let usage = emptyUsage();
+    for (const u of this.usageById.values()) usage = addUsage(usage, u);
+    const failed = result.is_error === true;
+    const said = asString(result.result);
+    if (failed && this.usageById.size === 0) {
+      // Nothing was done (a login problem, a bad model name): the run cannot go on this way.
+      throw new ProviderError(
+        'server',
+        `Claude Code failed (${asString(result.subtype) ?? 'error'}): ${said ?? 'no message'}`,
+        'claude-code',
+      );
+    }
+    const usd = asNumber(result.total_cost_usd);
+    return {
+      model: this.model ?? requestedModel,
+      text: said ?? (failed ? `Claude Code stopped: ${asString(result.subtype) ?? 'error'}` : this.lastText),
+      toolCalls: [],
+      // The agent did work but did not finish (e.g. error_max_turns): the graders judge what is there.
+      stopReason: failed ? 'other' : 'end_turn',
+      usage,
+      ...(usd === undefined ? {} : { usd }),
+    };
+  }
+
+  private assistant(message: JsonObject | undefined): void {
+    if (!message) return;
+    this.model ??= asString(message.model);
+    const usage = asObject(message.usage);
+    if (usage) {
+      // Every event of one message repeats its usage: keyed by id, it counts once.
+      const id = asString(message.id) ?? `unnamed-${++this.unnamed}`;
+      this.usageById.set(id, fromAnthropicUsage(usage));
+    }
+    for (const block of asArray(message.content)) {
+      const b = asObject(block);
+      if (b?.type === 'text') {
+        const text = asString(b.text) ?? '';
+        if (text.trim() === '') continue;
+        this.lastText = text;
+        this.onEvent?.({ kind: 'text', text });
+      } else if (b?.type === 'tool_use') {
+        const callId = asString(b.id) ?? `call-${this.toolNames.size + 1}`;
+        const name = asString(b.name) ?? 'tool';
+        this.toolNames.set(callId, name);
+        this.onEvent?.({ kind: 'tool.call', callId, name, input: b.input ?? {} });
+      }
+    }
+  }
+
+  private user(message: JsonObject | undefined): void {
+    for (const block of asArray(message?.content)) {
+      const b = asObject(block);
+      if (b?.type !== 'tool_result') continue;
+      const callId = asString(b.tool_use_id) ?? '';
+      this.onEvent?.({
+        kind: 'tool.result',
+        callId,
+        name: this.toolNames.get(callId) ?? 'tool',
+        ok: b.is_error !== true,
+        output: resultText(b.content),
+      });
+    }
+  }
+}
+
+/** A tool result's content: a string, or text blocks. */
+function resultText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  return asArray(content)
+    .map((block) => asString(asObject(block)?.text) ?? '')
+    .filter((text) => text !== '')
+    .join('\n');
+}

@@ -1,0 +1,206 @@
+/**
+ * Codex as a provider: one complete() is one whole agent turn of `codex exec --json`, run in the
+ * worktree with a sandbox that may write there. Its commands, file changes and MCP calls reach the
+ * trace through request.onEvent; its last agent message is the response text.
+ *
+ * Usage comes from turn.completed, whose input_tokens include the cached ones (OpenAI's convention), so
+ * the cached part is taken out of input. Codex reports no cost: the price table prices the call.
+ */
+import type { TokenUsage } from '../core/events.js';
+import { addUsage, emptyUsage } from '../core/events.js';
+import { exitError, runCli } from './cli-process.js';
+import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
+import { asArray, asNumber, asObject, asString, parseJsonLine, type JsonObject } from './json-lines.js';
+import {
+  ProviderError,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type ProviderEvent,
+} from './provider.js';
+
+export interface CodexProviderOptions {
+  /** The child's environment (PATH, and Codex's own credentials). */
+  env: NodeJS.ProcessEnv;
+  /** The executable; `codex` on PATH by default. */
+  executable?: string;
+}
+
+/** DEFAULT_MODELS.codex: let Codex choose. */
+const DEFAULT_MODEL = 'default';
+
+/** The item types that are tool calls, as the trace names them. */
+const TOOL_ITEMS = new Set(['command_execution', 'file_change', 'mcp_tool_call']);
+
+export class CodexProvider implements ModelProvider {
+  readonly name = 'codex';
+  private readonly file: string;
+
+  constructor(private readonly opts: CodexProviderOptions) {
+    this.file = opts.executable ?? 'codex';
+  }
+
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    const prompt = renderPrompt(request);
+    const asArgument = promptFitsArgument(prompt);
+    const args = [
+      'exec',
+      '--json',
+      // Read-only by default; the worktree is the agent's to change, and nothing outside it.
+      '--sandbox',
+      'workspace-write',
+      ...(request.model === DEFAULT_MODEL ? [] : ['-m', request.model]),
+      // "-" makes codex read the prompt from stdin.
+      asArgument ? prompt : '-',
+    ];
+    const stream = new CodexStream(request.onEvent);
+    const exit = await runCli({
+      provider: this.name,
+      file: this.file,
+      args,
+      cwd: request.cwd,
+      env: this.opts.env,
+      ...(asArgument ? {} : { input: prompt }),
+      ...(request.signal ? { signal: request.signal } : {}),
+      missingHint: 'install Codex (npm install -g @openai/codex) or use provider openai',
+      onLine: (line) => stream.line(line),
+    });
+    if (stream.failure !== undefined && !stream.completed) {
+      throw new ProviderError('server', `Codex failed: ${stream.failure}`, this.name);
+    }
+    if (exit.exitCode !== 0) throw exitError({ provider: this.name, file: this.file }, exit);
+    if (!stream.completed) {
+      throw new ProviderError(
+        'malformed',
+        `\`${this.file}\` ended without a turn.completed event; check that it is Codex and supports exec --json`,
+        this.name,
+      );
+    }
+    return {
+      model: request.model,
+      text: stream.text,
+      toolCalls: [],
+      stopReason: 'end_turn',
+      usage: stream.usage,
+    };
+  }
+}
+
+/** The --json events of one `codex exec` run, folded as they arrive. */
+export class CodexStream {
+  usage: TokenUsage = emptyUsage();
+  text = '';
+  completed = false;
+  failure: string | undefined;
+  private readonly announced = new Set<string>();
+
+  constructor(private readonly onEvent?: (event: ProviderEvent) => void) {}
+
+  line(text: string): void {
+    const event = parseJsonLine(text);
+    if (!event) return;
+    switch (event.type) {
+      case 'turn.completed':
+        this.completed = true;
+        this.usage = addUsage(this.usage, turnUsage(asObject(event.usage)));
+        break;
+      case 'turn.failed':
+        this.failure = asString(asObject(event.error)?.message) ?? 'the turn failed';
+        break;
+      case 'error':
+        this.failure = asString(event.message) ?? 'an error with no message';
+        break;
+      case 'item.started':
+        this.started(asObject(event.item));
+        break;
+      case 'item.completed':
+        this.finished(asObject(event.item));
+        break;
+    }
+  }
+
+  private started(item: JsonObject | undefined): void {
+    if (item && TOOL_ITEMS.has(String(item.type))) this.announce(item);
+  }
+
+  private finished(item: JsonObject | undefined): void {
+    if (!item) return;
+    if (item.type === 'agent_message') {
+      const text = asString(item.text) ?? '';
+      if (text.trim() === '') return;
+      this.text = text;
+      this.onEvent?.({ kind: 'text', text });
+      return;
+    }
+    if (!TOOL_ITEMS.has(String(item.type))) return;
+    const call = this.announce(item);
+    this.onEvent?.({ kind: 'tool.result', ...call, ...toolResult(item) });
+  }
+
+  /** The tool.call for an item, sent once whether or not its item.started was seen. */
+  private announce(item: JsonObject): { callId: string; name: string } {
+    const callId = asString(item.id) ?? `item-${this.announced.size + 1}`;
+    const { name, input } = toolCall(item);
+    if (!this.announced.has(callId)) {
+      this.announced.add(callId);
+      this.onEvent?.({ kind: 'tool.call', callId, name, input });
+    }
+    return { callId, name };
+  }
+}
+
+function turnUsage(usage: JsonObject | undefined): TokenUsage {
+  const input = asNumber(usage?.input_tokens) ?? 0;
+  const cached = asNumber(usage?.cached_input_tokens) ?? 0;
+  const out: TokenUsage = {
+    input: Math.max(0, input - cached),
+    output: asNumber(usage?.output_tokens) ?? 0,
+    cacheRead: cached,
+    cacheWrite: 0,
+  };
+  const reasoning = asNumber(usage?.reasoning_output_tokens) ?? 0;
+  if (reasoning > 0) out.reasoning = reasoning;
+  return out;
+}
+
+function toolCall(item: JsonObject): { name: string; input: unknown } {
+  switch (item.type) {
+    case 'command_execution':
+      return { name: 'command', input: { command: asString(item.command) ?? '' } };
+    case 'file_change':
+      return { name: 'file_change', input: { changes: asArray(item.changes) } };
+    default:
+      return {
+        name: `${asString(item.server) ?? 'mcp'}.${asString(item.tool) ?? 'tool'}`,
+        input: item.arguments ?? {},
+      };
+  }
+}
+
+function toolResult(item: JsonObject): { ok: boolean; output: string } {
+  const status = asString(item.status);
+  switch (item.type) {
+    case 'command_execution': {
+      const exitCode = asNumber(item.exit_code);
+      return {
+        ok: status !== 'failed' && (exitCode === undefined || exitCode === 0),
+        output: asString(item.aggregated_output) ?? '',
+      };
+    }
+    case 'file_change':
+      return {
+        ok: status !== 'failed',
+        output: asArray(item.changes)
+          .map((change) => {
+            const c = asObject(change);
+            return `${asString(c?.kind) ?? 'change'} ${asString(c?.path) ?? '?'}`;
+          })
+          .join('\n'),
+      };
+    default: {
+      const error = asString(asObject(item.error)?.message) ?? asString(item.error);
+      if (error !== undefined) return { ok: false, output: error };
+      return { ok: status !== 'failed', output: JSON.stringify(item.result ?? null) };
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Whole runs of an anthropic loop against the fake server, through the Supervisor: what goes on the
+ * wire from iteration to iteration, and what a stream that keeps breaking does to the run.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Supervisor } from '../../src/core/supervisor.js';
+import { readTrace } from '../../src/state/trace.js';
+import { makeRepo, type TestRepo } from '../core/helpers.js';
+import { startFakeAnthropic, type FakeAnthropicHandler, type FakeServer } from '../support/fake-anthropic.js';
+
+const LOOP = `---
+name: cached
+agent:
+  provider: anthropic
+  model: claude-sonnet-4-6
+  tools: [read_file, list_files]
+verify:
+  - command: node -e "process.exit(1)"
+budget: { iterations: 2 }
+---
+Make the cart total right. Read the tests first.
+`;
+
+let repo: TestRepo;
+let fake: FakeServer | undefined;
+let supervisor: Supervisor | undefined;
+
+beforeEach(async () => {
+  repo = await makeRepo();
+  await repo.addLoop('cached', LOOP);
+});
+
+afterEach(async () => {
+  await supervisor?.shutdown();
+  supervisor = undefined;
+  await fake?.close();
+  fake = undefined;
+  await repo.cleanup();
+});
+
+async function open(handler: FakeAnthropicHandler): Promise<Supervisor> {
+  fake = await startFakeAnthropic(handler);
+  supervisor = await Supervisor.open(repo.dir, {
+    env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.url },
+    maxRetries: 0,
+  });
+  return supervisor;
+}
+
+describe('an anthropic loop against the fake API', () => {
+  it('sends a byte-identical stable prefix (system + tools) every iteration; what changes comes after', async () => {
+    const s = await open(() => ({ text: 'Looked at it; ending my turn.' }));
+    const result = await s.start('cached');
+    expect(result.outcome).toBe('budget');
+
+    // The agent's calls carry tools; any other call (a summary, a judge) is not the agent's prefix.
+    const work = fake!.requests.filter((r) => Array.isArray(r.body.tools) && r.body.tools.length > 0);
+    expect(work.length).toBeGreaterThanOrEqual(2);
+    const prefix = (raw: string): string => {
+      const body = JSON.parse(raw) as Record<string, unknown>;
+      return `${JSON.stringify(body.tools)}\n${JSON.stringify(body.system)}`;
+    };
+    const first = prefix(work[0]!.raw);
+    for (const request of work.slice(1)) expect(prefix(request.raw)).toBe(first);
+    // ...and the prefix really is marked for caching, and is not empty.
+    expect(first).toContain('"cache_control":{"type":"ephemeral"}');
+    expect(first).toContain('Make the cart total right.');
+    // The iterations differ in what comes after the prefix: the grader's feedback reached iteration 2.
+    expect(JSON.stringify(work.at(-1)!.body.messages)).not.toBe(JSON.stringify(work[0]!.body.messages));
+    expect(JSON.stringify(work[0]!.body.system)).not.toContain('iteration 1');
+  });
+
+  it('retries a stream that broke off once, then fails the run with the provider error', async () => {
+    const s = await open(() => ({ text: 'Starting to answer', cut: true }));
+    const result = await s.start('cached');
+
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toContain('broke off in the middle of the response');
+    expect(fake!.requests).toHaveLength(2);
+    const errors = (await readTrace(result.tracePath)).flatMap((e) =>
+      e.type === 'run.error' ? [e.kind] : [],
+    );
+    expect(errors).toEqual(['provider.retry', 'provider.connection']);
+  });
+
+  it('goes on when the retry succeeds', async () => {
+    const s = await open((_body, index) =>
+      index === 0 ? { text: 'Starting to answer', cut: true } : { text: 'Done for now.' },
+    );
+    const result = await s.start('cached');
+    expect(result.outcome).toBe('budget');
+    expect(result.iterations).toBe(2);
+  });
+});

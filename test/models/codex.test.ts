@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CodexProvider } from '../../src/models/codex.js';
+import type { ProviderEvent } from '../../src/models/provider.js';
+import { alive, makeCliFixture, type CliFixture } from './cli-fixture.js';
+import { makeCaller, makeRequest, providerErrorOf } from './helpers.js';
+
+let cli: CliFixture;
+
+beforeEach(async () => {
+  cli = await makeCliFixture({ codex: 'fake-codex.mjs' });
+});
+
+afterEach(async () => {
+  await cli.cleanup();
+});
+
+function provider(mode = 'ok'): CodexProvider {
+  return new CodexProvider({ env: cli.env(mode, { OPENAI_API_KEY: 'sk-test-0123456789' }) });
+}
+
+describe('CodexProvider', () => {
+  it('runs one whole turn in the worktree; cached input is taken out of input', async () => {
+    const events: ProviderEvent[] = [];
+    const response = await provider().complete(
+      makeRequest({ model: 'gpt-5-codex', cwd: cli.worktree, onEvent: (e) => events.push(e) }),
+    );
+
+    expect(response).toEqual({
+      model: 'gpt-5-codex',
+      text: 'Fixed the cart total.',
+      toolCalls: [],
+      stopReason: 'end_turn',
+      usage: { input: 500, output: 300, cacheRead: 1500, cacheWrite: 0 },
+    });
+    expect(events).toEqual([
+      { kind: 'tool.call', callId: 'item_0', name: 'command', input: { command: 'bash -lc ls' } },
+      { kind: 'tool.result', callId: 'item_0', name: 'command', ok: true, output: 'src\ntest\n' },
+      {
+        kind: 'tool.call',
+        callId: 'item_2',
+        name: 'file_change',
+        input: { changes: [{ path: 'src/cart.js', kind: 'update' }] },
+      },
+      { kind: 'tool.result', callId: 'item_2', name: 'file_change', ok: true, output: 'update src/cart.js' },
+      { kind: 'tool.call', callId: 'item_3', name: 'docs.search', input: { q: 'cart' } },
+      { kind: 'tool.result', callId: 'item_3', name: 'docs.search', ok: false, output: 'no such index' },
+      { kind: 'text', text: 'Fixed the cart total.' },
+    ]);
+    const started = await cli.started();
+    expect(started.cwd).toBe(cli.worktree);
+    expect(started.args).toEqual([
+      'exec',
+      '--json',
+      '--sandbox',
+      'workspace-write',
+      '-m',
+      'gpt-5-codex',
+      'You fix failing tests.\n\nThe tests fail. Fix them.',
+    ]);
+  });
+
+  it('is priced by the table (Codex reports no cost) and its commands reach the trace', async () => {
+    const priced: string[] = [];
+    const h = makeCaller(provider(), {
+      worktree: cli.worktree,
+      model: 'gpt-5-codex',
+      price: (model) => {
+        priced.push(model);
+        return 0.002;
+      },
+    });
+    const result = await h.caller.call({ step: 'work', system: 's', messages: makeRequest().messages });
+    expect(result.kind).toBe('ok');
+    expect(priced).toEqual(['gpt-5-codex']);
+    expect(h.of('model.response')[0]!.usd).toBe(0.002);
+    expect(h.of('tool.call').map((e) => e.name)).toEqual(['command', 'file_change', 'docs.search']);
+    expect(h.of('tool.result').map((e) => e.ok)).toEqual([true, true, false]);
+  });
+
+  it('turns a failed turn into a server error with its message', async () => {
+    const error = await providerErrorOf(provider('failed').complete(makeRequest({ cwd: cli.worktree })));
+    expect(error.kind).toBe('server');
+    expect(error.message).toBe('Codex failed: stream disconnected before completion');
+  });
+
+  it('kills the process when the call is aborted', async () => {
+    const controller = new AbortController();
+    const pending = provider('hang').complete(
+      makeRequest({
+        cwd: cli.worktree,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.kind === 'tool.call') controller.abort();
+        },
+      }),
+    );
+    expect((await providerErrorOf(pending)).kind).toBe('aborted');
+    const { pid } = await cli.started();
+    await vi.waitFor(() => expect(alive(pid)).toBe(false));
+  });
+
+  it('says how to get Codex when `codex` is not on PATH', async () => {
+    const missing = new CodexProvider({ env: { PATH: cli.worktree } });
+    const error = await providerErrorOf(missing.complete(makeRequest({ cwd: cli.worktree })));
+    expect(error.kind).toBe('config');
+    expect(error.message).toBe(
+      '`codex` was not found on PATH: install Codex (npm install -g @openai/codex) or use provider openai',
+    );
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * ModelCaller with the real providers and SDKs against the fake servers: streamed text as coalesced
+ * deltas, aborts mid-stream, the one retry of a broken stream, caching that did not happen, and price.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AnthropicProvider } from '../../src/models/anthropic.js';
+import { OpenAIProvider } from '../../src/models/openai.js';
+import type { ModelProvider, ModelResponse } from '../../src/models/provider.js';
+import { startFakeAnthropic } from '../support/fake-anthropic.js';
+import { startFakeOpenAI } from '../support/fake-openai.js';
+import { PromptCache } from '../support/prompt-cache.js';
+import { makeCaller, READ_FILE } from './helpers.js';
+
+interface Reply {
+  text?: string;
+  cut?: boolean;
+  hang?: boolean;
+  usage?: Record<string, number>;
+}
+
+interface Setup {
+  provider: ModelProvider;
+  requests: () => number;
+}
+
+const closers: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+const PROVIDERS: Record<'anthropic' | 'openai', (handler: (index: number) => Reply) => Promise<Setup>> = {
+  anthropic: async (handler) => {
+    const fake = await startFakeAnthropic((_body, index) => handler(index));
+    closers.push(() => fake.close());
+    const provider = new AnthropicProvider({
+      env: { ANTHROPIC_API_KEY: 'k' },
+      baseUrl: fake.url,
+      maxRetries: 0,
+    });
+    return { provider, requests: () => fake.requests.length };
+  },
+  openai: async (handler) => {
+    const fake = await startFakeOpenAI((_body, index) => handler(index));
+    closers.push(() => fake.close());
+    const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: 'k' }, baseUrl: fake.url, maxRetries: 0 });
+    return { provider, requests: () => fake.requests.length };
+  },
+};
+
+const NAMES = ['anthropic', 'openai'] as const;
+
+const CALL = {
+  step: 'work' as const,
+  system: 'You fix failing tests.',
+  messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Fix them.' }] }],
+};
+
+const LONG_ANSWER = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ');
+
+describe.each(NAMES)('ModelCaller with %s', (name) => {
+  it('puts streamed text in the trace as a few coalesced deltas, all before the response', async () => {
+    const { provider } = await PROVIDERS[name](() => ({ text: LONG_ANSWER }));
+    const h = makeCaller(provider);
+    const result = await h.caller.call(CALL);
+
+    expect(result.kind).toBe('ok');
+    const deltas = h.of('model.delta');
+    expect(deltas.map((d) => d.text).join('')).toBe(LONG_ANSWER);
+    // 300 words arrive as 300 SDK deltas; the trace gets one event per ~200 characters or 100 ms.
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.length).toBeLessThan(30);
+    const response = h.of('model.response')[0]!;
+    expect(Math.max(...deltas.map((d) => d.seq))).toBeLessThan(response.seq);
+    expect(deltas.every((d) => d.span === response.span)).toBe(true);
+  });
+
+  it('ends with stopped when the run is stopped mid-stream', async () => {
+    const { provider } = await PROVIDERS[name](() => ({
+      text: 'Thinking about it for a long time',
+      hang: true,
+    }));
+    const h = makeCaller(provider);
+    const pending = h.caller.call(CALL);
+    await vi.waitFor(() => expect(h.of('model.delta')).toHaveLength(1));
+    h.control.stop();
+    expect(await pending).toEqual({ kind: 'stopped' });
+    expect(h.of('model.response')).toHaveLength(0);
+    expect(h.of('run.error')).toHaveLength(0);
+    expect(h.of('model.delta')[0]!.text).toBe('Thinking ');
+  });
+
+  it('ends with interrupted when a person interrupts mid-stream with `!`', async () => {
+    const { provider } = await PROVIDERS[name](() => ({
+      text: 'Thinking about it for a long time',
+      hang: true,
+    }));
+    const h = makeCaller(provider);
+    const pending = h.caller.call(CALL);
+    await vi.waitFor(() => expect(h.of('model.delta')).toHaveLength(1));
+    h.control.instruct('use the other file', true);
+    expect(await pending).toEqual({ kind: 'interrupted' });
+    expect(h.control.stopRequested).toBe(false);
+  });
+
+  it('retries a stream that broke off once, from scratch, and says so', async () => {
+    const { provider, requests } = await PROVIDERS[name]((index) =>
+      index === 0 ? { text: 'Starting to answer', cut: true } : { text: 'The whole answer.' },
+    );
+    const h = makeCaller(provider);
+    const result = await h.caller.call(CALL);
+
+    expect(result.kind).toBe('ok');
+    expect(result.kind === 'ok' && result.response.text).toBe('The whole answer.');
+    expect(requests()).toBe(2);
+    const errors = h.of('run.error');
+    expect(errors.map((e) => e.kind)).toEqual(['provider.retry']);
+    expect(errors[0]!.message).toContain('broke off in the middle of the response');
+    expect(errors[0]!.message).toContain('retries it once from scratch');
+    expect(h.of('model.response')).toHaveLength(1);
+  });
+
+  it('fails with the provider error when the retry breaks off too, and tries no third time', async () => {
+    const { provider, requests } = await PROVIDERS[name](() => ({ text: 'Starting to answer', cut: true }));
+    const h = makeCaller(provider);
+    const result = await h.caller.call(CALL);
+
+    expect(result.kind).toBe('failed');
+    if (result.kind !== 'failed') return;
+    expect(result.error.kind).toBe('connection');
+    expect(result.error.message).toContain('broke off in the middle of the response');
+    expect(requests()).toBe(2);
+    expect(h.of('run.error').map((e) => e.kind)).toEqual(['provider.retry', 'provider.connection']);
+  });
+});
+
+describe('ModelCaller, price and caching', () => {
+  const LONG_SYSTEM = 'Rules, the task and the skills of this loop. '.repeat(150);
+
+  it('flags an Anthropic call whose long prefix was not cached, once per model per run', async () => {
+    const { provider } = await PROVIDERS.anthropic(() => ({
+      text: 'ok',
+      usage: { input_tokens: 1500, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    }));
+    const h = makeCaller(provider);
+    await h.caller.call({ ...CALL, system: LONG_SYSTEM, tools: [READ_FILE] });
+    await h.caller.call({ ...CALL, system: LONG_SYSTEM, tools: [READ_FILE] });
+    const missed = h.of('cache.missed');
+    expect(missed).toHaveLength(1);
+    expect(missed[0]).toMatchObject({ model: 'test-model' });
+    expect(missed[0]!.prefixTokens).toBeGreaterThanOrEqual(1024);
+    expect(missed[0]!.reason).toContain('no cache reads or writes');
+  });
+
+  it('flags nothing when the server caches what the provider marks', async () => {
+    const fake = await startFakeAnthropic(() => ({ text: 'ok' }), { cache: new PromptCache() });
+    closers.push(() => fake.close());
+    const provider = new AnthropicProvider({
+      env: { ANTHROPIC_API_KEY: 'k' },
+      baseUrl: fake.url,
+      maxRetries: 0,
+    });
+    const h = makeCaller(provider);
+    const first = await h.caller.call({ ...CALL, system: LONG_SYSTEM, tools: [READ_FILE] });
+    const second = await h.caller.call({ ...CALL, system: LONG_SYSTEM, tools: [READ_FILE] });
+
+    expect(h.of('cache.missed')).toHaveLength(0);
+    expect(first.kind === 'ok' && first.response.usage.cacheWrite).toBeGreaterThan(1024);
+    expect(second.kind === 'ok' && second.response.usage.cacheRead).toBeGreaterThan(1024);
+  });
+
+  it('prices the call from the table, records it, and puts it on the response event', async () => {
+    const { provider } = await PROVIDERS.anthropic(() => ({
+      text: 'ok',
+      usage: { input_tokens: 1000, output_tokens: 100 },
+    }));
+    const seen: unknown[] = [];
+    const h = makeCaller(provider, {
+      price: (model, usage) => {
+        seen.push({ model, usage });
+        return 0.0045;
+      },
+    });
+    await h.caller.call(CALL);
+    expect(seen).toEqual([
+      { model: 'test-model', usage: { input: 1000, output: 100, cacheRead: 0, cacheWrite: 0 } },
+    ]);
+    expect(h.of('model.response')[0]!.usd).toBe(0.0045);
+    expect(h.budget.usd).toBe(0.0045);
+  });
+
+  it("uses a provider's own cost over the table, and leaves an estimated call unpriced", async () => {
+    const replies: ModelResponse[] = [
+      { model: 'm', text: 'a', toolCalls: [], stopReason: 'end_turn', usage: usage(10), usd: 0.5 },
+      { model: 'm', text: 'b', toolCalls: [], stopReason: 'end_turn', usage: usage(10), estimated: true },
+    ];
+    const provider: ModelProvider = { name: 'cli', complete: async () => replies.shift()! };
+    const h = makeCaller(provider, { price: () => 99 });
+    await h.caller.call(CALL);
+    await h.caller.call(CALL);
+    expect(h.of('model.response').map((e) => e.usd)).toEqual([0.5, null]);
+    expect(h.budget.usd).toBe(0.5);
+    expect(h.budget.usage.input).toBe(20);
+  });
+});
+
+function usage(input: number) {
+  return { input, output: 1, cacheRead: 0, cacheWrite: 0 };
+}

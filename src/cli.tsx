@@ -17,11 +17,13 @@ Usage:
   loops new NAME [--provider P]  scaffold loops/NAME (LOOP.md, SKILL.md, RUBRIC.md)
   loops trace NAME [RUN]         print a run's trace (default: the latest run)
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
+  loops spend [--loop NAME] [--since YYYY-MM-DD] [--json]
+                                 tokens and dollars per loop, model, day and step (UTC days)
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
   --headless       no screen (run, demo); progress on stderr, summary on stdout
-  --json           with run: print the summary as one JSON object
+  --json           with run or spend: print one JSON object
   -h, --help       this help
   -v, --version    the version
 `;
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
         headless: { type: 'boolean' },
         json: { type: 'boolean' },
         provider: { type: 'string' },
+        loop: { type: 'string' },
+        since: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -67,7 +71,14 @@ async function main(argv: string[]): Promise<number> {
   return runCommand(
     command,
     rest,
-    { repo, headless: values.headless ?? false, json: values.json ?? false, provider: values.provider },
+    {
+      repo,
+      headless: values.headless ?? false,
+      json: values.json ?? false,
+      provider: values.provider,
+      loop: values.loop,
+      since: values.since,
+    },
     HELP,
   );
 }

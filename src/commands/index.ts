@@ -2,12 +2,15 @@
 import { findRepoRoot } from '../workspace/repo-root.js';
 import { reportStartupError } from './errors.js';
 
-const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo']);
+const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend']);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
   json: boolean;
   provider: string | undefined;
+  /** spend: --loop NAME and --since YYYY-MM-DD */
+  loop?: string | undefined;
+  since?: string | undefined;
 }
 
 export async function runCommand(
@@ -43,6 +46,8 @@ export async function runCommand(
       return (await import('./trace.js')).trace(args, options);
     case 'demo':
       return (await import('./demo.js')).demo(options);
+    case 'spend':
+      return (await import('./spend.js')).spend(args, options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

@@ -1,6 +1,10 @@
 /**
- * state/loops.json, the index of runs (lowdb). The supervisor holds the state-folder lock, so this
- * process is the file's only writer, which is what lowdb/steno require.
+ * state/loops.json, the index of runs and the spend ledger (lowdb). The supervisor holds the
+ * state-folder lock, so this process is the file's only writer, which is what lowdb/steno require.
+ *
+ * lowdb rewrites the whole file on every write, so ledger calls are batched: `recordCall` only changes
+ * the data in memory and `flush` (the run calls it at the end of each iteration) or any later write
+ * puts them on disk; the run's final record is such a write, so a normal exit loses no call.
  *
  * lowdb's JSONFile directly, not JSONFilePreset: the preset silently swaps in a memory adapter when
  * NODE_ENV is "test", and then nothing reaches disk.
@@ -11,6 +15,7 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
 import type { Outcome, TokenUsage } from '../core/events.js';
+import { callRecordSchema, matchesFilter, usageSchema, type CallFilter, type CallRecord } from './ledger.js';
 
 export type RunStatus = 'running' | Outcome;
 
@@ -30,13 +35,6 @@ export interface RunRecord {
 
 export const INTERRUPTED_REASON = 'interrupted: loops exited during the run';
 
-const usageSchema = z.object({
-  input: z.number(),
-  output: z.number(),
-  cacheRead: z.number(),
-  cacheWrite: z.number(),
-});
-
 const runRecordSchema = z.object({
   loop: z.string(),
   run: z.string(),
@@ -55,6 +53,8 @@ const runRecordSchema = z.object({
 const indexSchema = z.looseObject({
   version: z.literal(1),
   runs: z.array(runRecordSchema),
+  /** The spend ledger, one record per model call, oldest first. Absent in files from before it. */
+  calls: z.array(callRecordSchema).optional(),
 });
 
 type IndexData = z.infer<typeof indexSchema>;
@@ -76,6 +76,9 @@ export class StateIndexError extends Error {
 }
 
 export class StateIndex {
+  /** Ledger calls recorded since the last write. */
+  private unwritten = 0;
+
   private constructor(
     readonly file: string,
     private readonly db: Low<IndexData>,
@@ -117,7 +120,28 @@ export class StateIndex {
     if (at === -1) runs.push(copy);
     else runs[at] = copy;
     // lowdb merges writes issued while one is in flight; each awaited write still covers this change.
-    await this.db.write();
+    await this.write();
+  }
+
+  /** Adds one model call to the ledger, in memory: `flush` (or any later write) puts it on disk. */
+  recordCall(call: CallRecord): void {
+    (this.db.data.calls ??= []).push(structuredClone(call));
+    this.unwritten += 1;
+  }
+
+  /** Writes the ledger calls recorded since the last write, if any. */
+  async flush(): Promise<void> {
+    if (this.unwritten > 0) await this.write();
+  }
+
+  /** Ledger calls recorded since the last write. */
+  get pendingCalls(): number {
+    return this.unwritten;
+  }
+
+  /** The ledger's calls (of one loop, since a day, if given), oldest first. Copies. */
+  calls(filter: CallFilter = {}): CallRecord[] {
+    return (this.db.data.calls ?? []).filter((c) => matchesFilter(c, filter)).map((c) => structuredClone(c));
   }
 
   /** All runs (of one loop, if named), oldest first. Copies: changing them changes nothing stored. */
@@ -145,8 +169,15 @@ export class StateIndex {
       record.endedAt = now.toISOString();
       interrupted.push(structuredClone(record));
     }
-    if (interrupted.length > 0) await this.db.write();
+    if (interrupted.length > 0) await this.write();
     return interrupted;
+  }
+
+  private async write(): Promise<void> {
+    // Every write is of the whole data, so it carries any ledger calls not yet on disk.
+    const covered = this.unwritten;
+    await this.db.write();
+    this.unwritten = Math.max(0, this.unwritten - covered);
   }
 }
 

@@ -3,7 +3,8 @@
  *
  * Markdown a person can read and edit, with fixed sections. It is rewritten after every iteration and
  * must stay under a byte cap, because it is sent to the model each time: the oldest progress goes
- * first, then the last feedback, then notes; the goal and the human corrections are kept longest.
+ * first, then the last feedback, then the handoff, then notes; the goal and the human corrections are
+ * kept longest.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.js';
@@ -13,6 +14,12 @@ export interface MemoryDoc {
   goal: string;
   /** One entry per iteration, newest last. */
   progress: string[];
+  /**
+   * The last iteration's transcript folded into a handoff for the next one (goal, progress and
+   * decisions, constraints, next steps, key data). Replaced each iteration; a section of its own so a
+   * person's notes are never overwritten by it. Absent in documents written before it existed.
+   */
+  handoff?: string;
   lastFeedback: string;
   corrections: string[];
   notes: string;
@@ -23,6 +30,7 @@ type Field = keyof MemoryDoc;
 const SECTIONS: ReadonlyArray<{ field: Field; title: string; aliases: readonly string[] }> = [
   { field: 'goal', title: 'Goal', aliases: ['goal'] },
   { field: 'progress', title: 'Progress', aliases: ['progress'] },
+  { field: 'handoff', title: 'Handoff', aliases: ['handoff'] },
   { field: 'lastFeedback', title: 'Last feedback', aliases: ['last feedback', 'feedback'] },
   { field: 'corrections', title: 'Human corrections', aliases: ['human corrections', 'corrections'] },
   { field: 'notes', title: 'Notes', aliases: ['notes'] },
@@ -82,6 +90,7 @@ interface Parts {
   goal: string;
   progress: string[];
   progressFolded: number;
+  handoff: string;
   lastFeedback: string;
   corrections: string[];
   correctionsFolded: number;
@@ -95,11 +104,14 @@ function compose(p: Parts): string {
   const bodies: Record<Field, string> = {
     goal: textBlock(p.goal),
     progress: listBlock(progress),
+    handoff: textBlock(p.handoff),
     lastFeedback: textBlock(p.lastFeedback),
     corrections: listBlock(corrections),
     notes: textBlock(p.notes),
   };
-  const sections = SECTIONS.map(({ field, title }) => `## ${title}\n\n${bodies[field]}\n`);
+  // The handoff section appears only once there is one, so memory written without it reads the same.
+  const shown = SECTIONS.filter(({ field }) => field !== 'handoff' || p.handoff !== '');
+  const sections = shown.map(({ field, title }) => `## ${title}\n\n${bodies[field]}\n`);
   return `${TITLE}\n\n${sections.join('\n')}`;
 }
 
@@ -127,12 +139,13 @@ function listBlock(items: string[]): string {
     .join('\n');
 }
 
-function normalise(doc: MemoryDoc): MemoryDoc {
+function normalise(doc: MemoryDoc): Required<MemoryDoc> {
   const text = (value: string): string => value.replace(/\r\n?/g, '\n').trim();
   const list = (values: string[]): string[] => values.map(text).filter((value) => value !== '');
   return {
     goal: text(doc.goal),
     progress: list(doc.progress),
+    handoff: text(doc.handoff ?? ''),
     lastFeedback: text(doc.lastFeedback),
     corrections: list(doc.corrections),
     notes: text(doc.notes),
@@ -153,6 +166,7 @@ export function renderMemory(doc: MemoryDoc, maxBytes: number): string {
     goal: clean.goal,
     progress: progress.items,
     progressFolded: progress.folded,
+    handoff: clean.handoff,
     lastFeedback: clean.lastFeedback,
     corrections: corrections.items,
     correctionsFolded: corrections.folded,
@@ -162,6 +176,7 @@ export function renderMemory(doc: MemoryDoc, maxBytes: number): string {
 
   if (over() > 0) foldProgress(parts, maxBytes);
   if (over() > 0) parts.lastFeedback = cutText(parts.lastFeedback, bytes(parts.lastFeedback) - over());
+  if (over() > 0) parts.handoff = cutText(parts.handoff, bytes(parts.handoff) - over());
   if (over() > 0) parts.notes = cutText(parts.notes, bytes(parts.notes) - over());
   while (over() > 0 && parts.corrections.length > MIN_CORRECTIONS) {
     parts.corrections = parts.corrections.slice(1);
@@ -224,7 +239,14 @@ function parseList(lines: string[]): string[] {
  * missing sections left empty, and text outside the known sections kept as notes.
  */
 export function parseMemory(text: string): MemoryDoc {
-  const buckets: Record<Field, string[]> = { goal: [], progress: [], lastFeedback: [], corrections: [], notes: [] };
+  const buckets: Record<Field, string[]> = {
+    goal: [],
+    progress: [],
+    handoff: [],
+    lastFeedback: [],
+    corrections: [],
+    notes: [],
+  };
   const preamble: string[] = [];
   let current: Field | undefined;
   let titleSeen = false;
@@ -242,13 +264,20 @@ export function parseMemory(text: string): MemoryDoc {
     else preamble.push(line);
   }
   const notes = [joinText(preamble), joinText(buckets.notes)].filter((part) => part !== '').join('\n\n');
+  const handoff = joinText(buckets.handoff);
   return {
     goal: joinText(buckets.goal),
     progress: parseList(buckets.progress),
+    ...(handoff === '' ? {} : { handoff }),
     lastFeedback: joinText(buckets.lastFeedback),
     corrections: parseList(buckets.corrections),
     notes,
   };
+}
+
+/** The document as it reads back from MEMORY.md once capped: what the next iteration is given. */
+export function capMemory(doc: MemoryDoc, maxBytes: number): MemoryDoc {
+  return parseMemory(renderMemory(doc, maxBytes));
 }
 
 /** The memory at `file`, or null when there is none yet. */

@@ -1,6 +1,9 @@
 /**
  * The run's caps. Every cap is checked before each model call and each tool call, so a run never
  * passes a cap by more than the one call in flight.
+ *
+ * Dollars come from the price table (prices.ts). A call the table cannot price adds its tokens but no
+ * dollars, and is counted in `unpricedCalls`: for such a model the tokens cap is what bounds the run.
  */
 import type { BudgetConfig } from '../definition/schema.js';
 import type { BudgetCap, TokenUsage } from '../events.js';
@@ -16,8 +19,10 @@ export class BudgetTracker {
   iterations = 0;
   toolCalls = 0;
   usage: TokenUsage = emptyUsage();
-  /** Dollars spent on priced calls; null once any call could not be priced. */
+  /** Dollars spent on priced calls. */
   usd = 0;
+  /** Calls whose model is not in the price table: their dollars are not in `usd`. */
+  unpricedCalls = 0;
   private readonly startedAt: number;
 
   constructor(
@@ -38,7 +43,8 @@ export class BudgetTracker {
 
   recordUsage(usage: TokenUsage, usd: number | null): void {
     this.usage = addUsage(this.usage, usage);
-    if (usd !== null) this.usd += usd;
+    if (usd === null) this.unpricedCalls += 1;
+    else this.usd += usd;
   }
 
   /** The caps that bound spending in flight; checked before every model and tool call. */

@@ -1,6 +1,7 @@
 /**
  * One iteration's agent loop: the model and the tools take turns until the model ends its turn,
- * a cap is reached, a person stops the run, or the provider fails.
+ * a cap is reached, a person stops the run, or the provider fails. Before each model call, old tool
+ * results are trimmed once the conversation passes a share of the context budget (compress.ts).
  */
 import type { ToolCallRecord } from '../events.js';
 import type { Message, ToolResultPart } from '../../models/provider.js';
@@ -11,6 +12,7 @@ import type { BudgetBreach, BudgetTracker } from '../budget/caps.js';
 import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
 import type { ModelCaller } from './model-caller.js';
+import { ContextTrimmer, DEFAULT_CONTEXT_BUDGET_TOKENS } from './compress.js';
 
 export type TurnEnd =
   | { kind: 'done'; text: string; messages: Message[] }
@@ -25,6 +27,8 @@ export interface TurnDeps {
   budget: BudgetTracker;
   control: RunControl;
   emitter: Emitter;
+  /** Tokens the conversation should stay well under; old tool results are trimmed past 60% of it. */
+  contextBudgetTokens?: number;
 }
 
 type Interruption = { kind: 'budget'; breach: BudgetBreach } | { kind: 'stopped' };
@@ -32,11 +36,17 @@ type Interruption = { kind: 'budget'; breach: BudgetBreach } | { kind: 'stopped'
 export async function runAgentTurn(deps: TurnDeps, system: string, user: string): Promise<TurnEnd> {
   const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: user }] }];
   const specs = deps.tools.map((t) => t.spec);
+  const trimmer = new ContextTrimmer(
+    { budgetTokens: deps.contextBudgetTokens ?? DEFAULT_CONTEXT_BUDGET_TOKENS },
+    system,
+    specs,
+  );
   let lastText = '';
 
   for (;;) {
     const gate = await safePoint(deps);
     if (gate) return { ...gate, messages };
+    trimmer.trim(messages);
     const result = await deps.caller.call({ step: 'work', system, messages, tools: specs });
     if (result.kind === 'interrupted') {
       injectUrgent(deps, messages);

@@ -7,6 +7,7 @@
  */
 import type { LoopDefinition } from '../definition/schema.js';
 import type { MemoryDoc } from '../../state/memory.js';
+import { capMemory } from '../../state/memory.js';
 
 export interface IterationContext {
   system: string;
@@ -71,12 +72,17 @@ export function assembleContext(def: LoopDefinition, changing: ChangingParts): I
   };
 }
 
-/** Renders the memory doc for the prompt without the size bookkeeping of MEMORY.md itself. */
-export function memoryForPrompt(doc: MemoryDoc | null): string {
-  if (!doc) return '';
+/**
+ * Renders the memory doc for the prompt. With `maxBytes`, the doc is first capped as MEMORY.md is
+ * (oldest progress folded first), so the prompt's memory stays bounded however many iterations ran.
+ */
+export function memoryForPrompt(input: MemoryDoc | null, maxBytes?: number): string {
+  if (!input) return '';
+  const doc = maxBytes === undefined ? input : capMemory(input, maxBytes);
   const parts: string[] = [];
   if (doc.progress.length > 0)
     parts.push(`Progress so far:\n${doc.progress.map((p) => `- ${p}`).join('\n')}`);
+  if (doc.handoff?.trim()) parts.push(`Handoff from your last iteration:\n${doc.handoff.trim()}`);
   if (doc.corrections.length > 0) {
     parts.push(`Corrections from a person:\n${doc.corrections.map((c) => `- ${c}`).join('\n')}`);
   }

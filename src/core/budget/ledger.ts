@@ -1,0 +1,178 @@
+/**
+ * The spend ledger's two ends: a model.response event becomes a call record, and call records become
+ * the spend report (per loop, model, day, run and step). Unpriced calls are counted apart and never
+ * add $0 to a total: a total with unpriced calls in it is a lower bound, and says so.
+ */
+import type { EventOf, ModelStep, TokenUsage } from '../events.js';
+import { addUsage, emptyUsage } from '../events.js';
+import type { CallRecord } from '../../state/ledger.js';
+import { dayOf } from '../../state/ledger.js';
+import type { RunRecord } from '../../state/index-db.js';
+import type { Pricer } from './prices.js';
+
+/**
+ * The ledger record of one response. The event's own price is used when it has one; otherwise the
+ * run's pricer prices it (the same table, so the two agree).
+ */
+export function callFromEvent(event: EventOf<'model.response'>, price: Pricer): CallRecord {
+  return {
+    loop: event.loop,
+    run: event.run,
+    iteration: event.iteration,
+    step: event.step,
+    provider: event.provider,
+    model: event.model,
+    usage: { ...event.usage },
+    usd: event.usd !== undefined ? event.usd : price(event.model, event.usage),
+    time: event.time,
+  };
+}
+
+export interface SpendTotals {
+  calls: number;
+  /** Calls whose model is not in the price table; their tokens are in `usage`, their cost nowhere. */
+  unpricedCalls: number;
+  usage: TokenUsage;
+  /** USD of the priced calls only. */
+  usd: number;
+}
+
+export interface LoopSpend extends SpendTotals {
+  loop: string;
+  runs: number;
+  verifiedRuns: number;
+  /**
+   * Everything the loop spent (failed attempts included: they are what a verified run cost) divided
+   * by its verified runs; null when none verified.
+   */
+  usdPerVerifiedRun: number | null;
+}
+
+export interface ModelSpend extends SpendTotals {
+  provider: string;
+  model: string;
+}
+
+export interface DaySpend extends SpendTotals {
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+}
+
+export interface RunSpend extends SpendTotals {
+  loop: string;
+  run: string;
+  /** The run's status in the index; absent when the index has no record of it. */
+  status?: RunRecord['status'];
+}
+
+export interface StepSpend extends SpendTotals {
+  step: ModelStep;
+}
+
+export interface SpendReport {
+  loop?: string;
+  since?: string;
+  total: SpendTotals;
+  loops: LoopSpend[];
+  models: ModelSpend[];
+  days: DaySpend[];
+  runs: RunSpend[];
+  steps: StepSpend[];
+}
+
+export function emptyTotals(): SpendTotals {
+  return { calls: 0, unpricedCalls: 0, usage: emptyUsage(), usd: 0 };
+}
+
+function add(into: SpendTotals, call: CallRecord): void {
+  into.calls += 1;
+  into.usage = addUsage(into.usage, call.usage);
+  if (call.usd === null) into.unpricedCalls += 1;
+  else into.usd += call.usd;
+}
+
+function groupBy<K extends string, T extends SpendTotals>(
+  calls: readonly CallRecord[],
+  keyOf: (call: CallRecord) => K,
+  make: (call: CallRecord) => T,
+): Map<K, T> {
+  const groups = new Map<K, T>();
+  for (const call of calls) {
+    const key = keyOf(call);
+    let group = groups.get(key);
+    if (!group) {
+      group = make(call);
+      groups.set(key, group);
+    }
+    add(group, call);
+  }
+  return groups;
+}
+
+/**
+ * The spend report of `calls` (already filtered), with run outcomes from `runs` for $ per verified
+ * run. Loops and models are sorted by dollars spent, days and runs by time.
+ */
+export function summariseSpend(
+  calls: readonly CallRecord[],
+  runs: readonly RunRecord[],
+  filter: { loop?: string; since?: string } = {},
+): SpendReport {
+  const total = emptyTotals();
+  for (const call of calls) add(total, call);
+  const status = new Map(runs.map((r) => [`${r.loop}\u0000${r.run}`, r.status]));
+
+  const runGroups = groupBy(
+    calls,
+    (c) => `${c.loop}\u0000${c.run}`,
+    (c): RunSpend => {
+      const s = status.get(`${c.loop}\u0000${c.run}`);
+      return { loop: c.loop, run: c.run, ...(s === undefined ? {} : { status: s }), ...emptyTotals() };
+    },
+  );
+  const loopGroups = groupBy(
+    calls,
+    (c) => c.loop,
+    (c): LoopSpend => ({ loop: c.loop, runs: 0, verifiedRuns: 0, usdPerVerifiedRun: null, ...emptyTotals() }),
+  );
+  for (const run of runGroups.values()) {
+    const loop = loopGroups.get(run.loop);
+    if (!loop) continue;
+    loop.runs += 1;
+    if (run.status === 'verified') loop.verifiedRuns += 1;
+  }
+  for (const loop of loopGroups.values()) {
+    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? loop.usd / loop.verifiedRuns : null;
+  }
+  const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
+
+  return {
+    ...(filter.loop === undefined ? {} : { loop: filter.loop }),
+    ...(filter.since === undefined ? {} : { since: filter.since }),
+    total,
+    loops: [...loopGroups.values()].sort((a, b) => byUsd(a, b) || a.loop.localeCompare(b.loop)),
+    models: [
+      ...groupBy(
+        calls,
+        (c) => `${c.provider}/${c.model}`,
+        (c): ModelSpend => ({ provider: c.provider, model: c.model, ...emptyTotals() }),
+      ).values(),
+    ].sort(byUsd),
+    days: [
+      ...groupBy(
+        calls,
+        (c) => dayOf(c.time),
+        (c): DaySpend => ({ day: dayOf(c.time), ...emptyTotals() }),
+      ).values(),
+    ].sort((a, b) => a.day.localeCompare(b.day)),
+    // Calls are oldest first, so runs come out in the order they first spent.
+    runs: [...runGroups.values()],
+    steps: [
+      ...groupBy(
+        calls,
+        (c) => c.step,
+        (c): StepSpend => ({ step: c.step, ...emptyTotals() }),
+      ).values(),
+    ],
+  };
+}

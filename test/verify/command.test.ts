@@ -65,6 +65,35 @@ describe('the command grader', () => {
     expect(verdict.feedback).toContain('expected one to be two');
   });
 
+  it('gives the failing tests as feedback, not the passing ones, and scores the share passing', async () => {
+    await writeTests(2);
+    const grader = createCommandGrader(config({ command: 'node --test' }), 0);
+    const verdict = await grader.grade(gradeContext(dir));
+    expect(verdict.score).toBeCloseTo(0.5);
+    expect(verdict.feedback).toContain('tests: 2 passed, 2 failed\nFailures:\nnot ok - broken 0');
+    expect(verdict.feedback).toContain('not ok - broken 1');
+    expect(verdict.feedback).not.toContain('ok 1 - adds');
+    expect(verdict.feedback).not.toContain('duration_ms: ');
+    // The runner's summary still closes the feedback.
+    expect(verdict.feedback).toMatch(/Last lines of the output:\n[\s\S]*# fail 2/);
+  });
+
+  it('says how the test counts moved since the last iteration', async () => {
+    const grader = createCommandGrader(config({ command: 'node --test' }), 0);
+    await writeTests(2);
+    await grader.grade(gradeContext(dir));
+    await writeTests(1);
+    const better = await grader.grade(gradeContext(dir));
+    expect(better.feedback).toContain(
+      'tests: 2 passed, 1 failed (last iteration: 2 passed, 2 failed; progress)',
+    );
+    const same = await grader.grade(gradeContext(dir));
+    expect(same.feedback).toContain('(last iteration: 2 passed, 1 failed; no change)');
+    await writeTests(3);
+    const worse = await grader.grade(gradeContext(dir));
+    expect(worse.feedback).toContain('tests: 2 passed, 3 failed (last iteration: 2 passed, 1 failed; worse)');
+  });
+
   it('fails with an error when the command times out', async () => {
     const grader = createCommandGrader(config({ command: 'echo working; sleep 60', timeout: 0.5 }), 2);
     const verdict = await grader.grade(gradeContext(dir));

@@ -1,19 +1,27 @@
 /**
- * The command grader: a shell command in the worktree, exit code 0 passes. Its output's tail is
- * the feedback (where test runners put failures and summaries) and its test counts a progress signal.
+ * The command grader: a shell command in the worktree, exit code 0 passes. When it fails, the failing
+ * part of its output (the failed tests' blocks and messages) and the last lines (the summary) are the
+ * feedback. Test counts are a progress signal: the score is the share of tests passing, and the
+ * feedback says how the counts moved since the last iteration.
  */
 import { stripVTControlCharacters } from 'node:util';
 import type { CommandGraderConfig } from '../definition/schema.js';
 import type { GraderVerdict } from '../events.js';
 import { runShell } from '../../tools/shell.js';
 import type { GradeContext, Grader } from './grader.js';
-import { parseTestCounts } from './test-counts.js';
+import { clipHead } from './clip.js';
+import { failureExcerpt } from './failure-excerpt.js';
+import { parseTestCounts, type TestCounts } from './test-counts.js';
 
 /** Output kept from the command; the summary lines are at the end, and the tail is kept. */
 const OUTPUT_CAP = 200_000;
 const FEEDBACK_LINES = 60;
 const FEEDBACK_CHARS = 4_000;
 const PASS_LINES = 5;
+/** With an excerpt of the failures, the tail only needs the runner's summary. */
+const EXCERPT_CHARS = 3_000;
+const SUMMARY_LINES = 8;
+const SUMMARY_CHARS = 800;
 
 /** The last `lines` lines, no more than `chars` characters, marked when cut. */
 export function tailOf(output: string, lines: number, chars: number): string {
@@ -24,9 +32,30 @@ export function tailOf(output: string, lines: number, chars: number): string {
   return cut > 0 ? `[… ${cut} chars before this]\n${text}` : text;
 }
 
+function describeCounts(now: TestCounts, before: TestCounts | undefined): string {
+  const counts = (c: TestCounts): string => `${c.passed} passed, ${c.failed} failed`;
+  if (!before) return `tests: ${counts(now)}`;
+  const moved =
+    now.failed < before.failed || (now.failed === before.failed && now.passed > before.passed)
+      ? 'progress'
+      : now.failed > before.failed || now.passed < before.passed
+        ? 'worse'
+        : 'no change';
+  return `tests: ${counts(now)} (last iteration: ${counts(before)}; ${moved})`;
+}
+
+/** The failures first (what to fix), then the last lines (the runner's summary). */
+function failureFeedback(output: string): string {
+  const excerpt = failureExcerpt(output);
+  if (excerpt === undefined) return tailOf(output, FEEDBACK_LINES, FEEDBACK_CHARS);
+  return `Failures:\n${clipHead(excerpt, EXCERPT_CHARS)}\n\nLast lines of the output:\n${tailOf(output, SUMMARY_LINES, SUMMARY_CHARS)}`;
+}
+
 export function createCommandGrader(cfg: CommandGraderConfig, index: number): Grader {
   const name = cfg.name ?? `command: ${cfg.command}`;
   const where = `verify[${index}] (${cfg.command})`;
+  // Graders live for one run, so the counts of the last iteration are this run's.
+  let lastCounts: TestCounts | undefined;
   return {
     name,
     kind: 'command',
@@ -47,7 +76,14 @@ export function createCommandGrader(cfg: CommandGraderConfig, index: number): Gr
         durationMs: Date.now() - started,
       };
       const tests = parseTestCounts(result.output);
-      if (tests) verdict.tests = tests;
+      let counts = '';
+      if (tests) {
+        verdict.tests = tests;
+        const total = tests.passed + tests.failed;
+        if (total > 0) verdict.score = tests.passed / total;
+        counts = `\n${describeCounts(tests, lastCounts)}`;
+        lastCounts = tests;
+      }
 
       const head = `$ ${cfg.command}`;
       if (result.spawnError !== undefined) {
@@ -55,15 +91,15 @@ export function createCommandGrader(cfg: CommandGraderConfig, index: number): Gr
         verdict.feedback = `${head}\n${result.spawnError}`;
       } else if (result.timedOut) {
         verdict.error = `${where} timed out after ${cfg.timeout}s and was killed; raise its timeout in LOOP.md or make it faster`;
-        verdict.feedback = `${head}\ntimed out after ${cfg.timeout}s\n${tailOf(result.output, FEEDBACK_LINES, FEEDBACK_CHARS)}`;
+        verdict.feedback = `${head}\ntimed out after ${cfg.timeout}s${counts}\n${tailOf(result.output, FEEDBACK_LINES, FEEDBACK_CHARS)}`;
       } else if (result.canceled) {
         verdict.error = `${where} was canceled before it finished`;
         verdict.feedback = `${head}\ncanceled`;
       } else if (verdict.passed) {
         verdict.feedback =
-          `${head}\nexit code 0 (passed)\n${tailOf(result.output, PASS_LINES, FEEDBACK_CHARS)}`.trimEnd();
+          `${head}\nexit code 0 (passed)${counts}\n${tailOf(result.output, PASS_LINES, FEEDBACK_CHARS)}`.trimEnd();
       } else {
-        verdict.feedback = `${head}\nexit code ${result.exitCode ?? 'unknown'}\n${tailOf(result.output, FEEDBACK_LINES, FEEDBACK_CHARS)}`;
+        verdict.feedback = `${head}\nexit code ${result.exitCode ?? 'unknown'}${counts}\n${failureFeedback(result.output)}`;
       }
       return verdict;
     },

@@ -1,8 +1,22 @@
 /** Graders check a run's work; authors never grade their own work. */
-import type { GraderVerdict } from '../events.js';
+import type { LoopDefinition, ToolName } from '../definition/schema.js';
+import type { GraderVerdict, LoopEventBody } from '../events.js';
 import type { Message } from '../../models/provider.js';
 import type { Worktrees } from '../../workspace/worktrees.js';
 import type { CallOptions, CallResult } from '../run/model-caller.js';
+
+/** A separate agent with its own conversation (a checker); never the author's. */
+export interface SubAgentRequest {
+  system: string;
+  user: string;
+  /** Read-only tools only: a write tool here is refused before anything runs. */
+  tools: readonly ToolName[];
+  /** Overrides the routed review model. */
+  model?: string;
+}
+
+export type SubAgentResult =
+  { kind: 'done'; text: string } | { kind: 'budget' | 'stopped' | 'failed'; message: string };
 
 export interface GradeContext {
   worktree: string;
@@ -15,6 +29,8 @@ export interface GradeContext {
   iteration: number;
   /** The loop's task prompt. */
   task: string;
+  /** The loop as loaded: rubric criteria, routed models, the loop folder. */
+  definition: LoopDefinition;
   /**
    * The author's conversation this iteration. A judge may show a bounded excerpt of it, marked as
    * untrusted; a checker agent never sees it.
@@ -22,6 +38,12 @@ export interface GradeContext {
   transcript: readonly Message[];
   /** Model calls through the run's caps, ledger and trace (a judge uses step 'review'). */
   callModel: (opts: CallOptions) => Promise<CallResult>;
+  /** Runs a checker agent (step 'review') through the run's caps; its tool calls go to the trace. */
+  runSubAgent: (request: SubAgentRequest) => Promise<SubAgentResult>;
+  /** Adds an event to the run's trace (metric graders: `metric.recorded`). */
+  emit: (body: LoopEventBody) => void;
+  /** state/NAME/results.tsv, the metric graders' keep/discard ledger. */
+  resultsPath: string;
   worktrees: Worktrees;
 }
 

@@ -1,0 +1,114 @@
+/**
+ * The rubric judge: a model of its own (the grader's `model`, else the loop's review route, else the
+ * loop's model) grades the iteration against RUBRIC.md. It is never handed the agent's conversation as
+ * its own: it gets the task, the criteria, the diff and a bounded, untrusted excerpt of the transcript
+ * in one fresh request, and must answer with a structured verdict.
+ */
+import path from 'node:path';
+import { loadRubricFile } from '../definition/rubric.js';
+import type { LoopDefinition, RubricCriterion } from '../definition/schema.js';
+import type { GraderVerdict } from '../events.js';
+import type { Message } from '../../models/provider.js';
+import type { GradeContext, Grader } from './grader.js';
+import { boundedDiff, newNonce, transcriptExcerpt, untrusted, untrustedNotice } from './evidence.js';
+import { askForVerdict, retryInstruction, toGraderVerdict, VERDICT_FORMAT, type Answer } from './verdict.js';
+import { callFailure } from './call-failure.js';
+import type { RubricGraderConfig } from './configs.js';
+
+/** Calls cut short by a person's `!` are asked again; the instruction is for the agent, not the judge. */
+const INTERRUPT_RETRIES = 2;
+
+function judgeSystem(nonce: string): string {
+  return [
+    'You are a strict, independent grader of work done by an autonomous coding agent. You did not do the ' +
+      'work; judge it only by the evidence given, against every criterion of the rubric.',
+    untrustedNotice(nonce),
+    VERDICT_FORMAT,
+  ].join('\n\n');
+}
+
+export function formatCriteria(criteria: readonly RubricCriterion[]): string {
+  return criteria.map((c) => (c.text === c.name ? `- ${c.name}` : `## ${c.name}\n${c.text}`)).join('\n');
+}
+
+function judgePrompt(
+  task: string,
+  criteria: readonly RubricCriterion[],
+  diff: string,
+  transcript: string,
+  nonce: string,
+): string {
+  return [
+    `# The task given to the agent\n\n${task.trim()}`,
+    `# Rubric (grade each criterion by its name)\n\n${formatCriteria(criteria)}`,
+    `# The agent's changes (git diff against the start of the run)\n\n${untrusted(diff, nonce)}`,
+    `# Excerpt of the agent's conversation (its last messages)\n\n${untrusted(transcript || '(empty)', nonce)}`,
+    'Grade the work against the rubric now.',
+  ].join('\n\n');
+}
+
+/** The criteria of the rubric file this grader names (the definition carries the first one loaded). */
+async function loadCriteria(cfg: RubricGraderConfig, def: LoopDefinition): Promise<RubricCriterion[]> {
+  const file = path.posix.normalize(`loops/${def.name}/${cfg.rubric}`);
+  if (def.rubric?.path === file) return def.rubric.criteria;
+  const loaded = await loadRubricFile(path.resolve(def.dir, cfg.rubric), file);
+  if (loaded.kind === 'loaded') return loaded.criteria;
+  if (loaded.kind === 'missing') throw new Error(`no rubric at ${file}: create it or fix the grader's path`);
+  throw new Error(`${file}:${loaded.problem.line}: ${loaded.problem.message}`);
+}
+
+export function createRubricGrader(cfg: RubricGraderConfig, index: number): Grader {
+  const name = cfg.name ?? `rubric: ${cfg.rubric}`;
+  const where = `verify[${index}] (rubric ${cfg.rubric})`;
+  let criteria: RubricCriterion[] | undefined;
+  return {
+    name,
+    kind: 'rubric',
+    holdout: cfg.holdout,
+    async grade(ctx: GradeContext): Promise<GraderVerdict> {
+      const started = Date.now();
+      const base = { name, kind: 'rubric', started, where };
+      const def = ctx.definition;
+      try {
+        criteria ??= await loadCriteria(cfg, def);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return toGraderVerdict(base, { kind: 'error', message }, cfg.threshold);
+      }
+      const rubric = criteria;
+      const model = cfg.model ?? def.agent.route.review ?? def.model;
+      const nonce = newNonce();
+      const system = judgeSystem(nonce);
+      const prompt = judgePrompt(
+        ctx.task,
+        rubric,
+        await boundedDiff(ctx),
+        transcriptExcerpt(ctx.transcript),
+        nonce,
+      );
+      const ask = async (retry?: { previous: string; problem: string }): Promise<Answer> => {
+        const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: prompt }] }];
+        if (retry) {
+          messages.push(
+            {
+              role: 'assistant',
+              content: [{ type: 'text', text: retry.previous.trim() || '(empty reply)' }],
+            },
+            { role: 'user', content: [{ type: 'text', text: retryInstruction(retry.problem) }] },
+          );
+        }
+        for (let attempt = 0; ; attempt++) {
+          const result = await ctx.callModel({ step: 'review', model, system, messages });
+          if (result.kind === 'ok') return { kind: 'text', text: result.response.text };
+          if (result.kind === 'interrupted' && attempt < INTERRUPT_RETRIES) continue;
+          return { kind: 'error', message: callFailure(result) };
+        }
+      };
+      const asked = await askForVerdict(
+        ask,
+        rubric.map((c) => c.name),
+      );
+      return toGraderVerdict(base, asked, cfg.threshold);
+    },
+  };
+}

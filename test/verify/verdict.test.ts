@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import {
+  askForVerdict,
+  extractJsonObject,
+  parseVerdict,
+  toGraderVerdict,
+  type Answer,
+  type JudgeVerdict,
+} from '../../src/core/verify/verdict.js';
+
+const good: JudgeVerdict = {
+  result: 'needs_revision',
+  score: 0.4,
+  explanation: 'The price is still wrong.',
+  criteria: [
+    { name: 'prices', passed: false, gap: 'formatPrice prints cents' },
+    { name: 'tests', passed: true },
+  ],
+};
+
+describe('extractJsonObject', () => {
+  it('reads a bare object, a fenced block, or the object inside prose', () => {
+    expect(extractJsonObject(JSON.stringify(good))).toEqual(good);
+    expect(extractJsonObject(`Here you go:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\`\nThanks`)).toEqual(
+      good,
+    );
+    expect(extractJsonObject(`My verdict {not json} is ${JSON.stringify(good)} — done.`)).toEqual(good);
+  });
+
+  it('prefers the object with a result, and respects braces inside strings', () => {
+    const text = `{"note": "a { brace"} then {"result": "failed", "x": "}"}`;
+    expect(extractJsonObject(text)).toEqual({ result: 'failed', x: '}' });
+  });
+
+  it('finds nothing in plain text', () => {
+    expect(extractJsonObject('I think it is fine.')).toBeUndefined();
+  });
+});
+
+describe('parseVerdict', () => {
+  it('accepts a well-formed verdict', () => {
+    expect(parseVerdict(JSON.stringify(good))).toEqual({ ok: true, verdict: good });
+  });
+
+  it('names what is wrong: a bad result, a score out of range, a missing field', () => {
+    const bad = parseVerdict(JSON.stringify({ ...good, result: 'great', score: 3, explanation: undefined }));
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problem).toContain('result:');
+    expect(bad.problem).toContain('score:');
+    expect(bad.problem).toContain('explanation:');
+  });
+
+  it('rejects a satisfied verdict with failing criteria, and a failing criterion without a gap', () => {
+    const contradiction = parseVerdict(JSON.stringify({ ...good, result: 'satisfied' }));
+    expect(contradiction.ok ? '' : contradiction.problem).toContain('contradicts');
+    const noGap = parseVerdict(JSON.stringify({ ...good, criteria: [{ name: 'prices', passed: false }] }));
+    expect(noGap.ok ? '' : noGap.problem).toContain('criteria.0.gap');
+  });
+
+  it('requires criteria when the rubric has some', () => {
+    const empty = JSON.stringify({ ...good, result: 'failed', criteria: [] });
+    expect(parseVerdict(empty, []).ok).toBe(true);
+    const missing = parseVerdict(empty, ['prices']);
+    expect(missing.ok ? '' : missing.problem).toContain('grade each criterion (prices)');
+  });
+});
+
+describe('askForVerdict', () => {
+  it('asks again once, saying what was wrong, then gives up as malformed', async () => {
+    const seen: Array<string | undefined> = [];
+    const asked = await askForVerdict((retry): Promise<Answer> => {
+      seen.push(retry?.problem);
+      return Promise.resolve({ kind: 'text', text: 'looks good to me' });
+    }, []);
+    expect(seen).toEqual([undefined, 'the reply holds no JSON object']);
+    expect(asked).toEqual({ kind: 'malformed', problem: 'the reply holds no JSON object' });
+  });
+
+  it('takes a fixed answer on the retry', async () => {
+    let calls = 0;
+    const asked = await askForVerdict(() => {
+      calls += 1;
+      return Promise.resolve<Answer>({
+        kind: 'text',
+        text: calls === 1 ? '{"result": 1}' : JSON.stringify(good),
+      });
+    }, []);
+    expect(calls).toBe(2);
+    expect(asked).toEqual({ kind: 'verdict', verdict: good });
+  });
+});
+
+describe('toGraderVerdict', () => {
+  const base = { name: 'judge', kind: 'rubric', started: Date.now(), where: 'verify[0] (rubric R.md)' };
+
+  it('passes only when satisfied at or above the threshold', () => {
+    const satisfied = { ...good, result: 'satisfied' as const, score: 0.9, criteria: [] };
+    expect(toGraderVerdict(base, { kind: 'verdict', verdict: satisfied }, 0.8).passed).toBe(true);
+    const low = toGraderVerdict(base, { kind: 'verdict', verdict: { ...satisfied, score: 0.5 } }, 0.8);
+    expect(low.passed).toBe(false);
+    expect(low.feedback).toContain('below the threshold 0.8');
+  });
+
+  it('gives the explanation and one line per failing criterion as feedback', () => {
+    const verdict = toGraderVerdict(base, { kind: 'verdict', verdict: good }, 0.8);
+    expect(verdict).toMatchObject({ passed: false, score: 0.4 });
+    expect(verdict.feedback).toBe(
+      'needs_revision (score 0.4): The price is still wrong.\n- prices: formatPrice prints cents',
+    );
+  });
+
+  it('makes a malformed or failed answer an error, never a pass', () => {
+    const malformed = toGraderVerdict(base, { kind: 'malformed', problem: 'no JSON' }, 0);
+    expect(malformed.passed).toBe(false);
+    expect(malformed.error).toContain('malformed verdict after one retry: no JSON');
+    const failed = toGraderVerdict(base, { kind: 'error', message: 'provider down' }, 0);
+    expect(failed).toMatchObject({ passed: false, error: 'verify[0] (rubric R.md): provider down' });
+  });
+});

@@ -49,7 +49,8 @@ export function describeEvent(event: LoopEvent): EventLine[] {
     }
     case 'grader.result': {
       const mark = event.passed ? '✓' : '✗';
-      const score = event.score === undefined ? '' : ` ${event.score.toFixed(2)}`;
+      // A command grader's score is its share of passing tests: the counts say it better.
+      const score = event.score === undefined || event.tests ? '' : ` ${event.score.toFixed(2)}`;
       const tests = event.tests ? ` (${event.tests.passed} passed, ${event.tests.failed} failed)` : '';
       const detail =
         event.error !== undefined

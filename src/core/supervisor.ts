@@ -171,12 +171,13 @@ export class Supervisor implements SupervisorPort {
           ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),
           loopDir: def.dir,
           script: def.agent.script,
+          ...(def.agent.command ? { command: def.agent.command } : {}),
           env,
           ...(this.options.maxRetries === undefined ? {} : { maxRetries: this.options.maxRetries }),
         });
         return this.options.wrapProvider ? this.options.wrapProvider(provider) : provider;
       },
-      createGraders: () => createGraders(def.verify),
+      createGraders: () => createGraders(def),
       worktrees: this.worktrees,
       paths: this.paths,
       index: this.index,

@@ -60,9 +60,12 @@ describe('a scripted run in a real repository', () => {
     expect(types.at(-1)).toBe('run.ended');
     expect(types.filter((t) => t === 'run.ended')).toHaveLength(1);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    const firstIteration = types.slice(
-      types.indexOf('iteration.started'),
-      types.indexOf('iteration.ended') + 1,
+    // Streamed text (model.delta) and classified errors (error.recorded) interleave; the order of the
+    // steps themselves is what this checks.
+    const steps = types.filter((t) => t !== 'model.delta' && t !== 'error.recorded');
+    const firstIteration = steps.slice(
+      steps.indexOf('iteration.started'),
+      steps.indexOf('iteration.ended') + 1,
     );
     expect(firstIteration).toEqual([
       'iteration.started',
@@ -86,6 +89,11 @@ describe('a scripted run in a real repository', () => {
       'memory.updated',
       'iteration.ended',
     ]);
+    // Text reaches the trace as it streams, before the response that carries all of it.
+    const firstResponse = types.indexOf('model.response');
+    expect(types.slice(types.indexOf('model.request'), firstResponse)).toContain('model.delta');
+    const errors = events.flatMap((e) => (e.type === 'error.recorded' ? [e.class] : []));
+    expect(errors).toEqual(['tool_failure', 'grader_failure']);
     const response = events.find((e) => e.type === 'model.response');
     expect(response?.type === 'model.response' && response.usage.input).toBeGreaterThan(0);
   });

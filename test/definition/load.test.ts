@@ -19,7 +19,7 @@ describe('loadLoop: a valid loop', () => {
     expect(def).toMatchObject({
       name: 'fix-tests',
       description: '',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       task: 'Fix the tests.',
       dir: path.join(root, 'loops', 'fix-tests'),
       file: path.join(root, 'loops', 'fix-tests', 'LOOP.md'),

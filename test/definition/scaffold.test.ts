@@ -21,7 +21,7 @@ describe('scaffoldLoop', () => {
     if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
     const def = result.definition;
     expect(def.agent.provider).toBe('anthropic');
-    expect(def.model).toBe('claude-sonnet-4-5');
+    expect(def.model).toBe('claude-sonnet-4-6');
     expect(def.verify).toEqual([{ command: 'npm test', holdout: false, protect: [], timeout: 600 }]);
     expect(def.budget).toMatchObject({ iterations: 10, usd: 2, minutes: 30 });
     expect(def.stall).toEqual({ window: 3, on_stall: 'pause' });

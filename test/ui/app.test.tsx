@@ -3,7 +3,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../src/ui/App.js';
 import { BINDINGS } from '../../src/ui/keymap.js';
 import { createStore } from '../../src/ui/store.js';
-import { ended, FakePort, loopInfo, modelResponse, runEvents, started, toolCall } from './fake-port.js';
+import {
+  ended,
+  FakePort,
+  loopInfo,
+  modelResponse,
+  runEvents,
+  started,
+  toolCall,
+  usage,
+} from './fake-port.js';
 
 const ARROW_UP = '\u001B[A';
 const ARROW_DOWN = '\u001B[B';
@@ -56,9 +65,9 @@ describe('App', () => {
     const b = runEvents('bench', 'r2');
     port.emit(
       a(started()),
-      a({ ...modelResponse('priced'), usd: 0.042 }),
+      a(modelResponse('priced', usage(0), 0.042)),
       b(started()),
-      b({ ...modelResponse('unknown model'), usd: null }),
+      b(modelResponse('unknown model', usage(0), null)),
     );
     await vi.waitFor(() => expect(row('fix-tests')).toContain('$0.042'));
     expect(row('bench')).toContain('unpriced');

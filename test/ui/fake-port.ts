@@ -92,8 +92,9 @@ export function ended(outcome: 'verified' | 'stopped' | 'failed' | 'budget', rea
   };
 }
 
-export function modelResponse(text: string, tokens = usage(0)): LoopEventBody {
+export function modelResponse(text: string, tokens = usage(0), usd?: number | null): LoopEventBody {
   return {
+    ...(usd === undefined ? {} : { usd }),
     type: 'model.response',
     provider: 'scripted',
     model: 'scripted',

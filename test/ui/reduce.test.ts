@@ -61,11 +61,11 @@ describe('reduce: status', () => {
     const e = runEvents('alpha', 'r1');
     const priced = reduce(seed(), [
       e(started()),
-      e({ ...modelResponse('a', usage(10)), usd: 0.25 }),
-      e({ ...modelResponse('b', usage(10)), usd: 0.5 }),
+      e(modelResponse('a', usage(10), 0.25)),
+      e(modelResponse('b', usage(10), 0.5)),
     ]);
     expect(view(priced, 'alpha')).toMatchObject({ usd: 0.75, unpriced: false });
-    const mixed = reduce(priced, [e({ ...modelResponse('c', usage(10)), usd: null })]);
+    const mixed = reduce(priced, [e(modelResponse('c', usage(10), null))]);
     expect(view(mixed, 'alpha')).toMatchObject({ usd: 0.75, unpriced: true });
     const next = reduce(mixed, [runEvents('alpha', 'r2')(started())]);
     expect(view(next, 'alpha')).toMatchObject({ usd: 0, unpriced: false });

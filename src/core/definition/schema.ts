@@ -14,7 +14,7 @@ export const PROVIDERS = ['anthropic', 'openai', 'claude-code', 'codex', 'comman
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const DEFAULT_MODELS: Record<ProviderName, string> = {
-  anthropic: 'claude-sonnet-4-5',
+  anthropic: 'claude-sonnet-4-6',
   openai: 'gpt-5-mini',
   'claude-code': 'default',
   codex: 'default',

@@ -15,8 +15,17 @@ import { TraceWriter } from '../../state/trace.js';
 import { writeRunSummary, type RunSummary } from '../../state/summary.js';
 import { createToolbox } from '../../tools/toolbox.js';
 import { BudgetTracker, describeBreach, type BudgetBreach } from '../budget/caps.js';
+import { pricerFor, unpricedWarnings } from '../budget/prices.js';
+import { callFromEvent } from '../budget/ledger.js';
+import type { Message } from '../../models/provider.js';
+import { foldIteration } from './compress.js';
 import type { Grader } from '../verify/grader.js';
 import { gradeIteration } from '../verify/grade-iteration.js';
+import { ErrorTracker, errorsPath } from '../verify/error-tracker.js';
+import { RegressionTracker } from '../verify/regressions.js';
+import { protectedPaths as graderProtectedPaths } from '../verify/protect.js';
+import { runSubAgentTurn } from '../verify/sub-agent.js';
+import { resultsPath } from '../../state/results-tsv.js';
 import { assembleContext, memoryForPrompt } from './context.js';
 import { runAgentTurn, type TurnEnd } from './agent-turn.js';
 import type { RunControl } from './control.js';
@@ -35,7 +44,12 @@ export interface RunDeps {
   index: StateIndex;
   control: RunControl;
   onEvent?: (event: LoopEvent) => void;
+  /** Prices each call; default: the price table for the loop's provider (budget/prices.ts). */
   price?: (model: string, usage: TokenUsage) => number | null;
+  /** The clock of the minutes budget (milliseconds); tests pass their own. */
+  now?: () => number;
+  /** Tokens one iteration's conversation should stay well under (old tool results are trimmed). */
+  contextBudgetTokens?: number;
   /** Limits for the run tool; defaults suit a test suite. */
   runTimeoutMs?: number;
   outputCap?: number;
@@ -69,13 +83,26 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   const summaryPath = deps.paths.runSummary(def.name, deps.runId);
   const trace = await TraceWriter.open(tracePath);
   let traceError: unknown;
+  const price = deps.price ?? pricerFor(def.agent.provider);
+  const warnUnpriced = unpricedWarnings(def.budget, (message) =>
+    emitter.emit({ type: 'run.error', kind: 'budget.unpriced', message }),
+  );
+  // Classifies errors as they are emitted; its error.recorded events follow the event that caused them.
+  const errors = await ErrorTracker.open(errorsPath(deps.paths, def.name));
   const emitter = createEmitter(def.name, deps.runId, (event) => {
     trace.append(event).catch((err: unknown) => {
       traceError ??= err;
     });
+    // The spend ledger, in memory until the iteration ends (index.flush) or the run is recorded.
+    if (event.type === 'model.response') {
+      const call = callFromEvent(event, price);
+      deps.index.recordCall(call);
+      if (call.usd === null) warnUnpriced(call.model);
+    }
     deps.onEvent?.(event);
+    for (const body of errors.observe(event)) emitter.emit(body);
   });
-  const budget = new BudgetTracker(def.budget);
+  const budget = new BudgetTracker(def.budget, deps.now);
   const graderLog: RunSummary['graders'] = [];
   let worktree: Worktree | undefined;
   let ending: Ending;
@@ -102,7 +129,13 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       branch: worktree.branch,
       worktree: worktree.path,
     });
-    ending = await iterate({ ...deps, provider, graders }, worktree, emitter, budget, graderLog);
+    ending = await iterate(
+      { ...deps, price, provider, graders, errors },
+      worktree,
+      emitter,
+      budget,
+      graderLog,
+    );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     emitter.emit({ type: 'run.error', kind: 'run', message });
@@ -125,6 +158,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   });
   const endedAt = new Date().toISOString();
   await trace.close();
+  await errors.flush();
   await writeRunSummary(summaryPath, {
     loop: def.name,
     run: deps.runId,
@@ -175,8 +209,10 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
 }
 
 interface ReadyDeps extends RunDeps {
+  price: NonNullable<RunDeps['price']>;
   provider: ModelProvider;
   graders: Grader[];
+  errors: ErrorTracker;
 }
 
 async function iterate(
@@ -203,9 +239,14 @@ async function iterate(
     budget,
     control: deps.control,
     emitter,
-    price: deps.price ?? (() => null),
+    price: deps.price,
+    worktree: worktree.path,
   });
-  const protectedPaths = def.verify.flatMap((g) => g.protect);
+  const specs = tools.map((t) => t.spec);
+  // The last iteration's conversation, folded into a handoff only when another iteration follows.
+  let toFold: { system: string; messages: Message[] } | undefined;
+  const protectedPaths = await graderProtectedPaths(def, worktree.path);
+  const regressions = new RegressionTracker();
 
   for (;;) {
     if (deps.control.stopRequested) return { outcome: 'stopped', reason: deps.control.stopMessage };
@@ -216,6 +257,22 @@ async function iterate(
     const n = budget.iterations;
     emitter.setIteration(n);
     emitter.emit({ type: 'iteration.started' });
+    if (toFold) {
+      const fold = await foldIteration({
+        caller,
+        tools: specs,
+        system: toFold.system,
+        transcript: toFold.messages,
+      });
+      if (fold.kind === 'stopped') return { outcome: 'stopped', reason: deps.control.stopMessage };
+      if (fold.kind === 'budget')
+        return { outcome: 'budget', reason: describeBreach(fold.breach), budget: fold.breach };
+      // Without a handoff the progress lines stand alone; an older handoff would be stale.
+      if (fold.kind === 'handoff') memory.handoff = fold.text;
+      else delete memory.handoff;
+      const bytes = await writeMemory(memoryPath, memory, def.memory.max_bytes);
+      emitter.emit({ type: 'memory.updated', path: memoryPath, bytes });
+    }
 
     const instructions = deps.control.takeQueued();
     for (const text of instructions) {
@@ -225,7 +282,7 @@ async function iterate(
     const context = assembleContext(def, {
       iteration: n,
       maxIterations: def.budget.iterations,
-      memory: memoryForPrompt(memory),
+      memory: memoryForPrompt(memory, def.memory.max_bytes),
       feedback,
       instructions,
     });
@@ -244,6 +301,7 @@ async function iterate(
         budget,
         control: deps.control,
         emitter,
+        contextBudgetTokens: deps.contextBudgetTokens,
       },
       context.system,
       context.user,
@@ -269,12 +327,34 @@ async function iterate(
         run: deps.runId,
         iteration: n,
         task: def.task,
+        definition: def,
         transcript: turn.messages,
         callModel: (opts) => caller.call(opts),
+        runSubAgent: (request) =>
+          runSubAgentTurn(
+            {
+              caller,
+              tools: [],
+              toolContext: {
+                worktree: worktree.path,
+                runTimeoutMs: deps.runTimeoutMs ?? 10 * 60_000,
+                outputCap: deps.outputCap ?? 16_000,
+                protectedPaths,
+              },
+              budget,
+              control: deps.control,
+              emitter,
+              contextBudgetTokens: deps.contextBudgetTokens,
+            },
+            request,
+          ),
+        emit: (body) => emitter.emit(body),
+        resultsPath: resultsPath(deps.paths, def.name),
         worktrees: deps.worktrees,
       },
       emitter,
       deps.control,
+      { regressions, errors: deps.errors },
     );
     for (const { verdict } of grading.verdicts) {
       graderLog.push({
@@ -289,11 +369,17 @@ async function iterate(
     const { verified, passed, failed } = grading;
     feedback = grading.feedback;
 
-    memory.progress.push(progressLine(n, turn.text, passed, failed, deps.graders.length));
+    const repeated = deps.errors.repeatedNote(n);
+    memory.progress.push(
+      progressLine(n, turn.text, passed, failed, deps.graders.length) + (repeated ? `; ${repeated}` : ''),
+    );
     memory.lastFeedback = feedback;
     const bytes = await writeMemory(memoryPath, memory, def.memory.max_bytes);
     emitter.emit({ type: 'memory.updated', path: memoryPath, bytes });
     emitter.emit({ type: 'iteration.ended', verified, passed, failed });
+    await deps.index.flush();
+    await deps.errors.flush();
+    toFold = { system: context.system, messages: turn.messages };
 
     if (verified) {
       const reason =

@@ -68,6 +68,13 @@ export function describeEvent(event: LoopEvent): EventLine[] {
       return [line('run', '▶ resumed')];
     case 'run.error':
       return [line('error', `${event.kind}: ${firstLine(event.message)}`, false)];
+    case 'context.trimmed':
+      return [
+        line(
+          'run',
+          `✂ trimmed ${event.trimmed} old tool result(s): ${event.tokensBefore} → ${event.tokensAfter} tokens`,
+        ),
+      ];
     case 'run.ended':
       return [line('run', `■ ${event.outcome}: ${firstLine(event.reason)}`, event.outcome === 'verified')];
     default:

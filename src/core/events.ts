@@ -25,6 +25,11 @@ export interface TokenUsage {
   reasoning?: number;
 }
 
+export interface RunSpend {
+  usd: number;
+  unpricedCalls: number;
+}
+
 export type ErrorClass =
   'tool_failure' | 'malformed_output' | 'provider_error' | 'grader_failure' | 'grader_regression';
 
@@ -81,6 +86,8 @@ export type LoopEventBody =
     }
   | { type: 'model.request'; provider: string; model: string; step: ModelStep; messages: number }
   | { type: 'model.delta'; text: string }
+  /** Old tool results were cut from the conversation to keep it under the context budget. */
+  | { type: 'context.trimmed'; trimmed: number; tokensBefore: number; tokensAfter: number }
   | {
       type: 'model.response';
       provider: string;
@@ -142,6 +149,8 @@ export type LoopEventBody =
       iterations: number;
       toolCalls: number;
       usage: TokenUsage;
+      /** Dollars of the priced calls, and how many calls could not be priced (their dollars are unknown). */
+      spend: RunSpend;
       branch: string;
       worktree: string;
       budget?: { cap: BudgetCap; limit: number; used: number };

@@ -1,5 +1,5 @@
 /** One run's summary for people: state/<loop>/runs/<run>.md. The trace has the detail; this is the verdict. */
-import type { BudgetCap, Outcome, TokenUsage } from '../core/events.js';
+import type { BudgetCap, Outcome, RunSpend, TokenUsage } from '../core/events.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface RunSummary {
@@ -13,6 +13,7 @@ export interface RunSummary {
   iterations: number;
   toolCalls: number;
   usage: TokenUsage;
+  spend: RunSpend;
   base: string;
   baseSha: string;
   branch: string;
@@ -41,6 +42,7 @@ export function renderRunSummary(s: RunSummary): string {
     ['iterations', String(s.iterations)],
     ['tool calls', String(s.toolCalls)],
     ['tokens', tokens(s.usage)],
+    ['spend', spendText(s.spend)],
   ];
   if (s.budget) rows.push(['budget', budgetText(s.budget)]);
   rows.push(
@@ -80,6 +82,13 @@ function gradersTable(graders: RunSummary['graders']): string[] {
 function tokens(u: TokenUsage): string {
   const n = (value: number): string => value.toLocaleString('en-US');
   return `${n(u.input)} in, ${n(u.output)} out, ${n(u.cacheRead)} cache read, ${n(u.cacheWrite)} cache write`;
+}
+
+function spendText(s: RunSpend): string {
+  const dollars = `$${s.usd.toFixed(4)}`;
+  if (s.unpricedCalls === 0) return dollars;
+  // Never let a missing price read as free.
+  return `${dollars} + ${s.unpricedCalls} unpriced call${s.unpricedCalls === 1 ? '' : 's'}`;
 }
 
 function budgetText(b: NonNullable<RunSummary['budget']>): string {

@@ -152,6 +152,26 @@ describe('a scripted run in a real repository', () => {
     }
   });
 
+  it("puts back a grader's script that the agent changed through a command, and tells it", async () => {
+    await repo.addLoop(
+      'tamper',
+      '---\nname: tamper\nagent: { provider: scripted }\nverify:\n  - command: node scripts/lint.js\nbudget: { iterations: 1 }\n---\nLint.\n',
+      'turns:\n  - tool_calls:\n      - { name: run, input: { command: "echo \'process.exit(0)\' > scripts/lint.js" } }\n  - text: done\n',
+    );
+    const original = await readFile(join(repo.dir, 'scripts/lint.js'), 'utf8');
+    const s = await open();
+    const result = await s.start('tamper');
+    expect(result.outcome).toBe('budget');
+    expect(await repo.git('show', `${result.branch}:scripts/lint.js`)).toBe(original.trimEnd());
+    const events = await readTrace(result.tracePath);
+    const restored = events.find((e) => e.type === 'error.recorded' && e.message.includes('restored'));
+    expect(restored?.type === 'error.recorded' && restored.message).toContain('scripts/lint.js');
+    const grader = events.find((e) => e.type === 'grader.result');
+    expect(grader?.type === 'grader.result' && grader.passed).toBe(false);
+    const memory = await readFile(join(repo.dir, 'state/tamper/MEMORY.md'), 'utf8');
+    expect(memory).toContain('Protected files restored');
+  });
+
   it('stops gracefully when asked, aborting the tool call in flight', async () => {
     await repo.addLoop(
       'slow',

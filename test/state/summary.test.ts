@@ -19,6 +19,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     iterations: 2,
     toolCalls: 17,
     usage: { input: 12345, output: 678, cacheRead: 90000, cacheWrite: 1200 },
+    spend: { usd: 2.0412, unpricedCalls: 0 },
     base: 'main',
     baseSha: '0123456789abcdef0123456789abcdef01234567',
     branch: 'loops/fix-tests/20261124-071502-a3f9',
@@ -34,6 +35,12 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
 }
 
 describe('renderRunSummary', () => {
+  it('shows the dollars, and says how many calls could not be priced rather than calling them free', () => {
+    expect(renderRunSummary(summary())).toContain('| spend | $2.0412 |');
+    const partly = renderRunSummary(summary({ spend: { usd: 0.5, unpricedCalls: 3 } }));
+    expect(partly).toContain('| spend | $0.5000 + 3 unpriced calls |');
+  });
+
   it('states the outcome, spend, budget and where the work is', () => {
     const text = renderRunSummary(summary());
     expect(text.startsWith('# fix-tests: run 20261124-071502-a3f9\n')).toBe(true);

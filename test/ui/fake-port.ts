@@ -86,6 +86,7 @@ export function ended(outcome: 'verified' | 'stopped' | 'failed' | 'budget', rea
     iterations: 2,
     toolCalls: 3,
     usage: usage(100, 50, 10, 5),
+    spend: { usd: 0, unpricedCalls: 0 },
     branch: 'loops/x/r1',
     worktree: '/tmp/wt',
     durationMs: 1000,

@@ -73,6 +73,7 @@ describe('runTui', () => {
         reason: 'stopped by a person',
         iterations: 1,
         toolCalls: 0,
+        spend: { usd: 0, unpricedCalls: 0 },
         usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
         branch: 'b',
         worktree: 'w',

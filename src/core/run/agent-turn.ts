@@ -46,7 +46,8 @@ export async function runAgentTurn(deps: TurnDeps, system: string, user: string)
   for (;;) {
     const gate = await safePoint(deps);
     if (gate) return { ...gate, messages };
-    trimmer.trim(messages);
+    const trimmed = trimmer.trim(messages);
+    if (trimmed) deps.emitter.emit({ type: 'context.trimmed', ...trimmed });
     const result = await deps.caller.call({ step: 'work', system, messages, tools: specs });
     if (result.kind === 'interrupted') {
       injectUrgent(deps, messages);

@@ -4,33 +4,34 @@
  * ends with exactly one outcome, and leaves a trace, a summary, memory and a branch behind.
  */
 import type { LoopDefinition } from '../definition/schema.js';
-import type { BudgetCap, LoopEvent, Outcome, TokenUsage } from '../events.js';
-import type { ModelProvider } from '../../models/provider.js';
+import type { LoopEvent, TokenUsage } from '../events.js';
+import type { Message, ModelProvider } from '../../models/provider.js';
 import type { Worktree, Worktrees } from '../../workspace/worktrees.js';
 import type { StatePaths } from '../../state/paths.js';
 import type { StateIndex } from '../../state/index-db.js';
-import type { MemoryDoc } from '../../state/memory.js';
-import { readMemory, writeMemory } from '../../state/memory.js';
+import { readMemory, writeMemory, type MemoryDoc } from '../../state/memory.js';
 import { TraceWriter } from '../../state/trace.js';
-import { writeRunSummary, type RunSummary } from '../../state/summary.js';
+import type { RunSummary } from '../../state/summary.js';
+import { resultsPath } from '../../state/results-tsv.js';
 import { createToolbox } from '../../tools/toolbox.js';
+import type { ToolContext } from '../../tools/types.js';
 import { BudgetTracker, describeBreach, type BudgetBreach } from '../budget/caps.js';
 import { pricerFor, unpricedWarnings } from '../budget/prices.js';
 import { callFromEvent } from '../budget/ledger.js';
-import type { Message } from '../../models/provider.js';
-import { foldIteration } from './compress.js';
 import type { Grader } from '../verify/grader.js';
 import { gradeIteration } from '../verify/grade-iteration.js';
 import { ErrorTracker, errorsPath } from '../verify/error-tracker.js';
 import { RegressionTracker } from '../verify/regressions.js';
-import { protectedPaths as graderProtectedPaths } from '../verify/protect.js';
+import { protectedPaths as graderProtectedPaths, restoreProtected } from '../verify/protect.js';
 import { runSubAgentTurn } from '../verify/sub-agent.js';
-import { resultsPath } from '../../state/results-tsv.js';
+import { firstLine } from '../text.js';
+import { foldIteration } from './compress.js';
 import { assembleContext, memoryForPrompt } from './context.js';
-import { runAgentTurn, type TurnEnd } from './agent-turn.js';
+import { runAgentTurn, type TurnDeps } from './agent-turn.js';
 import type { RunControl } from './control.js';
 import { createEmitter, type Emitter } from './emitter.js';
 import { ModelCaller } from './model-caller.js';
+import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
 export interface RunDeps {
   definition: LoopDefinition;
@@ -55,30 +56,23 @@ export interface RunDeps {
   outputCap?: number;
 }
 
-export interface RunResult {
+export interface RunResult extends RunEnding, RunTotals {
   run: string;
-  outcome: Outcome;
-  reason: string;
-  iterations: number;
-  toolCalls: number;
-  usage: TokenUsage;
   branch: string;
   worktree: string;
-  budget?: { cap: BudgetCap; limit: number; used: number };
   tracePath: string;
   summaryPath: string;
-}
-
-interface Ending {
-  outcome: Outcome;
-  reason: string;
-  budget?: BudgetBreach;
 }
 
 export async function executeRun(deps: RunDeps): Promise<RunResult> {
   const def = deps.definition;
   const started = Date.now();
-  const startedAt = new Date(started).toISOString();
+  const facts: RunFacts = {
+    definition: def,
+    run: deps.runId,
+    trigger: deps.trigger,
+    startedAt: new Date(started).toISOString(),
+  };
   const tracePath = deps.paths.trace(def.name, deps.runId);
   const summaryPath = deps.paths.runSummary(def.name, deps.runId);
   const trace = await TraceWriter.open(tracePath);
@@ -104,13 +98,17 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   });
   const budget = new BudgetTracker(def.budget, deps.now);
   const graderLog: RunSummary['graders'] = [];
-  let worktree: Worktree | undefined;
-  let ending: Ending;
+  let ending: RunEnding;
 
   try {
     const provider = await deps.createProvider();
     const graders = deps.createGraders();
-    worktree = await deps.worktrees.create({ loop: def.name, run: deps.runId, base: def.workspace.base });
+    const worktree = await deps.worktrees.create({
+      loop: def.name,
+      run: deps.runId,
+      base: def.workspace.base,
+    });
+    facts.worktree = worktree;
     emitter.emit({
       type: 'run.started',
       trigger: deps.trigger,
@@ -119,93 +117,44 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       worktree: worktree.path,
       budget: { ...def.budget },
     });
-    await deps.index.upsertRun({
-      loop: def.name,
-      run: deps.runId,
-      status: 'running',
-      trigger: deps.trigger,
-      startedAt,
-      iterations: 0,
-      branch: worktree.branch,
-      worktree: worktree.path,
-    });
-    ending = await iterate(
+    await recordStart(deps.index, facts);
+    const run = new Iterations(
       { ...deps, price, provider, graders, errors },
       worktree,
       emitter,
       budget,
       graderLog,
     );
+    ending = await run.untilDone();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     emitter.emit({ type: 'run.error', kind: 'run', message });
     ending = { outcome: 'failed', reason: message };
   }
 
-  const branch = worktree?.branch ?? '';
-  const worktreePath = worktree?.path ?? '';
+  const totals: RunTotals = {
+    iterations: budget.iterations,
+    toolCalls: budget.toolCalls,
+    usage: budget.usage,
+    spend: { usd: budget.usd, unpricedCalls: budget.unpricedCalls },
+  };
+  const branch = facts.worktree?.branch ?? '';
+  const worktreePath = facts.worktree?.path ?? '';
   emitter.emit({
     type: 'run.ended',
-    outcome: ending.outcome,
-    reason: ending.reason,
-    iterations: budget.iterations,
-    toolCalls: budget.toolCalls,
-    usage: budget.usage,
+    ...ending,
+    ...totals,
     branch,
     worktree: worktreePath,
-    ...(ending.budget ? { budget: ending.budget } : {}),
     durationMs: Date.now() - started,
   });
-  const endedAt = new Date().toISOString();
   await trace.close();
   await errors.flush();
-  await writeRunSummary(summaryPath, {
-    loop: def.name,
-    run: deps.runId,
-    trigger: deps.trigger,
-    outcome: ending.outcome,
-    reason: ending.reason,
-    startedAt,
-    endedAt,
-    iterations: budget.iterations,
-    toolCalls: budget.toolCalls,
-    usage: budget.usage,
-    base: def.workspace.base,
-    baseSha: worktree?.baseSha ?? '',
-    branch,
-    worktree: worktreePath,
-    ...(ending.budget ? { budget: ending.budget } : {}),
-    graders: graderLog,
-  });
-  await deps.index.upsertRun({
-    loop: def.name,
-    run: deps.runId,
-    status: ending.outcome,
-    trigger: deps.trigger,
-    startedAt,
-    endedAt,
-    iterations: budget.iterations,
-    branch,
-    worktree: worktreePath,
-    reason: ending.reason,
-    usage: budget.usage,
-  });
+  await recordEnd(deps.index, summaryPath, facts, ending, totals, graderLog);
   // The run itself is recorded; a trace that could not be written is still an error the caller must see.
   if (traceError instanceof Error) throw traceError;
   if (traceError !== undefined) throw new Error('the trace could not be written');
-  return {
-    run: deps.runId,
-    outcome: ending.outcome,
-    reason: ending.reason,
-    iterations: budget.iterations,
-    toolCalls: budget.toolCalls,
-    usage: budget.usage,
-    branch,
-    worktree: worktreePath,
-    ...(ending.budget ? { budget: ending.budget } : {}),
-    tracePath,
-    summaryPath,
-  };
+  return { run: deps.runId, ...ending, ...totals, branch, worktree: worktreePath, tracePath, summaryPath };
 }
 
 interface ReadyDeps extends RunDeps {
@@ -215,180 +164,214 @@ interface ReadyDeps extends RunDeps {
   errors: ErrorTracker;
 }
 
-async function iterate(
-  deps: ReadyDeps,
-  worktree: Worktree,
-  emitter: Emitter,
-  budget: BudgetTracker,
-  graderLog: RunSummary['graders'],
-): Promise<Ending> {
-  const def = deps.definition;
-  const memoryPath = deps.paths.memory(def.name);
-  const memory: MemoryDoc = (await readMemory(memoryPath)) ?? {
-    goal: def.description || firstLine(def.task),
-    progress: [],
-    lastFeedback: '',
-    corrections: [],
-    notes: '',
-  };
-  let feedback = memory.lastFeedback;
-  const tools = createToolbox(def.agent.tools);
-  const caller = new ModelCaller({
-    provider: deps.provider,
-    definition: def,
-    budget,
-    control: deps.control,
-    emitter,
-    price: deps.price,
-    worktree: worktree.path,
-  });
-  const specs = tools.map((t) => t.spec);
-  // The last iteration's conversation, folded into a handoff only when another iteration follows.
-  let toFold: { system: string; messages: Message[] } | undefined;
-  const protectedPaths = await graderProtectedPaths(def, worktree.path);
-  const regressions = new RegressionTracker();
+/** The iterations of one run, and what they carry from one to the next. */
+class Iterations {
+  private readonly def: LoopDefinition;
+  private readonly caller: ModelCaller;
+  private readonly turnDeps: TurnDeps;
+  private readonly regressions = new RegressionTracker();
+  private memory!: MemoryDoc;
+  private feedback = '';
+  /** The last iteration's conversation, folded into a handoff only when another iteration follows. */
+  private toFold: { system: string; messages: Message[] } | undefined;
 
-  for (;;) {
-    if (deps.control.stopRequested) return { outcome: 'stopped', reason: deps.control.stopMessage };
-    const breach = budget.checkIteration();
-    if (breach) return { outcome: 'budget', reason: describeBreach(breach), budget: breach };
-
-    budget.iterations += 1;
-    const n = budget.iterations;
-    emitter.setIteration(n);
-    emitter.emit({ type: 'iteration.started' });
-    if (toFold) {
-      const fold = await foldIteration({
-        caller,
-        tools: specs,
-        system: toFold.system,
-        transcript: toFold.messages,
-      });
-      if (fold.kind === 'stopped') return { outcome: 'stopped', reason: deps.control.stopMessage };
-      if (fold.kind === 'budget')
-        return { outcome: 'budget', reason: describeBreach(fold.breach), budget: fold.breach };
-      // Without a handoff the progress lines stand alone; an older handoff would be stale.
-      if (fold.kind === 'handoff') memory.handoff = fold.text;
-      else delete memory.handoff;
-      const bytes = await writeMemory(memoryPath, memory, def.memory.max_bytes);
-      emitter.emit({ type: 'memory.updated', path: memoryPath, bytes });
-    }
-
-    const instructions = deps.control.takeQueued();
-    for (const text of instructions) {
-      emitter.emit({ type: 'instruction.received', text, mode: 'next' });
-      memory.corrections.push(text);
-    }
-    const context = assembleContext(def, {
-      iteration: n,
-      maxIterations: def.budget.iterations,
-      memory: memoryForPrompt(memory, def.memory.max_bytes),
-      feedback,
-      instructions,
-    });
-    emitter.emit({ type: 'context.assembled', parts: context.parts, instructions });
-
-    const turn: TurnEnd = await runAgentTurn(
-      {
-        caller,
-        tools,
-        toolContext: {
-          worktree: worktree.path,
-          runTimeoutMs: deps.runTimeoutMs ?? 10 * 60_000,
-          outputCap: deps.outputCap ?? 16_000,
-          protectedPaths,
-        },
-        budget,
-        control: deps.control,
-        emitter,
-        contextBudgetTokens: deps.contextBudgetTokens,
-      },
-      context.system,
-      context.user,
-    );
-    // Whatever the turn did stays on the run's branch, even when the run ends here.
-    await deps.worktrees.commitAll(worktree.path, `loops: ${def.name} iteration ${n}`);
-
-    if (turn.kind === 'stopped') return { outcome: 'stopped', reason: deps.control.stopMessage };
-    if (turn.kind === 'budget') {
-      return { outcome: 'budget', reason: describeBreach(turn.breach), budget: turn.breach };
-    }
-    if (turn.kind === 'failed') {
-      return { outcome: 'failed', reason: `${deps.provider.name}: ${turn.error.message}` };
-    }
-
-    const grading = await gradeIteration(
-      deps.graders,
-      {
-        worktree: worktree.path,
-        baseSha: worktree.baseSha,
-        signal: deps.control.stopSignal,
-        loop: def.name,
-        run: deps.runId,
-        iteration: n,
-        task: def.task,
-        definition: def,
-        transcript: turn.messages,
-        callModel: (opts) => caller.call(opts),
-        runSubAgent: (request) =>
-          runSubAgentTurn(
-            {
-              caller,
-              tools: [],
-              toolContext: {
-                worktree: worktree.path,
-                runTimeoutMs: deps.runTimeoutMs ?? 10 * 60_000,
-                outputCap: deps.outputCap ?? 16_000,
-                protectedPaths,
-              },
-              budget,
-              control: deps.control,
-              emitter,
-              contextBudgetTokens: deps.contextBudgetTokens,
-            },
-            request,
-          ),
-        emit: (body) => emitter.emit(body),
-        resultsPath: resultsPath(deps.paths, def.name),
-        worktrees: deps.worktrees,
-      },
+  constructor(
+    private readonly deps: ReadyDeps,
+    private readonly worktree: Worktree,
+    private readonly emitter: Emitter,
+    private readonly budget: BudgetTracker,
+    private readonly graderLog: RunSummary['graders'],
+  ) {
+    this.def = deps.definition;
+    this.caller = new ModelCaller({
+      provider: deps.provider,
+      definition: this.def,
+      budget,
+      control: deps.control,
       emitter,
-      deps.control,
-      { regressions, errors: deps.errors },
-    );
-    for (const { verdict } of grading.verdicts) {
-      graderLog.push({
+      price: deps.price,
+      worktree: worktree.path,
+    });
+    this.turnDeps = {
+      caller: this.caller,
+      tools: createToolbox(this.def.agent.tools),
+      toolContext: this.toolContext([]),
+      budget,
+      control: deps.control,
+      emitter,
+      contextBudgetTokens: deps.contextBudgetTokens,
+    };
+  }
+
+  private get memoryPath(): string {
+    return this.deps.paths.memory(this.def.name);
+  }
+
+  private toolContext(protectedPaths: string[]): Omit<ToolContext, 'signal'> {
+    return {
+      worktree: this.worktree.path,
+      runTimeoutMs: this.deps.runTimeoutMs ?? 10 * 60_000,
+      outputCap: this.deps.outputCap ?? 16_000,
+      protectedPaths,
+    };
+  }
+
+  async untilDone(): Promise<RunEnding> {
+    const { deps, def, budget, emitter } = this;
+    this.memory = (await readMemory(this.memoryPath)) ?? {
+      goal: def.description || firstLine(def.task),
+      progress: [],
+      lastFeedback: '',
+      corrections: [],
+      notes: '',
+    };
+    this.feedback = this.memory.lastFeedback;
+    const protectedPaths = await graderProtectedPaths(def, this.worktree.path);
+    this.turnDeps.toolContext = this.toolContext(protectedPaths);
+
+    for (;;) {
+      if (deps.control.stopRequested) return this.stopped();
+      const breach = budget.checkIteration();
+      if (breach) return budgetEnding(breach);
+
+      budget.iterations += 1;
+      const n = budget.iterations;
+      emitter.setIteration(n);
+      emitter.emit({ type: 'iteration.started' });
+      const folded = await this.foldPrevious();
+      if (folded) return folded;
+
+      const instructions = deps.control.takeQueued();
+      for (const text of instructions) {
+        emitter.emit({ type: 'instruction.received', text, mode: 'next' });
+        this.memory.corrections.push(text);
+      }
+      const context = assembleContext(def, {
         iteration: n,
-        name: verdict.name,
-        passed: verdict.passed,
-        ...(verdict.score === undefined ? {} : { score: verdict.score }),
-        feedback: verdict.feedback,
+        maxIterations: def.budget.iterations,
+        memory: memoryForPrompt(this.memory, def.memory.max_bytes),
+        feedback: this.feedback,
+        instructions,
       });
-    }
-    if (grading.stopped) return { outcome: 'stopped', reason: deps.control.stopMessage };
-    const { verified, passed, failed } = grading;
-    feedback = grading.feedback;
+      emitter.emit({ type: 'context.assembled', parts: context.parts, instructions });
 
-    const repeated = deps.errors.repeatedNote(n);
-    memory.progress.push(
-      progressLine(n, turn.text, passed, failed, deps.graders.length) + (repeated ? `; ${repeated}` : ''),
-    );
-    memory.lastFeedback = feedback;
-    const bytes = await writeMemory(memoryPath, memory, def.memory.max_bytes);
-    emitter.emit({ type: 'memory.updated', path: memoryPath, bytes });
-    emitter.emit({ type: 'iteration.ended', verified, passed, failed });
-    await deps.index.flush();
-    await deps.errors.flush();
-    toFold = { system: context.system, messages: turn.messages };
+      const turn = await runAgentTurn(this.turnDeps, context.system, context.user);
+      // Whatever the turn did stays on the run's branch, even when the run ends here.
+      await deps.worktrees.commitAll(this.worktree.path, `loops: ${def.name} iteration ${n}`);
+      if (turn.kind === 'stopped') return this.stopped();
+      if (turn.kind === 'budget') return budgetEnding(turn.breach);
+      if (turn.kind === 'failed')
+        return { outcome: 'failed', reason: `${deps.provider.name}: ${turn.error.message}` };
 
-    if (verified) {
-      const reason =
-        deps.graders.length === 0
-          ? 'no graders are configured: accepted when the agent ended its turn'
-          : `all ${deps.graders.length} grader(s) passed on iteration ${n}`;
-      return { outcome: 'verified', reason };
+      const tampered = await this.restoreTampered(n, protectedPaths);
+      const grading = await gradeIteration(
+        deps.graders,
+        this.gradeContext(n, turn.messages),
+        emitter,
+        deps.control,
+        { regressions: this.regressions, errors: deps.errors },
+      );
+      for (const { verdict } of grading.verdicts) {
+        this.graderLog.push({
+          iteration: n,
+          name: verdict.name,
+          passed: verdict.passed,
+          ...(verdict.score === undefined ? {} : { score: verdict.score }),
+          feedback: verdict.feedback,
+        });
+      }
+      if (grading.stopped) return this.stopped();
+      this.feedback = [tampered, grading.feedback].filter(Boolean).join('\n\n');
+
+      const repeated = deps.errors.repeatedNote(n);
+      const line = progressLine(n, turn.text, grading.passed, grading.failed, deps.graders.length);
+      this.memory.progress.push(line + (repeated ? `; ${repeated}` : ''));
+      this.memory.lastFeedback = this.feedback;
+      await this.saveMemory();
+      emitter.emit({
+        type: 'iteration.ended',
+        verified: grading.verified,
+        passed: grading.passed,
+        failed: grading.failed,
+      });
+      await deps.index.flush();
+      await deps.errors.flush();
+      this.toFold = { system: context.system, messages: turn.messages };
+
+      if (grading.verified) {
+        const reason =
+          deps.graders.length === 0
+            ? 'no graders are configured: accepted when the agent ended its turn'
+            : `all ${deps.graders.length} grader(s) passed on iteration ${n}`;
+        return { outcome: 'verified', reason };
+      }
     }
   }
+
+  /** Folds the previous iteration into MEMORY.md's handoff (one summary call); an ending if it ends the run. */
+  private async foldPrevious(): Promise<RunEnding | undefined> {
+    if (!this.toFold) return undefined;
+    const fold = await foldIteration({
+      caller: this.caller,
+      tools: this.turnDeps.tools.map((t) => t.spec),
+      system: this.toFold.system,
+      transcript: this.toFold.messages,
+    });
+    if (fold.kind === 'stopped') return this.stopped();
+    if (fold.kind === 'budget') return budgetEnding(fold.breach);
+    // Without a handoff the progress lines stand alone; an older handoff would be stale.
+    if (fold.kind === 'handoff') this.memory.handoff = fold.text;
+    else delete this.memory.handoff;
+    await this.saveMemory();
+    return undefined;
+  }
+
+  /**
+   * Protected files the agent changed through a command (the tools refuse direct writes) are put back
+   * before grading, recorded as an error, and the agent is told; returns that note, or ''.
+   */
+  private async restoreTampered(n: number, protectedPaths: string[]): Promise<string> {
+    const { deps, worktree } = this;
+    const restored = await restoreProtected(deps.worktrees, worktree.path, worktree.baseSha, protectedPaths);
+    if (restored.length === 0) return '';
+    await deps.worktrees.commitAll(worktree.path, `loops: ${this.def.name} restored protected files`);
+    const message = `changed protected file(s) ${restored.join(', ')} through a command; they were restored`;
+    this.emitter.emit(deps.errors.record('tool_failure', message, n));
+    return `## Protected files restored\nYou changed ${restored.join(', ')}, which belong to the graders; they were put back. Fix the work itself, not its checks.`;
+  }
+
+  private gradeContext(n: number, transcript: Message[]): Parameters<typeof gradeIteration>[1] {
+    const { deps, def, worktree } = this;
+    return {
+      worktree: worktree.path,
+      baseSha: worktree.baseSha,
+      signal: deps.control.stopSignal,
+      loop: def.name,
+      run: deps.runId,
+      iteration: n,
+      task: def.task,
+      definition: def,
+      transcript,
+      callModel: (opts) => this.caller.call(opts),
+      runSubAgent: (request) => runSubAgentTurn({ ...this.turnDeps, tools: [] }, request),
+      emit: (body) => this.emitter.emit(body),
+      resultsPath: resultsPath(deps.paths, def.name),
+      worktrees: deps.worktrees,
+    };
+  }
+
+  private async saveMemory(): Promise<void> {
+    const bytes = await writeMemory(this.memoryPath, this.memory, this.def.memory.max_bytes);
+    this.emitter.emit({ type: 'memory.updated', path: this.memoryPath, bytes });
+  }
+
+  private stopped(): RunEnding {
+    return { outcome: 'stopped', reason: this.deps.control.stopMessage };
+  }
+}
+
+function budgetEnding(breach: BudgetBreach): RunEnding {
+  return { outcome: 'budget', reason: describeBreach(breach), budget: breach };
 }
 
 function progressLine(n: number, text: string, passed: string[], failed: string[], graders: number): string {
@@ -400,8 +383,4 @@ function progressLine(n: number, text: string, passed: string[], failed: string[
         ? `all graders passed`
         : `failed: ${failed.join(', ')}${passed.length ? `; passed: ${passed.join(', ')}` : ''}`;
   return `Iteration ${n}: ${said || '(no summary)'} → ${verdict}`;
-}
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0]?.trim() ?? '';
 }

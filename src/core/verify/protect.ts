@@ -7,9 +7,12 @@
  *     in the repository (`node scripts/check.js` protects scripts/check.js; `npm test` protects nothing).
  * Paths are relative to the repository root, which is also the worktree's root.
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoopDefinition } from '../definition/schema.js';
+import type { Worktrees } from '../../workspace/worktrees.js';
+import { git, gitOk } from '../../workspace/git.js';
+import picomatch from 'picomatch';
 
 /** Shell words of a command line: quotes removed, operators and redirections as separators. */
 export function shellWords(command: string): string[] {
@@ -90,4 +93,26 @@ export async function protectedPaths(def: LoopDefinition, root: string): Promise
     if ('metric' in grader) paths.push(...(await commandScripts(grader.metric.command, root)));
   }
   return [...new Set(paths)];
+}
+
+/**
+ * The tools refuse writes to protected files, but a shell command can still change them. Before the
+ * graders run, any protected file that differs from the run's base is put back (deleted when the base
+ * had none), so what the graders check against is what the person wrote. Returns the files restored.
+ */
+export async function restoreProtected(
+  worktrees: Worktrees,
+  worktree: string,
+  baseSha: string,
+  globs: readonly string[],
+): Promise<string[]> {
+  if (globs.length === 0) return [];
+  const isProtected = picomatch([...globs], { dot: true });
+  const changed = (await worktrees.changedFiles(worktree, baseSha)).filter((file) => isProtected(file));
+  for (const file of changed) {
+    const existed = (await git(worktree, ['cat-file', '-e', `${baseSha}:${file}`])).exitCode === 0;
+    if (existed) await gitOk(worktree, ['checkout', baseSha, '--', file], `restoring ${file}`);
+    else await rm(path.join(worktree, file), { force: true });
+  }
+  return changed;
 }

@@ -5,6 +5,7 @@
  */
 import type { LoopEvent } from './events.js';
 import { compactJson, firstLine } from './text.js';
+import { failureExcerpt } from './verify/failure-excerpt.js';
 
 export type EventLineKind = 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error';
 
@@ -29,6 +30,10 @@ export function describeEvent(event: LoopEvent): EventLine[] {
     case 'iteration.started':
       return [line('run', `── iteration ${event.iteration}`)];
     case 'model.response': {
+      // A judge's verdict or a memory handoff is not the agent's work: one labelled line each.
+      if (event.step === 'summary') return [line('model', `✎ memory handoff: ${firstLine(event.text)}`)];
+      if (event.step === 'review')
+        return [line('grader', `⚖ review (${event.model}): ${firstLine(event.text)}`)];
       const text = event.text
         .split('\n')
         .map((part) => part.trim())
@@ -43,7 +48,8 @@ export function describeEvent(event: LoopEvent): EventLine[] {
     case 'tool.result': {
       // The run tool ends its output with "[exit code N]": say that rather than the output's first line.
       const exit = /\[exit code (\S+)\]$/.exec(event.output.trimEnd());
-      const head = firstLine(event.output);
+      // A failing test run opens with the runner's banner; its first failure says more.
+      const head = firstLine((event.ok ? undefined : failureExcerpt(event.output)) ?? event.output);
       const status = exit ? `exit ${exit[1]}` : event.ok ? 'ok' : 'error';
       return [line('result', head === '' ? `← ${status}` : `← ${status}: ${head}`, event.ok)];
     }

@@ -6,6 +6,7 @@
  */
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ToolCallRecord } from '../core/events.js';
+import { AnthropicStreamWatch } from './anthropic-stream-watch.js';
 import { fromAnthropicUsage } from './anthropic-usage.js';
 import { baseUrlFrom, readVar } from './env.js';
 import {
@@ -87,12 +88,20 @@ export class AnthropicProvider implements ModelProvider {
     const stream = this.client.messages.stream(params, { signal: request.signal });
     let connected = false;
     stream.on('connect', () => (connected = true));
+    const watch = new AnthropicStreamWatch();
+    stream.on('streamEvent', watch.see);
     const onText = request.onText;
     if (onText) stream.on('text', (delta) => onText(delta));
     try {
       return fromAnthropicMessage(await stream.finalMessage());
     } catch (error) {
-      throw this.toProviderError(error, request.signal, connected);
+      // A tool call with input that is not JSON: the message so far, that call marked for the loop.
+      const salvaged = watch.salvage(error);
+      if (salvaged) return salvaged;
+      const failure = this.toProviderError(error, request.signal, connected);
+      // The input tokens reported at the start are billed though the call did not complete.
+      if (watch.spent) failure.spent = watch.spent;
+      throw failure;
     }
   }
 

@@ -5,12 +5,17 @@
  * with no tool calls, so the agent loop ends its turn and the graders run.
  *
  * Usage: the stream repeats an assistant message's usage on every event of that message, so it is
- * counted once per message id. The `result` event's total_cost_usd is Claude Code's own price for the
- * turn and is used as the call's cost.
+ * counted once per message id, and reported through onEvent as it grows, so the run's caps see a long
+ * turn's spend while it runs. The `result` event's usage and total_cost_usd are Claude Code's own totals
+ * for the turn: when present they replace the running count, and the cost is used as the call's.
+ *
+ * Claude Code gets the scrubbed environment plus its own variables (cli-env.ts); whatever it reports
+ * has the user's secrets cut out before it is emitted.
  */
 import type { TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
 import { fromAnthropicUsage } from './anthropic-usage.js';
+import { CLAUDE_CODE_ENV, cliEnv, Redactor } from './cli-env.js';
 import { exitError, runCli } from './cli-process.js';
 import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
 import { asArray, asNumber, asObject, asString, parseJsonLine, type JsonObject } from './json-lines.js';
@@ -23,7 +28,7 @@ import {
 } from './provider.js';
 
 export interface ClaudeCodeProviderOptions {
-  /** The child's environment (PATH, and Claude Code's own credentials). */
+  /** The user's environment; the child gets it without credentials, except Claude Code's own. */
   env: NodeJS.ProcessEnv;
   /** The executable; `claude` on PATH by default. */
   executable?: string;
@@ -35,9 +40,13 @@ const DEFAULT_MODEL = 'default';
 export class ClaudeCodeProvider implements ModelProvider {
   readonly name = 'claude-code';
   private readonly file: string;
+  private readonly env: Record<string, string>;
+  private readonly redactor: Redactor;
 
-  constructor(private readonly opts: ClaudeCodeProviderOptions) {
+  constructor(opts: ClaudeCodeProviderOptions) {
     this.file = opts.executable ?? 'claude';
+    this.env = cliEnv(opts.env, CLAUDE_CODE_ENV);
+    this.redactor = new Redactor(opts.env);
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
@@ -55,13 +64,14 @@ export class ClaudeCodeProvider implements ModelProvider {
       ...(request.model === DEFAULT_MODEL ? [] : ['--model', request.model]),
       ...(asArgument ? [prompt] : []),
     ];
-    const stream = new ClaudeStream(request.onEvent);
+    const stream = new ClaudeStream(request.onEvent, this.redactor);
     const exit = await runCli({
       provider: this.name,
       file: this.file,
       args,
       cwd: request.cwd,
-      env: this.opts.env,
+      env: this.env,
+      redactor: this.redactor,
       ...(asArgument ? {} : { input: prompt }),
       ...(request.signal ? { signal: request.signal } : {}),
       missingHint: 'install Claude Code or use provider anthropic',
@@ -86,25 +96,47 @@ export class ClaudeStream {
   private lastText = '';
   private result: JsonObject | undefined;
   private unnamed = 0;
+  private readonly onEvent: ((event: ProviderEvent) => void) | undefined;
 
-  constructor(private readonly onEvent?: (event: ProviderEvent) => void) {}
+  /** `redactor` cuts secrets out of every event and of the response. */
+  constructor(
+    onEvent?: (event: ProviderEvent) => void,
+    private readonly redactor = new Redactor({}),
+  ) {
+    this.onEvent = redactor.events(onEvent);
+  }
 
   line(text: string): void {
     const event = parseJsonLine(text);
     if (!event) return;
     if (event.type === 'assistant') this.assistant(asObject(event.message));
     else if (event.type === 'user') this.user(asObject(event.message));
-    else if (event.type === 'result') this.result = event;
+    else if (event.type === 'result') {
+      this.result = event;
+      this.reportUsage(asNumber(event.total_cost_usd));
+    }
+  }
+
+  /**
+   * The turn's usage so far: the result's own totals once it has come (it counts the whole session,
+   * which the per-message figures may not), else the sum of the messages seen.
+   */
+  usage(): TokenUsage {
+    const total = asObject(this.result?.usage);
+    if (total) return fromAnthropicUsage(total);
+    let usage = emptyUsage();
+    for (const u of this.usageById.values()) usage = addUsage(usage, u);
+    return usage;
   }
 
   /** The turn's response; undefined until a result event has arrived. */
   response(requestedModel: string): ModelResponse | undefined {
     const result = this.result;
     if (!result) return undefined;
-    let usage = emptyUsage();
-    for (const u of this.usageById.values()) usage = addUsage(usage, u);
+    const usage = this.usage();
     const failed = result.is_error === true;
-    const said = asString(result.result);
+    const reported = asString(result.result);
+    const said = reported === undefined ? undefined : this.redactor.text(reported);
     if (failed && this.usageById.size === 0) {
       // Nothing was done (a login problem, a bad model name): the run cannot go on this way.
       throw new ProviderError(
@@ -116,7 +148,11 @@ export class ClaudeStream {
     const usd = asNumber(result.total_cost_usd);
     return {
       model: this.model ?? requestedModel,
-      text: said ?? (failed ? `Claude Code stopped: ${asString(result.subtype) ?? 'error'}` : this.lastText),
+      text:
+        said ??
+        (failed
+          ? `Claude Code stopped: ${asString(result.subtype) ?? 'error'}`
+          : this.redactor.text(this.lastText)),
       toolCalls: [],
       // The agent did work but did not finish (e.g. error_max_turns): the graders judge what is there.
       stopReason: failed ? 'other' : 'end_turn',
@@ -132,7 +168,11 @@ export class ClaudeStream {
     if (usage) {
       // Every event of one message repeats its usage: keyed by id, it counts once.
       const id = asString(message.id) ?? `unnamed-${++this.unnamed}`;
-      this.usageById.set(id, fromAnthropicUsage(usage));
+      const next = fromAnthropicUsage(usage);
+      const before = this.usageById.get(id);
+      this.usageById.set(id, next);
+      // Before the message's tool calls, so the caps are checked against what they cost.
+      if (!before || !sameUsage(before, next)) this.reportUsage();
     }
     for (const block of asArray(message.content)) {
       const b = asObject(block);
@@ -150,6 +190,15 @@ export class ClaudeStream {
     }
   }
 
+  private reportUsage(usd?: number): void {
+    this.onEvent?.({
+      kind: 'usage',
+      usage: this.usage(),
+      ...(usd === undefined ? {} : { usd }),
+      ...(this.model === undefined ? {} : { model: this.model }),
+    });
+  }
+
   private user(message: JsonObject | undefined): void {
     for (const block of asArray(message?.content)) {
       const b = asObject(block);
@@ -164,6 +213,16 @@ export class ClaudeStream {
       });
     }
   }
+}
+
+function sameUsage(a: TokenUsage, b: TokenUsage): boolean {
+  return (
+    a.input === b.input &&
+    a.output === b.output &&
+    a.cacheRead === b.cacheRead &&
+    a.cacheWrite === b.cacheWrite &&
+    a.cacheWrite1h === b.cacheWrite1h
+  );
 }
 
 /** A tool result's content: a string, or text blocks. */

@@ -1,10 +1,12 @@
 /**
  * Running a CLI agent (claude, codex, any command) for one model call: in the run's worktree, with the
- * run's environment (these CLIs bring their own credentials), stdout read line by line as it arrives,
- * killed when the call is aborted. Failures become ProviderErrors that say what to do.
+ * environment its provider chose (cli-env.ts), stdout read line by line as it arrives. It runs in a
+ * process group of its own, so the tools it starts are killed with it: when the call is aborted, when
+ * it exits, and when loops exits. Failures become ProviderErrors that say what to do.
  */
 import { execa } from 'execa';
-import { isSecretName } from '../tools/env.js';
+import { GROUPS, superviseGroup } from '../tools/process-group.js';
+import type { Redactor } from './cli-env.js';
 import { ProviderError } from './provider.js';
 
 export interface CliSpec {
@@ -16,6 +18,8 @@ export interface CliSpec {
   cwd: string | undefined;
   /** The child's whole environment (PATH included); not merged with process.env. */
   env: NodeJS.ProcessEnv;
+  /** Cuts the user's secrets out of stderr, which error messages quote. */
+  redactor: Redactor;
   /** Written to stdin; without it stdin is empty, so a CLI that reads it does not wait. */
   input?: string;
   signal?: AbortSignal;
@@ -32,6 +36,10 @@ export interface CliExit {
 }
 
 const TAIL_CHARS = 1500;
+/** Between SIGTERM and SIGKILL: time for the agent to stop its own tools and tidy up. */
+const KILL_GRACE_MS = 2_000;
+/** After the CLI exits, how long processes that escaped its group may keep its output open. */
+const DRAIN_MS = 1_000;
 
 export async function runCli(spec: CliSpec): Promise<CliExit> {
   if (spec.signal?.aborted) throw aborted(spec);
@@ -49,23 +57,34 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
     reject: false,
     buffer: { stdout: false, stderr: true },
     ...(spec.input === undefined ? { stdin: 'ignore' as const } : { input: spec.input }),
-    ...(spec.signal ? { cancelSignal: spec.signal } : {}),
+    // Its own process group: the shells and servers the agent starts go when it goes.
+    detached: GROUPS,
   });
-  for await (const line of child.iterable({ from: 'stdout' })) spec.onLine(line);
-  const result = await child;
-  if (result.isCanceled || spec.signal?.aborted) throw aborted(spec);
-  if (result.code === 'ENOENT') {
-    throw new ProviderError(
-      'config',
-      `\`${spec.file}\` was not found on PATH: ${spec.missingHint}`,
-      spec.provider,
-    );
+  const group = superviseGroup(child, { graceMs: KILL_GRACE_MS, drainMs: DRAIN_MS });
+  const onAbort = (): void => group.stop();
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const line of child.iterable({ from: 'stdout' })) spec.onLine(line);
+    const result = await child;
+    if (spec.signal?.aborted) throw aborted(spec);
+    if (result.code === 'ENOENT') {
+      throw new ProviderError(
+        'config',
+        `\`${spec.file}\` was not found on PATH: ${spec.missingHint}`,
+        spec.provider,
+      );
+    }
+    if (result.exitCode === undefined) {
+      const why = result.signal
+        ? `was killed by ${result.signal}`
+        : `could not start: ${result.shortMessage}`;
+      throw new ProviderError('server', `\`${spec.file}\` ${why}`, spec.provider, false, { cause: result });
+    }
+    return { exitCode: result.exitCode, stderrTail: tail(spec.redactor.text(result.stderr)) };
+  } finally {
+    spec.signal?.removeEventListener('abort', onAbort);
+    group.dispose();
   }
-  if (result.exitCode === undefined) {
-    const why = result.signal ? `was killed by ${result.signal}` : `could not start: ${result.shortMessage}`;
-    throw new ProviderError('server', `\`${spec.file}\` ${why}`, spec.provider, false, { cause: result });
-  }
-  return { exitCode: result.exitCode, stderrTail: tail(redact(result.stderr, spec.env)) };
 }
 
 /** A non-zero exit with nothing usable on stdout. */
@@ -85,13 +104,4 @@ function aborted(spec: Pick<CliSpec, 'provider' | 'file'>): ProviderError {
 function tail(text: string): string {
   const trimmed = text.trim();
   return trimmed.length > TAIL_CHARS ? `…${trimmed.slice(-TAIL_CHARS)}` : trimmed;
-}
-
-/** The CLI may echo its own credentials in an error; those never reach a trace. */
-function redact(text: string, env: NodeJS.ProcessEnv): string {
-  let out = text;
-  for (const [name, value] of Object.entries(env)) {
-    if (value && value.length >= 8 && isSecretName(name)) out = out.split(value).join('[redacted]');
-  }
-  return out;
 }

@@ -4,10 +4,16 @@
  * trace through request.onEvent; its last agent message is the response text.
  *
  * Usage comes from turn.completed, whose input_tokens include the cached ones (OpenAI's convention), so
- * the cached part is taken out of input. Codex reports no cost: the price table prices the call.
+ * the cached part is taken out of input. It is reported through onEvent as each turn completes, the
+ * only usage `codex exec --json` gives: a session stopped before then used tokens no one can know.
+ * Codex reports no cost: the price table prices the call.
+ *
+ * Codex gets the scrubbed environment plus its own variables (cli-env.ts); whatever it reports has the
+ * user's secrets cut out before it is emitted.
  */
 import type { TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
+import { cliEnv, CODEX_ENV, Redactor } from './cli-env.js';
 import { exitError, runCli } from './cli-process.js';
 import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
 import { asArray, asNumber, asObject, asString, parseJsonLine, type JsonObject } from './json-lines.js';
@@ -20,7 +26,7 @@ import {
 } from './provider.js';
 
 export interface CodexProviderOptions {
-  /** The child's environment (PATH, and Codex's own credentials). */
+  /** The user's environment; the child gets it without credentials, except Codex's own. */
   env: NodeJS.ProcessEnv;
   /** The executable; `codex` on PATH by default. */
   executable?: string;
@@ -35,9 +41,13 @@ const TOOL_ITEMS = new Set(['command_execution', 'file_change', 'mcp_tool_call']
 export class CodexProvider implements ModelProvider {
   readonly name = 'codex';
   private readonly file: string;
+  private readonly env: Record<string, string>;
+  private readonly redactor: Redactor;
 
-  constructor(private readonly opts: CodexProviderOptions) {
+  constructor(opts: CodexProviderOptions) {
     this.file = opts.executable ?? 'codex';
+    this.env = cliEnv(opts.env, CODEX_ENV);
+    this.redactor = new Redactor(opts.env);
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
@@ -53,13 +63,14 @@ export class CodexProvider implements ModelProvider {
       // "-" makes codex read the prompt from stdin.
       asArgument ? prompt : '-',
     ];
-    const stream = new CodexStream(request.onEvent);
+    const stream = new CodexStream(request.onEvent, this.redactor);
     const exit = await runCli({
       provider: this.name,
       file: this.file,
       args,
       cwd: request.cwd,
-      env: this.opts.env,
+      env: this.env,
+      redactor: this.redactor,
       ...(asArgument ? {} : { input: prompt }),
       ...(request.signal ? { signal: request.signal } : {}),
       missingHint: 'install Codex (npm install -g @openai/codex) or use provider openai',
@@ -93,8 +104,15 @@ export class CodexStream {
   completed = false;
   failure: string | undefined;
   private readonly announced = new Set<string>();
+  private readonly onEvent: ((event: ProviderEvent) => void) | undefined;
 
-  constructor(private readonly onEvent?: (event: ProviderEvent) => void) {}
+  /** `redactor` cuts secrets out of every event, the text and the failure. */
+  constructor(
+    onEvent?: (event: ProviderEvent) => void,
+    private readonly redactor = new Redactor({}),
+  ) {
+    this.onEvent = redactor.events(onEvent);
+  }
 
   line(text: string): void {
     const event = parseJsonLine(text);
@@ -103,12 +121,13 @@ export class CodexStream {
       case 'turn.completed':
         this.completed = true;
         this.usage = addUsage(this.usage, turnUsage(asObject(event.usage)));
+        this.onEvent?.({ kind: 'usage', usage: this.usage });
         break;
       case 'turn.failed':
-        this.failure = asString(asObject(event.error)?.message) ?? 'the turn failed';
+        this.failure = this.redactor.text(asString(asObject(event.error)?.message) ?? 'the turn failed');
         break;
       case 'error':
-        this.failure = asString(event.message) ?? 'an error with no message';
+        this.failure = this.redactor.text(asString(event.message) ?? 'an error with no message');
         break;
       case 'item.started':
         this.started(asObject(event.item));
@@ -128,7 +147,7 @@ export class CodexStream {
     if (item.type === 'agent_message') {
       const text = asString(item.text) ?? '';
       if (text.trim() === '') return;
-      this.text = text;
+      this.text = this.redactor.text(text);
       this.onEvent?.({ kind: 'text', text });
       return;
     }

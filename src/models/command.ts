@@ -5,7 +5,11 @@
  *
  * Such a command reports no usage, so the tokens are counted here and the response is marked
  * `estimated`: budgets see them, but the call stays unpriced rather than $0.
+ *
+ * The command gets the environment the `run` tool gets, without credentials (it brings its own
+ * configuration or none), and the user's secrets are cut out of what it prints.
  */
+import { cliEnv, Redactor } from './cli-env.js';
 import { exitError, runCli } from './cli-process.js';
 import { renderPrompt } from './cli-prompt.js';
 import { ProviderError, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
@@ -16,7 +20,7 @@ export const PROMPT_PLACEHOLDER = '{prompt}';
 export interface CommandProviderOptions {
   /** agent.command: the program, then its arguments. */
   command: readonly string[];
-  /** The child's whole environment. */
+  /** The user's environment; the child gets it without credentials. */
   env: NodeJS.ProcessEnv;
 }
 
@@ -24,8 +28,10 @@ export class CommandProvider implements ModelProvider {
   readonly name = 'command';
   private readonly file: string;
   private readonly args: readonly string[];
+  private readonly env: Record<string, string>;
+  private readonly redactor: Redactor;
 
-  constructor(private readonly opts: CommandProviderOptions) {
+  constructor(opts: CommandProviderOptions) {
     const [file, ...args] = opts.command;
     if (file === undefined || file.trim() === '') {
       throw new ProviderError(
@@ -37,6 +43,8 @@ export class CommandProvider implements ModelProvider {
     }
     this.file = file;
     this.args = args;
+    this.env = cliEnv(opts.env, []);
+    this.redactor = new Redactor(opts.env);
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
@@ -49,11 +57,13 @@ export class CommandProvider implements ModelProvider {
       file: this.file,
       args,
       cwd: request.cwd,
-      env: this.opts.env,
+      env: this.env,
+      redactor: this.redactor,
       ...(onStdin ? { input: prompt } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
       missingHint: 'check agent.command in LOOP.md',
-      onLine: (line) => {
+      onLine: (raw) => {
+        const line = this.redactor.text(raw);
         lines.push(line);
         request.onText?.(`${line}\n`);
       },

@@ -1,7 +1,8 @@
 /**
  * Builds the provider a loop names. The SDKs are imported only when their provider is chosen: they
  * cost a quarter of a second each at startup, and a scripted or offline run needs neither. The CLI
- * agents (claude-code, codex, command) get the whole env: they bring their own credentials.
+ * agents (claude-code, codex, command) are given the whole env and pass their child only what it needs
+ * (cli-env.ts): the rest of it is what they cut out of the agent's reports.
  */
 import path from 'node:path';
 import type { ProviderName } from '../core/definition/schema.js';

@@ -33,6 +33,7 @@ import {
   type ToolSpec,
 } from './provider.js';
 import { countRequestTokens, countResponseTokens } from './tokens.js';
+import { parseToolArguments } from './tool-input.js';
 
 export const OPENAI_API_URL = 'https://api.openai.com/v1';
 
@@ -97,6 +98,8 @@ export class OpenAIProvider implements ModelProvider {
     if (onText) stream.on('content', (delta) => onText(delta));
     let completion: ChatCompletion;
     try {
+      // Usage comes only in the stream's last chunk, so no usage event is reported: what a stream
+      // that broke off or was aborted had used cannot be known.
       completion = await stream.finalChatCompletion();
     } catch (error) {
       throw this.toProviderError(error, request.signal, connected);
@@ -204,7 +207,13 @@ export function fromOpenAICompletion(
   const toolCalls: ToolCallRecord[] = [];
   for (const call of choice.message.tool_calls ?? []) {
     if (call.type !== 'function') continue;
-    toolCalls.push({ id: call.id, name: call.function.name, input: parseArguments(call.function, label) });
+    // Arguments that are not JSON come back marked, to be answered with a tool error: the call was
+    // billed, and one bad call should not end the run.
+    toolCalls.push({
+      id: call.id,
+      name: call.function.name,
+      input: parseToolArguments(call.function.arguments),
+    });
   }
   const stopReason = choice.message.refusal ? 'refusal' : toStopReason(choice.finish_reason);
   return {
@@ -216,23 +225,6 @@ export function fromOpenAICompletion(
       ? { usage: fromOpenAIUsage(completion.usage) }
       : { usage: estimateUsage(request, text, toolCalls), estimated: true }),
   };
-}
-
-function parseArguments(fn: { name: string; arguments: string }, label: ProviderLabel): unknown {
-  // Some compatible servers send "" for a call without arguments.
-  if (fn.arguments.trim() === '') return {};
-  try {
-    return JSON.parse(fn.arguments) as unknown;
-  } catch (error) {
-    const shown = fn.arguments.length > 200 ? `${fn.arguments.slice(0, 200)}…` : fn.arguments;
-    throw new ProviderError(
-      'malformed',
-      `the model called tool "${fn.name}" with arguments that are not valid JSON: ${shown}`,
-      label.name,
-      false,
-      { cause: error },
-    );
-  }
 }
 
 function fromOpenAIUsage(usage: NonNullable<ChatCompletion['usage']>): TokenUsage {

@@ -56,16 +56,29 @@ export interface ModelRequest {
   cwd?: string;
   /**
    * Called by CLI agent providers (claude-code, codex), which make their own tool calls inside one
-   * complete(), so those calls still reach the trace. API providers never call it.
+   * complete(), so those calls still reach the trace. Any provider may report `usage` through it as
+   * the usage arrives, so the caps see a long call's spend, and an aborted call's spend is not lost.
    */
   onEvent?: (event: ProviderEvent) => void;
 }
 
-/** What a CLI agent did inside one complete(): its own tool calls and results, and its text. */
+/**
+ * What a CLI agent did inside one complete(): its own tool calls and results, and its text; and, from
+ * any provider, the usage so far.
+ */
 export type ProviderEvent =
   | { kind: 'tool.call'; callId: string; name: string; input: unknown }
   | { kind: 'tool.result'; callId: string; name: string; ok: boolean; output: string }
-  | { kind: 'text'; text: string };
+  | { kind: 'text'; text: string }
+  | {
+      kind: 'usage';
+      /** Everything this attempt has used so far: a running total that replaces the last one, not an increment. */
+      usage: TokenUsage;
+      /** The provider's own price of that usage, when it reports one (Claude Code's result). */
+      usd?: number;
+      /** The model the usage was billed to, when the provider says (for the price table). */
+      model?: string;
+    };
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'refusal' | 'other';
 
@@ -99,8 +112,21 @@ export type ProviderErrorKind =
   | 'aborted'
   | 'config';
 
+/** What a call that did not complete had used when it ended: billed all the same. */
+export interface PartialSpend {
+  usage: TokenUsage;
+  /** The model it was billed to, when the provider said. */
+  model?: string;
+}
+
 /** A provider failure the engine can act on: `retryable` says whether trying later may help. */
 export class ProviderError extends Error {
+  /**
+   * Set by a provider that saw usage before the call failed or was aborted (Anthropic's stream reports
+   * the input at its start); absent when what the call used cannot be known.
+   */
+  spent?: PartialSpend;
+
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,

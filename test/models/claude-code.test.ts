@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClaudeCodeProvider } from '../../src/models/claude-code.js';
 import type { ProviderEvent } from '../../src/models/provider.js';
-import { alive, makeCliFixture, type CliFixture } from './cli-fixture.js';
-import { makeCaller, makeRequest, providerErrorOf } from './helpers.js';
+import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
+import { makeCaller, makeRequest, providerErrorOf, type CallerHarness } from './helpers.js';
 
 const KEY = 'sk-ant-test-secret-0123456789';
 
@@ -13,8 +13,14 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const started = await cli.started().catch(() => undefined);
+  killLeftover(started?.grandchild);
   await cli.cleanup();
 });
+
+const CALL = { step: 'work' as const, system: 's', messages: makeRequest().messages };
+/** msg_1's usage, all the `hang` mode's session reports before it stops at its first tool call. */
+const FIRST_MESSAGE = { input: 100, output: 20, cacheRead: 1000, cacheWrite: 500 };
 
 function provider(mode = 'ok'): ClaudeCodeProvider {
   return new ClaudeCodeProvider({ env: cli.env(mode, { ANTHROPIC_API_KEY: KEY }) });
@@ -36,13 +42,25 @@ describe('ClaudeCodeProvider', () => {
       usage: { input: 160, output: 55, cacheRead: 2500, cacheWrite: 500 },
       usd: 0.0123,
     });
+    const model = 'claude-sonnet-4-6-20260101';
     expect(events).toEqual([
+      // Each message's usage as it arrives, a running total: msg_1's second event repeats it, unreported.
+      { kind: 'usage', usage: { input: 100, output: 20, cacheRead: 1000, cacheWrite: 500 }, model },
       { kind: 'text', text: "I'll read the test." },
       { kind: 'tool.call', callId: 'toolu_1', name: 'Read', input: { file_path: 'test/cart.test.js' } },
       { kind: 'tool.result', callId: 'toolu_1', name: 'Read', ok: true, output: 'expect(total).toBe(12)' },
+      { kind: 'usage', usage: { input: 150, output: 50, cacheRead: 2500, cacheWrite: 500 }, model },
       { kind: 'tool.call', callId: 'toolu_2', name: 'Bash', input: { command: 'npm test' } },
       { kind: 'tool.result', callId: 'toolu_2', name: 'Bash', ok: false, output: '1 failing' },
+      { kind: 'usage', usage: { input: 160, output: 55, cacheRead: 2500, cacheWrite: 500 }, model },
       { kind: 'text', text: 'Fixed the total.' },
+      // The result's own totals and cost.
+      {
+        kind: 'usage',
+        usage: { input: 160, output: 55, cacheRead: 2500, cacheWrite: 500 },
+        usd: 0.0123,
+        model,
+      },
     ]);
 
     const started = await cli.started();
@@ -76,7 +94,8 @@ describe('ClaudeCodeProvider', () => {
   });
 
   it('puts its tool calls in the trace under the model call, and its own cost in the ledger', async () => {
-    const h = makeCaller(provider(), { worktree: cli.worktree, price: () => 99 });
+    // The table's price holds the session to the caps while it runs; Claude Code's own cost is recorded.
+    const h = makeCaller(provider(), { worktree: cli.worktree, price: () => 0.5 });
     const result = await h.caller.call({
       step: 'work',
       system: 'You fix failing tests.',
@@ -157,5 +176,132 @@ describe('ClaudeCodeProvider', () => {
     const error = await providerErrorOf(provider().complete(makeRequest()));
     expect(error.kind).toBe('config');
     expect(error.message).toContain("in the run's worktree");
+  });
+
+  it("prefers the result's totals to the per-message count, and records them once", async () => {
+    const h = makeCaller(provider('total'), { worktree: cli.worktree, price: () => 0.001 });
+    const result = await h.caller.call(CALL);
+
+    expect(result.kind).toBe('ok');
+    const total = { input: 400, output: 55, cacheRead: 2500, cacheWrite: 500 };
+    expect(h.of('model.response').map((e) => [e.usage, e.usd])).toEqual([[total, 0.02]]);
+    // The running count (input 160) was provisional: replaced, not added to.
+    expect(h.budget.usage).toEqual(total);
+    expect(h.budget.usd).toBe(0.02);
+  });
+
+  it.each([
+    ['tokens', { tokens: 1000 }, { cap: 'tokens', limit: 1000, used: 1620 }],
+    ['usd', { usd: 0.1 }, { cap: 'usd', limit: 0.1, used: 0.25 }],
+  ])(
+    'stops the session once its usage passes the %s cap, and records what it used',
+    async (_cap, budget, breach) => {
+      const h = makeCaller(provider('hang'), {
+        worktree: cli.worktree,
+        front: { budget },
+        price: () => 0.25,
+      });
+      const result = await h.caller.call(CALL);
+
+      expect(result).toEqual({ kind: 'budget', breach });
+      const responses = h.of('model.response');
+      expect(responses).toHaveLength(1);
+      expect(responses[0]).toMatchObject({ stopReason: 'other', usage: FIRST_MESSAGE, usd: 0.25 });
+      expect(h.budget.usage).toEqual(FIRST_MESSAGE);
+      expect(h.budget.usd).toBe(0.25);
+      // Its tool call came after the breach: not run on the run's account, not in the trace.
+      expect(h.of('tool.call')).toHaveLength(0);
+      const { pid } = await cli.started();
+      await vi.waitFor(() => expect(alive(pid)).toBe(false));
+    },
+  );
+
+  it.each([
+    ['a stop', 'stopped', (h: CallerHarness) => h.control.stop()],
+    ["a person's `!`", 'interrupted', (h: CallerHarness) => h.control.instruct('use the other file', true)],
+  ])("records an aborted session's spend once, on %s", async (_what, kind, abort) => {
+    const h = makeCaller(provider('hang'), { worktree: cli.worktree, price: () => 0.25 });
+    const pending = h.caller.call(CALL);
+    await vi.waitFor(() => expect(h.of('tool.call')).toHaveLength(1));
+    abort(h);
+
+    expect(await pending).toEqual({ kind });
+    const responses = h.of('model.response');
+    expect(responses).toHaveLength(1);
+    expect(responses[0]).toMatchObject({
+      model: 'claude-sonnet-4-6-20260101',
+      text: "I'll read the test.",
+      stopReason: 'other',
+      usage: FIRST_MESSAGE,
+      usd: 0.25,
+    });
+    expect(h.budget.usage).toEqual(FIRST_MESSAGE);
+    expect(h.budget.usd).toBe(0.25);
+  });
+
+  it('gives Claude Code the environment without credentials, except its own', async () => {
+    const parent = cli.env('ok', {
+      HOME: '/home/someone',
+      ANTHROPIC_API_KEY: KEY,
+      ANTHROPIC_AUTH_TOKEN: 'auth-token-0123456789',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
+      CLAUDE_CONFIG_DIR: '/home/someone/.claude-work',
+      CLAUDE_CODE_OAUTH_TOKEN: 'oauth-token-0123456789',
+      CLAUDE_CODE_USE_BEDROCK: '1',
+      GITHUB_TOKEN: 'ghp_0123456789abcdef',
+      OPENAI_API_KEY: 'sk-openai-0123456789',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret-0123456789',
+      DATABASE_PASSWORD: 'hunter2-0123456789',
+      EDITOR: 'vim',
+    });
+    await new ClaudeCodeProvider({ env: parent }).complete(makeRequest({ cwd: cli.worktree }));
+
+    const { env } = await cli.started();
+    expect(env).toMatchObject({
+      PATH: parent.PATH,
+      HOME: '/home/someone',
+      EDITOR: 'vim',
+      ANTHROPIC_API_KEY: KEY,
+      ANTHROPIC_AUTH_TOKEN: 'auth-token-0123456789',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
+      CLAUDE_CONFIG_DIR: '/home/someone/.claude-work',
+      CLAUDE_CODE_OAUTH_TOKEN: 'oauth-token-0123456789',
+      CLAUDE_CODE_USE_BEDROCK: '1',
+    });
+    for (const name of ['GITHUB_TOKEN', 'OPENAI_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'DATABASE_PASSWORD'])
+      expect(env).not.toHaveProperty(name);
+  });
+
+  it('cuts the secrets of the environment out of everything Claude Code reports', async () => {
+    const h = makeCaller(provider('leak'), { worktree: cli.worktree, price: () => 0.001 });
+    expect((await h.caller.call(CALL)).kind).toBe('ok');
+
+    expect(JSON.stringify(h.events)).not.toContain(KEY);
+    expect(h.of('model.delta').map((e) => e.text)).toEqual(['My key is [redacted].']);
+    expect(h.of('tool.call')[0]!.input).toEqual({ command: 'echo [redacted]', env: ['[redacted]'] });
+    expect(h.of('tool.result')[0]!.output).toBe('ANTHROPIC_API_KEY=[redacted]');
+    expect(h.of('model.response')[0]!.text).toBe('Done; the key was [redacted]');
+  });
+
+  it('kills the processes Claude Code started when the call is aborted, not only Claude Code', async () => {
+    const controller = new AbortController();
+    const tree = new ClaudeCodeProvider({ env: cli.env('hang', { FAKE_CLI_GRANDCHILD: '1' }) });
+    const pending = tree.complete(
+      makeRequest({
+        cwd: cli.worktree,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.kind === 'tool.call') controller.abort();
+        },
+      }),
+    );
+    // Before, the grandchild kept stdout open and this never settled.
+    expect((await providerErrorOf(pending)).kind).toBe('aborted');
+    const { pid, grandchild } = await cli.started();
+    expect(grandchild).toBeTypeOf('number');
+    await vi.waitFor(() => {
+      expect(alive(pid)).toBe(false);
+      expect(alive(grandchild!)).toBe(false);
+    });
   });
 });

@@ -2,6 +2,7 @@
  * A temporary PATH holding fake CLI agents (the node scripts in ./fixtures, made executable and linked
  * under the names the providers run), a temporary worktree to run them in, and the log they write.
  */
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, realpath, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,10 @@ export interface Started {
   cwd: string;
   stdin: string;
   pid: number;
+  /** The environment the fake was started with. */
+  env: Record<string, string>;
+  /** The process it started, when FAKE_CLI_GRANDCHILD was set. */
+  grandchild?: number;
 }
 
 export interface CliFixture {
@@ -53,12 +58,32 @@ export async function makeCliFixture(links: Record<string, string>): Promise<Cli
   };
 }
 
-/** True while a process with this pid exists. */
+/** Ends a process a test left behind (a grandchild the code under test failed to kill). */
+export function killLeftover(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone, as it should be.
+  }
+}
+
+/**
+ * True while a process with this pid runs. A killed process whose parent died too waits as a zombie
+ * until something reaps it, which not every container's init does: a zombie counts as gone.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/<pid>/stat is "pid (comm) state …"; the comm may hold spaces, the state follows its ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (error) {
+    // Gone since the signal above; or a system without /proc, where the signal is all there is.
+    return !(error instanceof Error && 'code' in error && error.code === 'ENOENT');
   }
 }

@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CodexProvider } from '../../src/models/codex.js';
 import type { ProviderEvent } from '../../src/models/provider.js';
-import { alive, makeCliFixture, type CliFixture } from './cli-fixture.js';
+import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
 import { makeCaller, makeRequest, providerErrorOf } from './helpers.js';
+
+const KEY = 'sk-test-0123456789';
 
 let cli: CliFixture;
 
@@ -11,11 +13,13 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const started = await cli.started().catch(() => undefined);
+  killLeftover(started?.grandchild);
   await cli.cleanup();
 });
 
-function provider(mode = 'ok'): CodexProvider {
-  return new CodexProvider({ env: cli.env(mode, { OPENAI_API_KEY: 'sk-test-0123456789' }) });
+function provider(mode = 'ok', extra: NodeJS.ProcessEnv = {}): CodexProvider {
+  return new CodexProvider({ env: cli.env(mode, { OPENAI_API_KEY: KEY, ...extra }) });
 }
 
 describe('CodexProvider', () => {
@@ -45,6 +49,7 @@ describe('CodexProvider', () => {
       { kind: 'tool.call', callId: 'item_3', name: 'docs.search', input: { q: 'cart' } },
       { kind: 'tool.result', callId: 'item_3', name: 'docs.search', ok: false, output: 'no such index' },
       { kind: 'text', text: 'Fixed the cart total.' },
+      { kind: 'usage', usage: { input: 500, output: 300, cacheRead: 1500, cacheWrite: 0 } },
     ]);
     const started = await cli.started();
     expect(started.cwd).toBe(cli.worktree);
@@ -71,7 +76,9 @@ describe('CodexProvider', () => {
     });
     const result = await h.caller.call({ step: 'work', system: 's', messages: makeRequest().messages });
     expect(result.kind).toBe('ok');
-    expect(priced).toEqual(['gpt-5-codex']);
+    // Once as the turn's usage arrives (for the caps), once for the response.
+    expect(priced).toEqual(['gpt-5-codex', 'gpt-5-codex']);
+    expect(h.budget.usd).toBe(0.002);
     expect(h.of('model.response')[0]!.usd).toBe(0.002);
     expect(h.of('tool.call').map((e) => e.name)).toEqual(['command', 'file_change', 'docs.search']);
     expect(h.of('tool.result').map((e) => e.ok)).toEqual([true, true, false]);
@@ -106,5 +113,72 @@ describe('CodexProvider', () => {
     expect(error.message).toBe(
       '`codex` was not found on PATH: install Codex (npm install -g @openai/codex) or use provider openai',
     );
+  });
+
+  it('stops the session once its usage passes the tokens cap', async () => {
+    const h = makeCaller(provider(), { worktree: cli.worktree, front: { budget: { tokens: 1000 } } });
+    const result = await h.caller.call({ step: 'work', system: 's', messages: makeRequest().messages });
+    expect(result).toEqual({ kind: 'budget', breach: { cap: 'tokens', limit: 1000, used: 2300 } });
+    // Recorded once, whether the abort or the end of the session came first.
+    expect(h.of('model.response').map((e) => e.usage)).toEqual([
+      { input: 500, output: 300, cacheRead: 1500, cacheWrite: 0 },
+    ]);
+    expect(h.budget.tokens).toBe(2300);
+  });
+
+  it('gives Codex the environment without credentials, except its own', async () => {
+    await provider('ok', {
+      HOME: '/home/someone',
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      CODEX_HOME: '/home/someone/.codex-work',
+      ANTHROPIC_API_KEY: 'sk-ant-0123456789',
+      OPENAI_ORG_ID: 'org-0123456789',
+      GH_TOKEN: 'gho_0123456789abcdef',
+    }).complete(makeRequest({ cwd: cli.worktree }));
+    const { env } = await cli.started();
+    expect(env).toMatchObject({
+      HOME: '/home/someone',
+      OPENAI_API_KEY: KEY,
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      CODEX_HOME: '/home/someone/.codex-work',
+    });
+    for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_ORG_ID', 'GH_TOKEN'])
+      expect(env).not.toHaveProperty(name);
+  });
+
+  it('cuts the secrets of the environment out of what Codex reports', async () => {
+    const events: ProviderEvent[] = [];
+    const response = await provider('leak').complete(
+      makeRequest({ cwd: cli.worktree, onEvent: (e) => events.push(e) }),
+    );
+    expect(response.text).toBe('The key is [redacted].');
+    expect(JSON.stringify(events)).not.toContain(KEY);
+    expect(events).toContainEqual({
+      kind: 'tool.result',
+      callId: 'item_0',
+      name: 'command',
+      ok: true,
+      output: 'OPENAI_API_KEY=[redacted]\n',
+    });
+  });
+
+  it('kills the processes Codex started when the call is aborted, not only Codex', async () => {
+    const controller = new AbortController();
+    const pending = provider('hang', { FAKE_CLI_GRANDCHILD: '1' }).complete(
+      makeRequest({
+        cwd: cli.worktree,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.kind === 'tool.call') controller.abort();
+        },
+      }),
+    );
+    expect((await providerErrorOf(pending)).kind).toBe('aborted');
+    const { pid, grandchild } = await cli.started();
+    expect(grandchild).toBeTypeOf('number');
+    await vi.waitFor(() => {
+      expect(alive(pid)).toBe(false);
+      expect(alive(grandchild!)).toBe(false);
+    });
   });
 });

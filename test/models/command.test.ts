@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandProvider } from '../../src/models/command.js';
 import { countTokens } from '../../src/models/tokens.js';
-import { alive, makeCliFixture, type CliFixture } from './cli-fixture.js';
+import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
 import { makeCaller, makeRequest, providerErrorOf } from './helpers.js';
 
 const TOKEN = 'svc-token-0123456789';
@@ -14,11 +14,17 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const started = await cli.started().catch(() => undefined);
+  killLeftover(started?.grandchild);
   await cli.cleanup();
 });
 
-function provider(command: string[], mode = 'ok'): CommandProvider {
-  return new CommandProvider({ command, env: cli.env(mode, { MY_SERVICE_TOKEN: TOKEN }) });
+/** The command reads TOKEN from a config of its own (FAKE_LEAK), as MY_SERVICE_TOKEN is not passed on. */
+function provider(command: string[], mode = 'ok', extra: NodeJS.ProcessEnv = {}): CommandProvider {
+  return new CommandProvider({
+    command,
+    env: cli.env(mode, { MY_SERVICE_TOKEN: TOKEN, FAKE_LEAK: TOKEN, ...extra }),
+  });
 }
 
 describe('CommandProvider', () => {
@@ -87,5 +93,28 @@ describe('CommandProvider', () => {
     );
     expect(error.kind).toBe('config');
     expect(error.message).toBe('`no-such-agent` was not found on PATH: check agent.command in LOOP.md');
+  });
+
+  it('gives the command the environment without credentials', async () => {
+    await provider(['fake-agent'], 'ok', {
+      HOME: '/home/someone',
+      ANTHROPIC_API_KEY: 'sk-ant-0123456789',
+      OPENAI_API_KEY: 'sk-openai-0123456789',
+    }).complete(makeRequest({ cwd: cli.worktree }));
+    const { env } = await cli.started();
+    expect(env).toMatchObject({ HOME: '/home/someone', FAKE_CLI_MODE: 'ok' });
+    for (const name of ['MY_SERVICE_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY'])
+      expect(env).not.toHaveProperty(name);
+  });
+
+  it('kills what the command left running when it exits', async () => {
+    // The grandchild shares stdout: before, the call waited for it to end.
+    const response = await provider(['fake-agent'], 'ok', { FAKE_CLI_GRANDCHILD: '1' }).complete(
+      makeRequest({ cwd: cli.worktree }),
+    );
+    expect(response.text).toContain('prompt from stdin');
+    const { grandchild } = await cli.started();
+    expect(grandchild).toBeTypeOf('number');
+    await vi.waitFor(() => expect(alive(grandchild!)).toBe(false));
   });
 });

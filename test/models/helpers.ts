@@ -2,7 +2,7 @@ import { BudgetTracker } from '../../src/core/budget/caps.js';
 import { loopFrontMatterSchema, type LoopDefinition } from '../../src/core/definition/schema.js';
 import type { LoopEvent } from '../../src/core/events.js';
 import { RunControl } from '../../src/core/run/control.js';
-import { createEmitter } from '../../src/core/run/emitter.js';
+import { createEmitter, type Emitter } from '../../src/core/run/emitter.js';
 import { ModelCaller, type Pricer } from '../../src/core/run/model-caller.js';
 import type { ModelProvider, ModelRequest, ToolSpec } from '../../src/models/provider.js';
 import { ProviderError } from '../../src/models/provider.js';
@@ -91,6 +91,7 @@ export interface CallerHarness {
   events: LoopEvent[];
   control: RunControl;
   budget: BudgetTracker;
+  emitter: Emitter;
   of<T extends LoopEvent['type']>(type: T): Array<Extract<LoopEvent, { type: T }>>;
 }
 
@@ -116,5 +117,15 @@ export function makeCaller(
   });
   const of = <T extends LoopEvent['type']>(type: T) =>
     events.filter((e): e is Extract<LoopEvent, { type: T }> => e.type === type);
-  return { caller, events, control, budget, of };
+  return { caller, events, control, budget, emitter, of };
+}
+
+/** JSON.parse's message for text that is not JSON (what a marked tool call's __parse_error__ holds). */
+export function jsonErrorOf(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return error.message;
+  }
+  throw new Error(`expected text that is not JSON, got ${text}`);
 }

@@ -3,9 +3,10 @@
  * deltas, aborts mid-stream, the one retry of a broken stream, caching that did not happen, and price.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { addUsage, emptyUsage, type TokenUsage } from '../../src/core/events.js';
 import { AnthropicProvider } from '../../src/models/anthropic.js';
 import { OpenAIProvider } from '../../src/models/openai.js';
-import type { ModelProvider, ModelResponse } from '../../src/models/provider.js';
+import { ProviderError, type ModelProvider, type ModelResponse } from '../../src/models/provider.js';
 import { startFakeAnthropic } from '../support/fake-anthropic.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { PromptCache } from '../support/prompt-cache.js';
@@ -56,6 +57,15 @@ const CALL = {
   messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Fix them.' }] }],
 };
 
+/**
+ * What a call cut off after its first text delta leaves in the ledger: Anthropic reported the input at
+ * message_start; OpenAI reports usage only in its last chunk, so what it used cannot be known.
+ */
+const PARTIAL: Record<(typeof NAMES)[number], Array<[string, string, TokenUsage]>> = {
+  anthropic: [['Thinking ', 'other', { input: 10, output: 1, cacheRead: 0, cacheWrite: 0 }]],
+  openai: [],
+};
+
 const LONG_ANSWER = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ');
 
 describe.each(NAMES)('ModelCaller with %s', (name) => {
@@ -85,9 +95,11 @@ describe.each(NAMES)('ModelCaller with %s', (name) => {
     await vi.waitFor(() => expect(h.of('model.delta')).toHaveLength(1));
     h.control.stop();
     expect(await pending).toEqual({ kind: 'stopped' });
-    expect(h.of('model.response')).toHaveLength(0);
     expect(h.of('run.error')).toHaveLength(0);
     expect(h.of('model.delta')[0]!.text).toBe('Thinking ');
+    // What the aborted call had used is billed: recorded once where the stream reported it.
+    expect(h.of('model.response').map((e) => [e.text, e.stopReason, e.usage])).toEqual(PARTIAL[name]);
+    expect(h.budget.usage).toEqual(PARTIAL[name][0]?.[2] ?? emptyUsage());
   });
 
   it('ends with interrupted when a person interrupts mid-stream with `!`', async () => {
@@ -117,7 +129,16 @@ describe.each(NAMES)('ModelCaller with %s', (name) => {
     expect(errors.map((e) => e.kind)).toEqual(['provider.retry']);
     expect(errors[0]!.message).toContain('broke off in the middle of the response');
     expect(errors[0]!.message).toContain('retries it once from scratch');
-    expect(h.of('model.response')).toHaveLength(1);
+    // The broken attempt's usage, where the stream had reported it, is recorded before the retry.
+    const responses = h.of('model.response');
+    const whole = { input: 10, output: 5, cacheRead: 0, cacheWrite: 0 };
+    const broken = name === 'anthropic' ? [['Starting ', 'other', { ...whole, output: 1 }]] : [];
+    expect(responses.map((e) => [e.text, e.stopReason, e.usage])).toEqual([
+      ...broken,
+      ['The whole answer.', 'end_turn', whole],
+    ]);
+    expect(responses.at(-1)!.seq).toBeGreaterThan(errors[0]!.seq);
+    expect(h.budget.usage).toEqual(responses.reduce((sum, e) => addUsage(sum, e.usage), emptyUsage()));
   });
 
   it('fails with the provider error when the retry breaks off too, and tries no third time', async () => {
@@ -207,3 +228,93 @@ describe('ModelCaller, price and caching', () => {
 function usage(input: number) {
   return { input, output: 1, cacheRead: 0, cacheWrite: 0 };
 }
+
+describe("ModelCaller and a person's `!`", () => {
+  /** A provider whose call waits until released, and fails as aborted the moment its signal fires. */
+  function heldProvider(): { provider: ModelProvider; started: () => number; release: () => void } {
+    let starts = 0;
+    let release = (): void => undefined;
+    const provider: ModelProvider = {
+      name: 'held',
+      complete: (request) =>
+        new Promise((resolve, reject) => {
+          starts += 1;
+          const abort = (): void => reject(new ProviderError('aborted', 'the call was aborted', 'held'));
+          if (request.signal?.aborted) return abort();
+          request.signal?.addEventListener('abort', abort, { once: true });
+          release = () =>
+            resolve({ model: 'm', text: 'PASS', toolCalls: [], stopReason: 'end_turn', usage: usage(5) });
+        }),
+    };
+    return { provider, started: () => starts, release: () => release() };
+  }
+
+  it.each(['review', 'summary'] as const)(
+    'does not cut a %s call short: the `!` is for the agent',
+    async (step) => {
+      const held = heldProvider();
+      const h = makeCaller(held.provider);
+      const pending = h.caller.call({ ...CALL, step });
+      await vi.waitFor(() => expect(held.started()).toBe(1));
+      h.control.instruct('use the other file', true);
+      held.release();
+
+      const result = await pending;
+      expect(result.kind).toBe('ok');
+      expect(result.kind === 'ok' && result.response.text).toBe('PASS');
+      // The instruction waits for the agent's next call.
+      expect(h.control.hasUrgent).toBe(true);
+    },
+  );
+
+  it('ends a review call with stopped when the run is stopped', async () => {
+    const held = heldProvider();
+    const h = makeCaller(held.provider);
+    const pending = h.caller.call({ ...CALL, step: 'review' });
+    await vi.waitFor(() => expect(held.started()).toBe(1));
+    h.control.stop();
+    expect(await pending).toEqual({ kind: 'stopped' });
+  });
+
+  it("still interrupts the agent's own work", async () => {
+    const held = heldProvider();
+    const h = makeCaller(held.provider);
+    const pending = h.caller.call(CALL);
+    await vi.waitFor(() => expect(held.started()).toBe(1));
+    h.control.instruct('use the other file', true);
+    expect(await pending).toEqual({ kind: 'interrupted' });
+  });
+});
+
+describe('ModelCaller, what a call that did not complete used', () => {
+  it('records the usage an Anthropic stream reported before an error ended it, then the error', async () => {
+    const { provider } = await PROVIDERS.anthropic(() => ({
+      text: 'Starting to answer',
+      streamError: { type: 'invalid_request_error', message: 'prompt is too long' },
+    }));
+    const h = makeCaller(provider, { price: () => 0.001 });
+    const result = await h.caller.call(CALL);
+
+    expect(result.kind).toBe('failed');
+    const responses = h.of('model.response');
+    expect(responses.map((e) => [e.text, e.stopReason, e.usage, e.usd])).toEqual([
+      ['Starting ', 'other', { input: 10, output: 1, cacheRead: 0, cacheWrite: 0 }, 0.001],
+    ]);
+    expect(h.budget.usd).toBe(0.001);
+    expect(h.budget.tokens).toBe(11);
+    const [error] = h.of('run.error');
+    expect(error!.kind).toBe('provider.bad_request');
+    expect(error!.seq).toBeGreaterThan(responses[0]!.seq);
+  });
+
+  it('records nothing for a call whose usage was never reported, rather than a made-up zero', async () => {
+    const { provider } = await PROVIDERS.openai(() => ({
+      text: 'Starting to answer',
+      streamError: { type: 'server_error', message: 'boom' },
+    }));
+    const h = makeCaller(provider, { price: () => 0.001 });
+    expect((await h.caller.call(CALL)).kind).toBe('failed');
+    expect(h.of('model.response')).toHaveLength(0);
+    expect(h.budget.tokens).toBe(0);
+  });
+});

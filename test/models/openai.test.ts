@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BrokenStreamError } from '../../src/models/errors.js';
 import { OpenAIProvider, toOpenAIParams } from '../../src/models/openai.js';
 import { startFakeOpenAI, type FakeOpenAIHandler, type FakeServer } from '../support/fake-openai.js';
-import { makeRequest, providerErrorOf, syncProviderErrorOf, toolRoundTripRequest } from './helpers.js';
+import {
+  jsonErrorOf,
+  makeRequest,
+  providerErrorOf,
+  syncProviderErrorOf,
+  toolRoundTripRequest,
+} from './helpers.js';
 
 const KEY = 'sk-proj-test-secret-0123456789';
 
@@ -143,14 +149,25 @@ describe('OpenAIProvider', () => {
     expect(mapped).toEqual(['max_tokens', 'refusal', 'other']);
   });
 
-  it('rejects tool arguments that are not JSON, naming the tool', async () => {
+  it('returns a call whose arguments are not JSON marked, with the usage it was billed', async () => {
     const { provider } = await setup(() => ({
-      toolCalls: [{ name: 'write_file', rawArguments: '{"path": "a.js",' }],
+      toolCalls: [
+        { id: 'call_ok', name: 'read_file', input: { path: 'a.js' } },
+        { id: 'call_bad', name: 'write_file', rawArguments: '{"path": "a.js",' },
+      ],
+      usage: { prompt_tokens: 40, completion_tokens: 12 },
     }));
-    const error = await providerErrorOf(provider.complete(makeRequest()));
-    expect(error.kind).toBe('malformed');
-    expect(error.message).toContain('"write_file"');
-    expect(error.message).toContain('{"path": "a.js",');
+    const response = await provider.complete(makeRequest());
+    expect(response.toolCalls).toEqual([
+      { id: 'call_ok', name: 'read_file', input: { path: 'a.js' } },
+      {
+        id: 'call_bad',
+        name: 'write_file',
+        input: { __invalid_json__: '{"path": "a.js",', __parse_error__: jsonErrorOf('{"path": "a.js",') },
+      },
+    ]);
+    expect(response.usage).toEqual({ input: 40, output: 12, cacheRead: 0, cacheWrite: 0 });
+    expect(response.stopReason).toBe('tool_use');
   });
 
   it('uses max_completion_tokens against the official API', () => {

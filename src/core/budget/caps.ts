@@ -4,10 +4,13 @@
  *
  * Dollars come from the price table (prices.ts). A call the table cannot price adds its tokens but no
  * dollars, and is counted in `unpricedCalls`: for such a model the tokens cap is what bounds the run.
+ *
+ * A CLI agent's call is a whole session of its own, so its spend is also counted while it runs
+ * (setInFlight): the spend caps see it, and the caller stops the agent once one is reached.
  */
 import type { BudgetConfig } from '../definition/schema.js';
 import type { BudgetCap, TokenUsage } from '../events.js';
-import { addUsage, emptyUsage } from '../events.js';
+import { addUsage, emptyUsage, totalTokens } from '../events.js';
 
 export interface BudgetBreach {
   cap: BudgetCap;
@@ -24,6 +27,8 @@ export class BudgetTracker {
   /** Calls whose model is not in the price table: their dollars are not in `usd`. */
   unpricedCalls = 0;
   private readonly startedAt: number;
+  /** The call in flight's spend so far, not yet recorded. */
+  private inFlight: { tokens: number; usd: number } | undefined;
 
   constructor(
     readonly limits: BudgetConfig,
@@ -41,17 +46,34 @@ export class BudgetTracker {
     return (this.now() - this.startedAt) / 60_000;
   }
 
+  /** A finished (or ended) call's usage: counted once, replacing what was in flight. */
   recordUsage(usage: TokenUsage, usd: number | null): void {
     this.usage = addUsage(this.usage, usage);
     if (usd === null) this.unpricedCalls += 1;
     else this.usd += usd;
+    this.inFlight = undefined;
+  }
+
+  /**
+   * What the call in flight has used so far, a running total that replaces the last one; `usd` is
+   * null when it cannot be priced. The spend caps count it until recordUsage() or clearInFlight().
+   */
+  setInFlight(usage: TokenUsage, usd: number | null): void {
+    this.inFlight = { tokens: totalTokens(usage), usd: usd ?? 0 };
+  }
+
+  /** The call in flight ended with nothing to record. */
+  clearInFlight(): void {
+    this.inFlight = undefined;
   }
 
   /** The caps that bound spending in flight; checked before every model and tool call. */
   checkSpend(): BudgetBreach | undefined {
     const l = this.limits;
-    if (this.tokens >= l.tokens) return { cap: 'tokens', limit: l.tokens, used: this.tokens };
-    if (this.usd >= l.usd) return { cap: 'usd', limit: l.usd, used: round(this.usd, 4) };
+    const tokens = this.tokens + (this.inFlight?.tokens ?? 0);
+    const usd = this.usd + (this.inFlight?.usd ?? 0);
+    if (tokens >= l.tokens) return { cap: 'tokens', limit: l.tokens, used: tokens };
+    if (usd >= l.usd) return { cap: 'usd', limit: l.usd, used: round(usd, 4) };
     if (this.minutes >= l.minutes) return { cap: 'minutes', limit: l.minutes, used: round(this.minutes, 2) };
     return undefined;
   }

@@ -3,6 +3,11 @@
  * verdict. One place checks the caps before the call, routes the step to its model, streams the text
  * into the trace, retries a stream that broke off, records usage and price, notices caching that did
  * not happen, and emits the request/response events, so nothing a run spends is off the books.
+ *
+ * A CLI agent's call is a whole session: its usage, reported as it grows, is held to the spend caps
+ * while it runs, and the agent is stopped at a breach. Whatever way a call ends, what it used (as far
+ * as the provider said) is recorded once, on a model.response: a call that did not complete gets one
+ * with the text so far and stopReason `other`, before the error or the stop that ended it.
  */
 import type { LoopDefinition } from '../definition/schema.js';
 import type { ModelStep, TokenUsage } from '../events.js';
@@ -36,7 +41,7 @@ export type CallResult =
   | { kind: 'ok'; response: ModelResponse }
   | { kind: 'budget'; breach: BudgetBreach }
   | { kind: 'stopped' }
-  /** A person's `!` aborted the call; the caller decides how to go on. */
+  /** A person's `!` aborted the agent's work call (no other step's); the caller decides how to go on. */
   | { kind: 'interrupted' }
   | { kind: 'failed'; error: ProviderError };
 
@@ -90,9 +95,12 @@ export class ModelCaller {
       span,
     );
     const started = Date.now();
-    // Our own abort, for a CLI agent that passes the tool-call cap inside its turn.
+    // Our own abort, for a CLI agent that passes a cap inside its turn.
     const capAbort = new AbortController();
-    const cli = new CliEvents(this.deps, span, () => capAbort.abort());
+    // `!` is for the agent: it interrupts the agent's own work, never a judge's verdict or a memory
+    // handoff, which only a stop cuts short.
+    const runSignal = opts.step === 'work' ? control.callSignal() : control.stopSignal;
+    const events = new CallEvents(this.deps, span, model, () => capAbort.abort());
     const request: ModelRequest = {
       model,
       system: opts.system,
@@ -101,25 +109,63 @@ export class ModelCaller {
       maxTokens: opts.maxTokens ?? definition.agent.max_tokens,
       step: opts.step,
       cacheKey: `loops:${definition.name}`,
-      signal: AbortSignal.any([control.callSignal(), capAbort.signal]),
-      onEvent: (event) => cli.handle(event),
+      signal: AbortSignal.any([runSignal, capAbort.signal]),
+      onEvent: (event) => events.handle(event),
       ...(this.deps.worktree === undefined ? {} : { cwd: this.deps.worktree }),
+    };
+    const record = (
+      response: Pick<ModelResponse, 'model' | 'text' | 'toolCalls' | 'stopReason' | 'usage'>,
+      usd: number | null,
+    ): void => {
+      budget.recordUsage(response.usage, usd);
+      emitter.emit(
+        {
+          type: 'model.response',
+          provider: provider.name,
+          model: response.model,
+          step: opts.step,
+          text: response.text,
+          toolCalls: response.toolCalls,
+          stopReason: response.stopReason,
+          usage: response.usage,
+          usd,
+          durationMs: Date.now() - started,
+        },
+        span,
+      );
     };
 
     let response: ModelResponse | undefined;
     for (let attempt = 1; response === undefined; attempt++) {
       const deltas = new TextCoalescer((text) => emitter.emit({ type: 'model.delta', text }, span));
-      cli.deltas = deltas;
+      events.begin(deltas);
       try {
-        response = await provider.complete({ ...request, onText: (delta) => deltas.push(delta) });
+        response = await provider.complete({ ...request, onText: (delta) => events.text(delta) });
       } catch (err) {
         // Whatever text arrived goes in the trace before the error that ended it.
         deltas.flush();
         const error = toProviderError(err, provider.name);
+        // What the attempt used before it ended is billed all the same: into the budget and the
+        // ledger once, as a response with the text so far.
+        const spent = events.spent(error);
+        if (spent) {
+          record(
+            {
+              model: spent.model,
+              text: events.partialText(),
+              toolCalls: [],
+              stopReason: 'other',
+              usage: spent.usage,
+            },
+            spent.usd ?? this.deps.price(spent.model, spent.usage),
+          );
+        } else {
+          budget.clearInFlight();
+        }
         if (error.kind === 'aborted') {
           if (control.stopRequested) return { kind: 'stopped' };
-          if (control.hasUrgent) return { kind: 'interrupted' };
-          if (cli.breach) return { kind: 'budget', breach: cli.breach };
+          if (opts.step === 'work' && control.hasUrgent) return { kind: 'interrupted' };
+          if (events.breach) return { kind: 'budget', breach: events.breach };
         }
         if (error instanceof BrokenStreamError && attempt === 1) {
           emitter.emit(
@@ -140,60 +186,91 @@ export class ModelCaller {
 
     // A provider's own figure wins; a local estimate is never priced (unpriced, not $0).
     const usd = response.usd ?? (response.estimated ? null : this.deps.price(response.model, response.usage));
-    budget.recordUsage(response.usage, usd);
-    emitter.emit(
-      {
-        type: 'model.response',
-        provider: provider.name,
-        model: response.model,
-        step: opts.step,
-        text: response.text,
-        toolCalls: response.toolCalls,
-        stopReason: response.stopReason,
-        usage: response.usage,
-        usd,
-        durationMs: Date.now() - started,
-      },
-      span,
-    );
+    record(response, usd);
     const miss = this.cacheWatch.check(provider.name, request, response.usage);
     if (miss) emitter.emit({ type: 'cache.missed', model, ...miss }, span);
-    // A CLI agent that finished anyway after passing the tool-call cap: its work counts, the run ends.
-    if (cli.breach) return { kind: 'budget', breach: cli.breach };
+    // A CLI agent that finished anyway after passing a cap: its work counts, the run ends.
+    if (events.breach) return { kind: 'budget', breach: events.breach };
     return { kind: 'ok', response };
   }
 }
 
+/** What an attempt used before it ended, priced or to be priced. */
+interface Spent {
+  usage: TokenUsage;
+  model: string;
+  /** The provider's own price of it. */
+  usd?: number;
+}
+
 /**
- * A CLI agent's own tool calls and text, as trace events under the model call's span. Its tool calls
- * count against the run's tool-call cap; past the cap, the agent is stopped.
+ * What a provider reports inside one call, as trace events under the model call's span: a CLI agent's
+ * own tool calls and text, and its usage as it grows. The usage is held to the run's spend caps and
+ * the tool calls to the tool-call cap (and the spend caps); past a cap, the agent is stopped.
  */
-class CliEvents {
-  deltas: TextCoalescer | undefined;
+class CallEvents {
   breach: BudgetBreach | undefined;
+  private deltas: TextCoalescer | undefined;
+  private streamed = '';
+  private lastText = '';
+  private usage: Spent | undefined;
   private readonly calls = new Map<string, { span: Span; started: number }>();
   private count = 0;
 
   constructor(
     private readonly deps: ModelCallerDeps,
     private readonly modelSpan: Span,
+    private readonly model: string,
     private readonly stop: () => void,
   ) {}
 
+  /** A new attempt: nothing of the last one carries over. */
+  begin(deltas: TextCoalescer): void {
+    this.deltas = deltas;
+    this.streamed = '';
+    this.lastText = '';
+    this.usage = undefined;
+  }
+
+  /** A streamed text delta. */
+  text(delta: string): void {
+    this.streamed += delta;
+    this.deltas?.push(delta);
+  }
+
+  /** The text of an attempt that did not complete: what streamed, else the agent's last words. */
+  partialText(): string {
+    return this.streamed !== '' ? this.streamed : this.lastText;
+  }
+
+  /**
+   * What the attempt used, as the provider reported it: the running total of its usage events, else
+   * what a failed API call saw (the error's `spent`); undefined when it cannot be known.
+   */
+  spent(error: ProviderError): Spent | undefined {
+    if (this.usage) return this.usage;
+    if (!error.spent) return undefined;
+    return { usage: error.spent.usage, model: error.spent.model ?? this.model };
+  }
+
   handle(event: ProviderEvent): void {
     const { emitter, budget } = this.deps;
+    if (event.kind === 'usage') {
+      const model = event.model ?? this.model;
+      this.usage = { usage: event.usage, model, ...(event.usd === undefined ? {} : { usd: event.usd }) };
+      budget.setInFlight(event.usage, event.usd ?? this.deps.price(model, event.usage));
+      this.check(budget.checkSpend());
+      return;
+    }
     this.deltas?.flush();
     if (event.kind === 'text') {
+      this.lastText = event.text;
       if (event.text !== '') emitter.emit({ type: 'model.delta', text: event.text }, this.modelSpan);
       return;
     }
     if (event.kind === 'tool.call') {
       if (this.breach) return;
-      this.breach = budget.checkToolCall();
-      if (this.breach) {
-        this.stop();
-        return;
-      }
+      if (this.check(budget.checkToolCall())) return;
       budget.toolCalls += 1;
       const span = this.spanFor(event.callId);
       emitter.emit({ type: 'tool.call', callId: event.callId, name: event.name, input: event.input }, span);
@@ -211,6 +288,16 @@ class CliEvents {
       },
       call?.span ?? this.spanFor(event.callId),
     );
+  }
+
+  /** Stops the agent at the first breach; true when there is one. */
+  private check(breach: BudgetBreach | undefined): boolean {
+    if (!breach) return this.breach !== undefined;
+    if (!this.breach) {
+      this.breach = breach;
+      this.stop();
+    }
+    return true;
   }
 
   private spanFor(callId: string): Span {

@@ -1,13 +1,15 @@
 /**
  * Confinement: every path the agent names must resolve inside its worktree, after following
  * symlinks, before anything is read or written. Paths are resolved to their real location, so
- * what is checked is what is then opened.
+ * what is checked is what is then opened. loops' own folders (state/, .loops/) are neither read
+ * nor written: a worktree made from a commit that holds state/ carries earlier runs' traces and
+ * summaries, holdout graders' findings among them.
  */
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 
-export type PathRefusal = 'outside' | 'git' | 'protected';
+export type PathRefusal = 'outside' | 'git' | 'protected' | 'loops';
 
 export class PathRefusedError extends Error {
   constructor(
@@ -62,6 +64,21 @@ function toPosix(rel: string): string {
   return rel.split(path.sep).join('/');
 }
 
+/** What each of loops' own folders at the worktree's root is, as the refusal says it. */
+const LOOPS_OWN: Readonly<Record<string, string>> = {
+  state: "state/ is loops' own record and is not part of the task",
+  '.loops': ".loops/ holds loops' own worktrees and is not part of the task",
+};
+
+/**
+ * The loops folder a '/'-separated path from the worktree root lies in ('state', '.loops'), if any.
+ * Compared without case, like .git, for case-insensitive file systems.
+ */
+export function loopsOwnFolder(rel: string): string | undefined {
+  const first = rel.split('/')[0]?.toLowerCase() ?? '';
+  return Object.hasOwn(LOOPS_OWN, first) ? first : undefined;
+}
+
 /** Relative paths are taken from the worktree's root; absolute paths are allowed when inside it. */
 export async function resolveInWorktree(
   worktree: string,
@@ -79,13 +96,18 @@ export async function resolveInWorktree(
       'outside',
     );
   }
-  if (intent === 'read') return resolved;
 
   // Both the name as given and the real location are checked: a symlink inside the worktree
-  // must not become a way around a protected path, and neither may a differently spelled name.
+  // must not become a way around a refused path, and neither may a differently spelled name.
   const lexical = path.relative(path.resolve(worktree), requested);
   const candidates = [toPosix(path.relative(root, resolved))];
   if (!escapes(lexical)) candidates.push(toPosix(lexical));
+
+  const own = candidates.map(loopsOwnFolder).find((folder) => folder !== undefined);
+  if (own !== undefined) {
+    throw new PathRefusedError(`refused: ${p}: ${LOOPS_OWN[own] ?? ''}`, p, 'loops');
+  }
+  if (intent === 'read') return resolved;
 
   if (candidates.some((rel) => rel.split('/')[0]?.toLowerCase() === '.git')) {
     throw new PathRefusedError(

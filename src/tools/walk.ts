@@ -1,8 +1,11 @@
-/** Globbing inside the worktree, for list_files and search: no symlinks, no .git, no node_modules. */
+/**
+ * Globbing inside the worktree, for list_files and search: no symlinks, no .git, no node_modules,
+ * and none of loops' own folders (state/, .loops/).
+ */
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
-import { PathRefusedError, resolveInWorktree } from './paths.js';
+import { loopsOwnFolder, PathRefusedError, resolveInWorktree } from './paths.js';
 
 const IGNORED = ['**/.git', '**/.git/**', '**/node_modules/**'];
 
@@ -46,7 +49,7 @@ export async function walk(
     cwd: target,
     dot: true,
     followSymbolicLinks: false,
-    ignore: IGNORED,
+    ignore: base === '' ? [...IGNORED, 'state/**', '.loops/**'] : IGNORED,
     onlyFiles: true,
     ...(signal ? { signal } : {}),
   });
@@ -54,6 +57,7 @@ export async function walk(
     .map((rel) => path.posix.join(base, rel))
     // A brace or extglob can still spell "..": keep only what is really inside.
     .filter((rel) => rel !== '..' && !rel.startsWith('../') && !path.posix.isAbsolute(rel))
+    .filter((rel) => loopsOwnFolder(rel) === undefined)
     .sort();
   return { files, base };
 }

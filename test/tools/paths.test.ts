@@ -113,6 +113,40 @@ describe('resolveInWorktree', () => {
     );
   });
 
+  it("refuses reading and writing loops' own state/ and .loops/, however the path is spelled", async () => {
+    await mkdir(path.join(worktree, 'state', 'fix', 'runs'), { recursive: true });
+    await writeFile(path.join(worktree, 'state', 'fix', 'runs', 'r1.md'), 'holdout findings');
+    await mkdir(path.join(worktree, '.loops'));
+    for (const intent of ['read', 'write'] as const) {
+      const error = await refusal('state/fix/runs/r1.md', intent);
+      expect(error.reason).toBe('loops');
+      expect(error.message).toBe(
+        "refused: state/fix/runs/r1.md: state/ is loops' own record and is not part of the task",
+      );
+      await refusal('state', intent);
+      await refusal('./src/../state/fix/runs/r1.md', intent);
+      await refusal(path.join(worktree, 'state', 'new.md'), intent);
+      await refusal('STATE/fix/runs/r1.md', intent);
+      const own = await refusal('.loops/worktrees/x', intent);
+      expect(own.message).toBe(
+        "refused: .loops/worktrees/x: .loops/ holds loops' own worktrees and is not part of the task",
+      );
+    }
+  });
+
+  it('refuses state/ through a symlink too, and allows a folder named state deeper down', async () => {
+    await mkdir(path.join(worktree, 'state'));
+    await writeFile(path.join(worktree, 'state', 'x.md'), 'x');
+    await symlink(path.join(worktree, 'state'), path.join(worktree, 'src', 'mirror'));
+    expect((await refusal('src/mirror/x.md', 'read')).reason).toBe('loops');
+    expect(await resolveInWorktree(worktree, 'src/state/store.ts', 'write')).toBe(
+      path.join(worktree, 'src', 'state', 'store.ts'),
+    );
+    expect(await resolveInWorktree(worktree, 'statement.md', 'read')).toBe(
+      path.join(worktree, 'statement.md'),
+    );
+  });
+
   it('does not mistake a name starting with two dots for a parent directory', async () => {
     expect(await resolveInWorktree(worktree, '..notes.md', 'write')).toBe(path.join(worktree, '..notes.md'));
   });

@@ -302,3 +302,52 @@ describe('search', () => {
     expect((await call('search', { pattern: 'outside' })).output).toMatch(/^no matches/);
   });
 });
+
+describe("loops' own folders in the worktree", () => {
+  beforeEach(async () => {
+    await mkdir(path.join(worktree, 'state', 'fix', 'runs'), { recursive: true });
+    await writeFile(path.join(worktree, 'state', 'fix', 'runs', 'r1.md'), 'needle: HOLDOUT-FINDING\n');
+    await mkdir(path.join(worktree, '.loops', 'worktrees'), { recursive: true });
+    await writeFile(path.join(worktree, '.loops', 'worktrees', 'note.txt'), 'needle in .loops\n');
+    await mkdir(path.join(worktree, 'src', 'state'));
+    await writeFile(path.join(worktree, 'src', 'state', 'store.ts'), 'export const needle = 1;\n');
+  });
+
+  it('are left out of list_files and search, and a folder named state deeper down is not', async () => {
+    const listed = await call('list_files', {});
+    expect(listed.output.split('\n')).toEqual([
+      '.env.example',
+      'image.bin',
+      'src/a.ts',
+      'src/lib/b.ts',
+      'src/state/store.ts',
+    ]);
+    expect((await call('list_files', { pattern: 'state/**' })).output).toBe('no files match state/** in .');
+    const found = await call('search', { pattern: 'needle' });
+    expect(found.output).not.toContain('HOLDOUT');
+    expect(found.output).not.toContain('.loops');
+    expect(found.output).toContain('src/state/store.ts:1: export const needle = 1;');
+  });
+
+  it('are refused to read_file, list_files, search and the write tools', async () => {
+    const refusal = "state/ is loops' own record and is not part of the task";
+    for (const [name, input] of [
+      ['read_file', { path: 'state/fix/runs/r1.md' }],
+      ['list_files', { path: 'state' }],
+      ['search', { pattern: 'needle', path: 'state/fix' }],
+      ['write_file', { path: 'state/fix/runs/r1.md', content: 'verified' }],
+      ['edit_file', { path: 'state/fix/runs/r1.md', old_string: 'needle', new_string: 'x' }],
+    ] as const) {
+      const result = await call(name, input);
+      expect(result.ok, name).toBe(false);
+      expect(result.output, name).toContain(refusal);
+      expect(result.output, name).not.toContain('HOLDOUT');
+    }
+    expect((await call('read_file', { path: '.loops/worktrees/note.txt' })).output).toContain(
+      ".loops/ holds loops' own worktrees and is not part of the task",
+    );
+    expect(await readFile(path.join(worktree, 'state', 'fix', 'runs', 'r1.md'), 'utf8')).toBe(
+      'needle: HOLDOUT-FINDING\n',
+    );
+  });
+});

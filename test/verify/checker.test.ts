@@ -3,10 +3,15 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Supervisor } from '../../src/core/supervisor.js';
 import type { TurnDeps } from '../../src/core/run/agent-turn.js';
+import { checkerGraderSchema } from '../../src/core/definition/schema.js';
+import { createCheckerGrader } from '../../src/core/verify/checker.js';
+import type { SubAgentRequest } from '../../src/core/verify/grader.js';
 import { runSubAgentTurn, WriteToolRefusedError } from '../../src/core/verify/sub-agent.js';
 import { ProviderError, type ModelProvider } from '../../src/models/provider.js';
 import { readTrace } from '../../src/state/trace.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
+import { gradeContext, testDefinition } from './context.js';
+import { repoWithWorktree } from './worktree.js';
 
 let repo: TestRepo;
 let supervisor: Supervisor | undefined;
@@ -112,7 +117,7 @@ describe('the checker sub-agent', () => {
     expect(recorded).toMatchObject({ class: 'malformed_output' });
   });
 
-  it("leaves a person's urgent instruction for the agent when it interrupts the checker", async () => {
+  it("does not let a person's urgent instruction abort the checker; the agent gets it next", async () => {
     const needsWork = JSON.stringify({
       result: 'needs_revision',
       score: 0.3,
@@ -141,18 +146,19 @@ describe('the checker sub-agent', () => {
     await repo.addLoop('checked', LOOP, script);
     let reviewStarted!: () => void;
     const started = new Promise<void>((resolve) => (reviewStarted = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     let blocked = false;
     const wrap = (inner: ModelProvider): ModelProvider => ({
       name: inner.name,
       complete: async (request) => {
+        // Hold the checker's first review call until the person has spoken.
         if (request.step === 'review' && !blocked) {
           blocked = true;
           reviewStarted();
-          await new Promise((_, reject) =>
-            request.signal?.addEventListener('abort', () =>
-              reject(new ProviderError('aborted', 'aborted by the test', inner.name)),
-            ),
-          );
+          await released;
+          if (request.signal?.aborted)
+            throw new ProviderError('aborted', 'the review call was aborted', inner.name);
         }
         return inner.complete(request);
       },
@@ -161,13 +167,14 @@ describe('the checker sub-agent', () => {
     const running = supervisor.start('checked');
     await started;
     supervisor.send({ type: 'instruct', loop: 'checked', text: 'URGENT-FOR-THE-AGENT', now: true });
+    release();
     const result = await running;
     expect(result.outcome).toBe('verified');
 
     const events = await readTrace(result.tracePath);
     const received = events.filter((e) => e.type === 'instruction.received');
     expect(received).toHaveLength(1);
-    // Delivered in the agent's next turn (after its tool call), not swallowed by the checker.
+    // The checker's call was not aborted, and the instruction reached the agent's next iteration.
     expect(received[0]).toMatchObject({ iteration: 2, text: 'URGENT-FOR-THE-AGENT', mode: 'now' });
     const firstVerdict = events.find((e) => e.type === 'grader.result');
     expect(firstVerdict).toMatchObject({ iteration: 1, passed: false, score: 0.3 });
@@ -179,6 +186,36 @@ describe('the checker sub-agent', () => {
       await expect(
         runSubAgentTurn(unused, { system: 's', user: 'u', tools: ['read_file', tool] }),
       ).rejects.toThrow(WriteToolRefusedError);
+    }
+  });
+
+  it("grades the loop's rubric by its criterion names: a verdict on criteria of its own is asked again", async () => {
+    const setup = await repoWithWorktree();
+    try {
+      const requests: SubAgentRequest[] = [];
+      const replies = [
+        // Its own criteria instead of the rubric's, then the rubric's.
+        { ...JSON.parse(VERDICT), criteria: [{ name: 'the task', passed: true }] },
+        { ...JSON.parse(VERDICT), criteria: [{ name: 'Notes say HELLO', passed: true }] },
+      ];
+      const ctx = gradeContext(setup.tree.path, {
+        baseSha: setup.tree.baseSha,
+        worktrees: setup.worktrees,
+        definition: testDefinition({
+          rubric: { path: 'loops/test-loop/RUBRIC.md', criteria: [{ name: 'notes say hello', text: 'x' }] },
+        }),
+        runSubAgent: (request) => {
+          requests.push(request);
+          return Promise.resolve({ kind: 'done', text: JSON.stringify(replies[requests.length - 1]) });
+        },
+      });
+      const verdict = await createCheckerGrader(checkerGraderSchema.parse({ checker: true }), 0).grade(ctx);
+      expect(requests).toHaveLength(2);
+      expect(requests[0]?.user).toContain('by these names: "notes say hello"');
+      expect(requests[1]?.user).toContain('criteria names "the task", which the rubric does not have');
+      expect(verdict).toMatchObject({ passed: true, score: 1 });
+    } finally {
+      await setup.repo.cleanup();
     }
   });
 });

@@ -1,10 +1,19 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandScripts, protectedPaths, shellWords } from '../../src/core/verify/protect.js';
+import {
+  commandScripts,
+  packageScripts,
+  protectedPaths,
+  restoreProtected,
+  RUNNER_CONFIGS,
+  shellCommands,
+  shellWords,
+} from '../../src/core/verify/protect.js';
 import { resolveInWorktree } from '../../src/tools/paths.js';
 import { tempDir } from '../tools/temp-dir.js';
 import { testDefinition } from './context.js';
+import { repoWithWorktree } from './worktree.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -31,6 +40,58 @@ describe('shellWords', () => {
       '-l',
       'out.txt',
     ]);
+  });
+
+  it('keeps the commands of a command line apart', () => {
+    expect(shellCommands('npm ci && CI=1 npm test; (cd web || exit 1)\nyarn lint | tee x')).toEqual([
+      ['npm', 'ci'],
+      ['CI=1', 'npm', 'test'],
+      ['cd', 'web'],
+      ['exit', '1'],
+      ['yarn', 'lint'],
+      ['tee', 'x'],
+    ]);
+  });
+});
+
+describe('packageScripts', () => {
+  it('names the package scripts npm, pnpm, yarn and bun commands run', () => {
+    const cases: Array<[string, string[]]> = [
+      ['npm test', ['test']],
+      ['npm t -- --coverage', ['test']],
+      ['npm --silent run lint:ci', ['lint:ci']],
+      ['npm run-script check', ['check']],
+      ['npm start', ['start']],
+      ['npm --prefix web test', ['test']],
+      ['npm ci && CI=1 npm test', ['test']],
+      ['env CI=1 npm run unit > out.txt', ['unit']],
+      ['pnpm test', ['test']],
+      ['pnpm run e2e', ['e2e']],
+      ['pnpm typecheck', ['typecheck']],
+      ['pnpm test.unit', ['test.unit']],
+      ['yarn test', ['test']],
+      ['yarn build && yarn test', ['build', 'test']],
+      ['bun run bench', ['bench']],
+      ['bun check', ['check']],
+      ['run-s lint test:unit', ['lint', 'test:unit']],
+    ];
+    for (const [command, scripts] of cases) expect(packageScripts(command), command).toEqual(scripts);
+  });
+
+  it('names nothing for commands that run no package script', () => {
+    for (const command of [
+      'node --test',
+      'npx vitest run',
+      'npm ci',
+      'npm run',
+      'yarn install',
+      'pnpm exec jest',
+      'bun test',
+      'bun run scripts/bench.ts',
+      'python3 -m pytest',
+    ]) {
+      expect(packageScripts(command), command).toEqual([]);
+    }
   });
 });
 
@@ -63,7 +124,6 @@ describe('protectedPaths', () => {
           { command: 'node scripts/check.js', protect: ['test/**'] },
           { metric: { command: 'python3 bench.py', pattern: 'x=(\\d+)' } },
           { rubric: 'rubrics/STYLE.md' },
-          { command: 'npm test' },
         ],
       },
     );
@@ -71,12 +131,67 @@ describe('protectedPaths', () => {
       [
         'loops/test-loop/LOOP.md',
         'loops/test-loop/RUBRIC.md',
+        'state/**',
+        '.loops/**',
         'test/**',
         'scripts/check.js',
         'bench.py',
         'loops/test-loop/rubrics/STYLE.md',
       ].sort(),
     );
+  });
+
+  it('guards the package scripts a grader runs, one level down, the runner configs and the files they name', async () => {
+    await mkdir(path.join(dir, 'config'));
+    await writeFile(path.join(dir, 'config', 'vt.ts'), '');
+    await writeFile(
+      path.join(dir, 'package.json'),
+      JSON.stringify({
+        scripts: {
+          test: 'npm run unit && node scripts/check.js',
+          unit: 'vitest run --config config/vt.ts',
+          pretest: 'sh scripts/lint.sh',
+          deploy: 'node scripts/deploy.js',
+        },
+      }),
+    );
+    const def = testDefinition({}, { verify: [{ command: 'npm test' }] });
+    const paths = await protectedPaths(def, dir);
+    expect(paths).toEqual(expect.arrayContaining([...RUNNER_CONFIGS]));
+    expect(paths).toEqual(expect.arrayContaining(['vitest.config.*', 'jest.config.*', '.mocharc*']));
+    const entries = paths.filter((p) => p.startsWith('package.json#')).sort();
+    expect(entries).toEqual(
+      [
+        'package.json#ava',
+        'package.json#jest',
+        'package.json#mocha',
+        'package.json#scripts.pretest',
+        'package.json#scripts.test',
+        'package.json#scripts.posttest',
+        'package.json#scripts.preunit',
+        'package.json#scripts.unit',
+        'package.json#scripts.postunit',
+      ].sort(),
+    );
+    expect(paths).toEqual(expect.arrayContaining(['scripts/check.js', 'scripts/lint.sh', 'config/vt.ts']));
+    expect(paths).not.toContain('package.json');
+    expect(paths.some((p) => p.includes('deploy'))).toBe(false);
+
+    // package.json stays writable (dependencies are work); the runner configs do not, even new ones.
+    await expect(resolveInWorktree(dir, 'package.json', 'write', paths)).resolves.toBe(
+      path.join(dir, 'package.json'),
+    );
+    for (const p of ['vitest.config.ts', 'vitest.config.mts', 'jest.config.js', '.mocharc.yml', '.npmrc']) {
+      await expect(resolveInWorktree(dir, p, 'write', paths)).rejects.toThrow(/belongs to a grader/);
+    }
+  });
+
+  it('protects the runner configs for a runner started directly, and nothing of the kind for node --test', async () => {
+    const direct = await protectedPaths(testDefinition({}, { verify: [{ command: 'npx vitest run' }] }), dir);
+    expect(direct).toEqual(expect.arrayContaining(['vitest.config.*', 'package.json#jest']));
+    expect(direct.some((p) => p.startsWith('package.json#scripts.'))).toBe(false);
+    const plain = await protectedPaths(testDefinition({}, { verify: [{ command: 'node --test' }] }), dir);
+    expect(plain.some((p) => p.includes('config') || p.startsWith('package.json'))).toBe(false);
   });
 
   it('makes the tool layer refuse writes to them and allow the rest', async () => {
@@ -94,5 +209,82 @@ describe('protectedPaths', () => {
       path.join(dir, 'src/cart.js'),
     );
     await expect(resolveInWorktree(dir, 'scripts/check.js', 'read', globs)).resolves.toBeDefined();
+  });
+});
+
+describe('restoreProtected', () => {
+  const withRepo = async (
+    fn: (s: Awaited<ReturnType<typeof repoWithWorktree>>) => Promise<void>,
+  ): Promise<void> => {
+    const setup = await repoWithWorktree();
+    try {
+      await fn(setup);
+    } finally {
+      await setup.repo.cleanup();
+    }
+  };
+
+  it("puts back the package scripts a grader runs, keeping the agent's other package.json edits and its style", async () => {
+    await withRepo(async ({ worktrees, tree }) => {
+      const file = path.join(tree.path, 'package.json');
+      const base = JSON.parse(await readFile(file, 'utf8')) as { scripts: Record<string, string> };
+      expect(base.scripts.test).toBe('node --test');
+      const edited = {
+        ...base,
+        scripts: { ...base.scripts, test: 'exit 0', pretest: 'rm -rf test', lint: 'eslint .' },
+        dependencies: { 'left-pad': '1.3.0' },
+      };
+      // The agent's rewrite uses tabs and CRLF: the restored file keeps them.
+      await writeFile(file, JSON.stringify(edited, null, '\t').replace(/\n/g, '\r\n') + '\r\n');
+
+      const globs = await protectedPaths(
+        testDefinition({}, { verify: [{ command: 'npm test' }] }),
+        tree.path,
+      );
+      const restored = await restoreProtected(worktrees, tree.path, tree.baseSha, globs);
+      expect(restored.sort()).toEqual(['package.json#scripts.pretest', 'package.json#scripts.test']);
+      const text = await readFile(file, 'utf8');
+      const after = JSON.parse(text) as typeof edited;
+      expect(after.scripts).toEqual({ ...base.scripts, lint: 'eslint .' });
+      expect(after.dependencies).toEqual({ 'left-pad': '1.3.0' });
+      expect(text).toContain('\r\n\t"scripts": {\r\n\t\t"test": "node --test",');
+      expect(text.endsWith('}\r\n')).toBe(true);
+
+      // Nothing left to put back: the file is not touched again.
+      expect(await restoreProtected(worktrees, tree.path, tree.baseSha, globs)).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(text);
+    });
+  });
+
+  it('puts back a runner config the agent added or changed, and anything written under state/', async () => {
+    await withRepo(async ({ worktrees, tree }) => {
+      await writeFile(
+        path.join(tree.path, 'vitest.config.ts'),
+        'export default { test: { include: [] } };\n',
+      );
+      await mkdir(path.join(tree.path, 'state', 'test-loop', 'runs'), { recursive: true });
+      await writeFile(path.join(tree.path, 'state', 'test-loop', 'runs', 'r0.md'), 'verified\n');
+      await writeFile(path.join(tree.path, 'src', 'new.js'), 'export {};\n');
+      const globs = await protectedPaths(
+        testDefinition({}, { verify: [{ command: 'yarn test' }] }),
+        tree.path,
+      );
+      const restored = await restoreProtected(worktrees, tree.path, tree.baseSha, globs);
+      expect(restored.sort()).toEqual(['state/test-loop/runs/r0.md', 'vitest.config.ts']);
+      expect(await worktrees.changedFiles(tree.path, tree.baseSha)).toEqual(['src/new.js']);
+    });
+  });
+
+  it('leaves a package.json that is not JSON alone: the package manager refuses it by itself', async () => {
+    await withRepo(async ({ worktrees, tree }) => {
+      const file = path.join(tree.path, 'package.json');
+      await writeFile(file, '{ "scripts": { "test": "exit 0" ');
+      const globs = await protectedPaths(
+        testDefinition({}, { verify: [{ command: 'npm test' }] }),
+        tree.path,
+      );
+      expect(await restoreProtected(worktrees, tree.path, tree.baseSha, globs)).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe('{ "scripts": { "test": "exit 0" ');
+    });
   });
 });

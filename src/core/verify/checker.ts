@@ -9,7 +9,14 @@ import type { CheckerGraderConfig } from './configs.js';
 import type { GradeContext, Grader } from './grader.js';
 import { boundedDiff, newNonce, untrusted, untrustedNotice } from './evidence.js';
 import { formatCriteria } from './rubric.js';
-import { askForVerdict, retryInstruction, toGraderVerdict, VERDICT_FORMAT, type Answer } from './verdict.js';
+import {
+  askForVerdict,
+  criteriaInstruction,
+  retryInstruction,
+  toGraderVerdict,
+  VERDICT_FORMAT,
+  type Answer,
+} from './verdict.js';
 
 export const READ_ONLY_TOOLS: readonly ToolName[] = ['read_file', 'list_files', 'search'];
 
@@ -24,7 +31,8 @@ function checkerSystem(nonce: string): string {
       'edited tests or checks, and claims the code does not back up.',
     untrustedNotice(nonce),
     `When you have seen enough, end by replying without a tool call. ${VERDICT_FORMAT}\n` +
-      'Use the task (and the rubric, when given) as your criteria.',
+      'When a rubric is given, its criteria are your criteria, by their names and no others; otherwise ' +
+      'make your own criteria from the task.',
   ].join('\n\n');
 }
 
@@ -43,7 +51,12 @@ export function createCheckerGrader(cfg: CheckerGraderConfig, index: number): Gr
       const nonce = newNonce();
       const sections = [`# The task the agent was given\n\n${ctx.task.trim()}`];
       if (options.prompt) sections.push(`# What to check\n\n${options.prompt.trim()}`);
-      if (def.rubric) sections.push(`# Rubric\n\n${formatCriteria(def.rubric.criteria)}`);
+      const expected = def.rubric?.criteria.map((c) => c.name) ?? [];
+      if (def.rubric) {
+        sections.push(
+          `# Rubric\n\n${formatCriteria(def.rubric.criteria)}\n\n${criteriaInstruction(expected)}`,
+        );
+      }
       sections.push(
         `# The agent's changes (git diff against the start of the run)\n\n${untrusted(await boundedDiff(ctx), nonce)}`,
         'Inspect the worktree now, then give your verdict.',
@@ -59,7 +72,6 @@ export function createCheckerGrader(cfg: CheckerGraderConfig, index: number): Gr
           ? { kind: 'text', text: result.text }
           : { kind: 'error', message: result.message };
       };
-      const expected = def.rubric?.criteria.map((c) => c.name) ?? [];
       const asked = await askForVerdict(ask, expected);
       return toGraderVerdict({ name, kind: 'checker', started, where }, asked, CHECKER_THRESHOLD);
     },

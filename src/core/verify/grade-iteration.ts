@@ -83,7 +83,8 @@ export async function gradeIteration(
   const stopped = verdicts.length < graders.length;
   const passed = verdicts.filter((v) => v.verdict.passed).map((v) => v.verdict.name);
   const failed = verdicts.filter((v) => !v.verdict.passed).map((v) => v.verdict.name);
-  const verified = !stopped && failed.length === 0;
+  // No grader, no verdict: an iteration nobody checked is never verified.
+  const verified = !stopped && verdicts.length > 0 && failed.length === 0;
   return {
     verified,
     stopped,

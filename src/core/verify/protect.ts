@@ -4,26 +4,40 @@
  *   - the loop's LOOP.md (where the graders are defined) and RUBRIC.md, and any rubric a grader names;
  *   - every path a grader lists under `protect:` (globs relative to the repository root);
  *   - a command or metric grader's own scripts: each path-like word of its command that names a file
- *     in the repository (`node scripts/check.js` protects scripts/check.js; `npm test` protects nothing).
+ *     in the repository (`node scripts/check.js` protects scripts/check.js);
+ *   - for a command that runs a package script (`npm test`, `yarn lint`, `bun run bench`) or a JS
+ *     test runner (`npx vitest`): the runners' and package managers' config files (whether or not the
+ *     base has them: one added is as good as one rewritten), and the files the scripts name;
+ *   - loops' own folders, state/ and .loops/.
+ * package.json itself stays writable (its dependencies are legitimate work); instead the scripts a
+ * grader runs, and the runners' config keys, are guarded as `package.json#scripts.NAME` and
+ * `package.json#jest` entries: a glob that matches no file, which restoreProtected puts back.
  * Paths are relative to the repository root, which is also the worktree's root.
  */
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { LoopDefinition } from '../definition/schema.js';
 import type { Worktrees } from '../../workspace/worktrees.js';
 import { git, gitOk } from '../../workspace/git.js';
 import picomatch from 'picomatch';
 
-/** Shell words of a command line: quotes removed, operators and redirections as separators. */
-export function shellWords(command: string): string[] {
-  const words: string[] = [];
+/** Commands of a command line, each as its words: quotes removed, `;`, `&&`, `|`, `(`... between commands. */
+export function shellCommands(command: string): string[][] {
+  const commands: string[][] = [];
+  let words: string[] = [];
   let word = '';
   let quote: '"' | "'" | undefined;
   let started = false;
-  const end = (): void => {
+  const endWord = (): void => {
     if (started) words.push(word);
     word = '';
     started = false;
+  };
+  const endCommand = (): void => {
+    endWord();
+    if (words.length > 0) commands.push(words);
+    words = [];
   };
   for (let i = 0; i < command.length; i++) {
     const ch = command[i] ?? '';
@@ -37,15 +51,22 @@ export function shellWords(command: string): string[] {
     } else if (ch === '\\' && i + 1 < command.length) {
       word += command[++i] ?? '';
       started = true;
-    } else if (/\s|[;&|<>()]/.test(ch)) {
-      end();
+    } else if (/[\n;&|()]/.test(ch)) {
+      endCommand();
+    } else if (/\s|[<>]/.test(ch)) {
+      endWord();
     } else {
       word += ch;
       started = true;
     }
   }
-  end();
-  return words;
+  endCommand();
+  return commands;
+}
+
+/** Shell words of a command line: quotes removed, operators and redirections as separators. */
+export function shellWords(command: string): string[] {
+  return shellCommands(command).flat();
 }
 
 /** A word that could be a file: it has a folder or an extension, and nothing a shell would expand. */
@@ -81,16 +102,187 @@ export async function commandScripts(command: string, root: string): Promise<str
   return found;
 }
 
+/**
+ * Config files that decide what a package script's runner does: with one rewritten (or added), a
+ * test command can pass without running a test. Globs, so a config the base did not have is caught too.
+ */
+export const RUNNER_CONFIGS: readonly string[] = [
+  'vitest.config.*',
+  'vitest.workspace.*',
+  'vite.config.*',
+  'jest.config.*',
+  '.mocharc*',
+  'playwright.config.*',
+  // The package managers' own: .npmrc's script-shell can make every script "pass".
+  '.npmrc',
+  '.yarnrc',
+  '.yarnrc.yml',
+  'bunfig.toml',
+];
+
+/** Runner configs that may live in package.json instead of a file of their own. */
+const PACKAGE_CONFIG_KEYS = ['jest', 'mocha', 'ava'];
+
+/** A guarded package.json entry: `package.json#scripts.test`, `package.json#jest`. */
+const PACKAGE_KEY = /^package\.json#(.+)$/;
+
+const NPM_TEST = new Set(['test', 't', 'tst', 'it', 'install-test', 'cit', 'clean-install-test', 'sit']);
+const NPM_RUN = new Set(['run', 'run-script', 'rum', 'urn']);
+const LIFECYCLE = new Set(['start', 'stop', 'restart']);
+/** Options whose value is the next word; the value is not the subcommand. */
+const OPTION_VALUES = new Set(['--prefix', '-C', '--dir', '--cwd', '-w', '--workspace', '--filter', '-F']);
+/** yarn's and pnpm's own commands; any other first word runs the package script of that name. */
+// prettier-ignore
+const PM_COMMANDS = new Set([
+  'add', 'audit', 'autoclean', 'bin', 'cache', 'check', 'config', 'constraints', 'create', 'dedupe',
+  'deploy', 'dlx', 'env', 'exec', 'explain', 'fetch', 'global', 'help', 'i', 'import', 'info', 'init',
+  'install', 'licenses', 'link', 'list', 'login', 'logout', 'ls', 'node', 'npm', 'outdated', 'owner',
+  'pack', 'patch', 'plugin', 'prune', 'publish', 'rebuild', 'remove', 'rm', 'root', 'server', 'set',
+  'setup', 'store', 'unlink', 'unplug', 'up', 'update', 'upgrade', 'version', 'versions', 'why',
+  'workspace', 'workspaces',
+]);
+/** bun's own commands (`bun test` is bun's runner, not a script). */
+// prettier-ignore
+const BUN_COMMANDS = new Set([
+  'add', 'build', 'create', 'exec', 'i', 'init', 'install', 'link', 'outdated', 'pm', 'publish',
+  'remove', 'repl', 'rm', 'test', 'unlink', 'update', 'upgrade', 'x',
+]);
+/** npm-run-all and its shorthands take script names as arguments. */
+const RUN_ALL = new Set(['npm-run-all', 'run-s', 'run-p']);
+
+/** The words after the program that are not options (nor option values), up to a `--`. */
+function positionals(args: readonly string[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--') break;
+    if (OPTION_VALUES.has(arg)) i++;
+    else if (!arg.startsWith('-')) found.push(arg);
+  }
+  return found;
+}
+
+/** The program a command runs and its arguments, past variables and `env` (`CI=1 npm test`). */
+function programOf(words: readonly string[]): { program: string; args: string[] } {
+  let i = 0;
+  while (i < words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i] ?? '') || words[i] === 'env')) i++;
+  return { program: path.posix.basename(words[i] ?? ''), args: words.slice(i + 1) };
+}
+
+/** The package scripts one command runs by name (`npm test` → test, `yarn lint` → lint). */
+function scriptsOf(words: readonly string[]): string[] {
+  const { program, args } = programOf(words);
+  if (RUN_ALL.has(program)) return positionals(args).filter((name) => !/[*?{}]/.test(name));
+  const [sub, arg] = positionals(args);
+  if (sub === undefined) return [];
+  const named = (name: string | undefined): string[] => (name === undefined ? [] : [name]);
+  switch (program) {
+    case 'npm':
+      if (NPM_TEST.has(sub)) return ['test'];
+      if (LIFECYCLE.has(sub)) return [sub];
+      return NPM_RUN.has(sub) ? named(arg) : [];
+    case 'pnpm':
+    case 'yarn':
+      if (sub === 'run' || sub === 'run-script') return named(arg);
+      if (NPM_TEST.has(sub)) return ['test'];
+      return PM_COMMANDS.has(sub) ? [] : [sub];
+    case 'bun':
+      // `bun run file.ts` and `bun file.ts` run a file, which commandScripts protects.
+      if (sub === 'run') return arg === undefined || pathLike(arg) !== undefined ? [] : [arg];
+      return BUN_COMMANDS.has(sub) || pathLike(sub) !== undefined ? [] : [sub];
+    default:
+      return [];
+  }
+}
+
+/** The package scripts a command line runs by name, in order, each once. */
+export function packageScripts(command: string): string[] {
+  return [...new Set(shellCommands(command).flatMap(scriptsOf))];
+}
+
+/** Runners a command can start without a package script: `vitest run`, `npx jest`, `pnpm exec mocha`. */
+const RUNNERS = new Set(['vitest', 'jest', 'mocha', 'playwright', 'npx', 'pnpx', 'bunx']);
+const PM_EXEC = new Set(['exec', 'dlx', 'x']);
+
+function startsRunner(words: readonly string[]): boolean {
+  const { program, args } = programOf(words);
+  if (RUNNERS.has(program)) return true;
+  const [sub] = positionals(args);
+  return ['npm', 'pnpm', 'yarn', 'bun'].includes(program) && sub !== undefined && PM_EXEC.has(sub);
+}
+
+/** package.json parsed as an object, or undefined when it is missing or is not one. */
+function parsePackage(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text.replace(/^\uFEFF/, ''));
+    return isRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function scriptsIn(pkg: Record<string, unknown> | undefined): Record<string, unknown> {
+  const scripts = pkg?.['scripts'];
+  return isRecord(scripts) ? scripts : {};
+}
+
+/**
+ * What a command that runs package scripts or a JS runner must keep as it is: the runner configs, the
+ * scripts it runs (with their pre- and post- scripts, and the scripts those run in turn, one level
+ * down) as `package.json#scripts.NAME`, and the files the scripts name. Nothing for other commands.
+ */
+export async function runnerProtects(command: string, root: string): Promise<string[]> {
+  const named = packageScripts(command);
+  if (named.length === 0 && !shellCommands(command).some(startsRunner)) return [];
+  const text = await readFile(path.join(root, 'package.json'), 'utf8').catch(() => undefined);
+  const scripts = scriptsIn(parsePackage(text));
+  const guarded = new Set<string>();
+  const files: string[] = [];
+  const guard = async (name: string): Promise<string[]> => {
+    const runs: string[] = [];
+    for (const each of [`pre${name}`, name, `post${name}`]) {
+      guarded.add(each);
+      const body = scripts[each];
+      if (typeof body !== 'string') continue;
+      files.push(...(await commandScripts(body, root)));
+      runs.push(...packageScripts(body));
+    }
+    return runs;
+  };
+  for (const name of named) {
+    for (const inner of await guard(name)) await guard(inner);
+  }
+  return [
+    ...RUNNER_CONFIGS,
+    ...PACKAGE_CONFIG_KEYS.map((key) => `package.json#${key}`),
+    ...[...guarded].map((name) => `package.json#scripts.${name}`),
+    ...files,
+  ];
+}
+
+/** Everything a grader's command depends on that the agent must not change. */
+async function commandProtects(command: string, root: string): Promise<string[]> {
+  return [...(await commandScripts(command, root)), ...(await runnerProtects(command, root))];
+}
+
+/** loops' own folders in a worktree: its record (which holds holdout findings) and its worktrees. */
+const LOOPS_OWN = ['state/**', '.loops/**'];
+
 /** Globs (relative to the repository root) the agent's tools must not write; `root` is the worktree. */
 export async function protectedPaths(def: LoopDefinition, root: string): Promise<string[]> {
   const loopDir = `loops/${def.name}`;
-  const paths = [`${loopDir}/LOOP.md`, `${loopDir}/RUBRIC.md`];
+  const paths = [`${loopDir}/LOOP.md`, `${loopDir}/RUBRIC.md`, ...LOOPS_OWN];
   if (def.rubric) paths.push(def.rubric.path);
   for (const grader of def.verify) {
     paths.push(...grader.protect);
     if ('rubric' in grader) paths.push(path.posix.normalize(`${loopDir}/${grader.rubric}`));
-    if ('command' in grader) paths.push(...(await commandScripts(grader.command, root)));
-    if ('metric' in grader) paths.push(...(await commandScripts(grader.metric.command, root)));
+    if ('command' in grader) paths.push(...(await commandProtects(grader.command, root)));
+    if ('metric' in grader) paths.push(...(await commandProtects(grader.metric.command, root)));
   }
   return [...new Set(paths)];
 }
@@ -98,7 +290,8 @@ export async function protectedPaths(def: LoopDefinition, root: string): Promise
 /**
  * The tools refuse writes to protected files, but a shell command can still change them. Before the
  * graders run, any protected file that differs from the run's base is put back (deleted when the base
- * had none), so what the graders check against is what the person wrote. Returns the files restored.
+ * had none), and so is any guarded package.json entry, so what the graders check against is what the
+ * person wrote. Returns the files and entries restored.
  */
 export async function restoreProtected(
   worktrees: Worktrees,
@@ -106,13 +299,90 @@ export async function restoreProtected(
   baseSha: string,
   globs: readonly string[],
 ): Promise<string[]> {
-  if (globs.length === 0) return [];
-  const isProtected = picomatch([...globs], { dot: true });
-  const changed = (await worktrees.changedFiles(worktree, baseSha)).filter((file) => isProtected(file));
-  for (const file of changed) {
-    const existed = (await git(worktree, ['cat-file', '-e', `${baseSha}:${file}`])).exitCode === 0;
-    if (existed) await gitOk(worktree, ['checkout', baseSha, '--', file], `restoring ${file}`);
-    else await rm(path.join(worktree, file), { force: true });
+  const fileGlobs = globs.filter((glob) => !PACKAGE_KEY.test(glob));
+  const restored: string[] = [];
+  if (fileGlobs.length > 0) {
+    const isProtected = picomatch(fileGlobs, { dot: true });
+    const changed = (await worktrees.changedFiles(worktree, baseSha)).filter((file) => isProtected(file));
+    for (const file of changed) {
+      const existed = (await git(worktree, ['cat-file', '-e', `${baseSha}:${file}`])).exitCode === 0;
+      if (existed) await gitOk(worktree, ['checkout', baseSha, '--', file], `restoring ${file}`);
+      else await rm(path.join(worktree, file), { force: true });
+    }
+    restored.push(...changed);
   }
-  return changed;
+  restored.push(...(await restorePackageEntries(worktree, baseSha, globs)));
+  return restored;
+}
+
+/** `scripts.test:unit` → ['scripts', 'test:unit'] (a script's name may hold dots); `jest` → ['jest']. */
+function keyPath(entry: string): [string] | [string, string] {
+  return entry.startsWith('scripts.') ? ['scripts', entry.slice('scripts.'.length)] : [entry];
+}
+
+function valueAt(pkg: Record<string, unknown>, key: [string] | [string, string]): unknown {
+  const [first, second] = key;
+  if (second === undefined) return pkg[first];
+  const inner = pkg[first];
+  return isRecord(inner) ? inner[second] : undefined;
+}
+
+/** Sets (or, for undefined, removes) the entry, keeping its place among its siblings. */
+function setAt(pkg: Record<string, unknown>, key: [string] | [string, string], value: unknown): void {
+  const [first, second] = key;
+  let target = pkg;
+  let name = first;
+  if (second !== undefined) {
+    const inner = pkg[first];
+    if (!isRecord(inner)) {
+      if (value === undefined) return;
+      pkg[first] = {};
+    }
+    target = pkg[first] as Record<string, unknown>;
+    name = second;
+  }
+  if (value === undefined) delete target[name];
+  else target[name] = value;
+}
+
+/** package.json as the file was written: its indentation, line endings, final newline and BOM. */
+function formatLike(original: string, pkg: Record<string, unknown>): string {
+  const bom = original.startsWith('\uFEFF') ? '\uFEFF' : '';
+  const eol = original.includes('\r\n') ? '\r\n' : '\n';
+  const multiline = original.trim().includes('\n');
+  const indent = multiline ? (/^([ \t]+)\S/m.exec(original)?.[1] ?? '  ') : '';
+  const body = JSON.stringify(pkg, null, indent).replace(/\n/g, eol);
+  return bom + body + (/\r?\n$/.test(original) ? eol : '');
+}
+
+/**
+ * The guarded package.json entries (`package.json#scripts.test`) that differ from the base's are put
+ * back to the base's value (removed when the base had none); the rest of the agent's package.json is
+ * kept. Returns the entries restored, as given. A package.json that is missing or is not JSON is left
+ * alone: the package manager refuses it, so the grader fails by itself.
+ */
+export async function restorePackageEntries(
+  worktree: string,
+  baseSha: string,
+  globs: readonly string[],
+): Promise<string[]> {
+  const entries = globs.flatMap((glob) => PACKAGE_KEY.exec(glob)?.[1] ?? []);
+  if (entries.length === 0) return [];
+  const file = path.join(worktree, 'package.json');
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const current = parsePackage(text);
+  if (text === undefined || current === undefined) return [];
+  const shown = await git(worktree, ['show', `${baseSha}:package.json`]);
+  const base = shown.exitCode === 0 ? parsePackage(shown.stdout) : {};
+  if (base === undefined) return [];
+  const restored: string[] = [];
+  for (const entry of entries) {
+    const key = keyPath(entry);
+    const was = valueAt(base, key);
+    if (isDeepStrictEqual(valueAt(current, key), was)) continue;
+    setAt(current, key, was);
+    restored.push(`package.json#${entry}`);
+  }
+  if (restored.length > 0) await writeFile(file, formatLike(text, current));
+  return restored;
 }

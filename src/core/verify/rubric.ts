@@ -11,12 +11,16 @@ import type { GraderVerdict } from '../events.js';
 import type { Message } from '../../models/provider.js';
 import type { GradeContext, Grader } from './grader.js';
 import { boundedDiff, newNonce, transcriptExcerpt, untrusted, untrustedNotice } from './evidence.js';
-import { askForVerdict, retryInstruction, toGraderVerdict, VERDICT_FORMAT, type Answer } from './verdict.js';
+import {
+  askForVerdict,
+  criteriaInstruction,
+  retryInstruction,
+  toGraderVerdict,
+  VERDICT_FORMAT,
+  type Answer,
+} from './verdict.js';
 import { callFailure } from './call-failure.js';
 import type { RubricGraderConfig } from './configs.js';
-
-/** Calls cut short by a person's `!` are asked again; the instruction is for the agent, not the judge. */
-const INTERRUPT_RETRIES = 2;
 
 function judgeSystem(nonce: string): string {
   return [
@@ -40,7 +44,7 @@ function judgePrompt(
 ): string {
   return [
     `# The task given to the agent\n\n${task.trim()}`,
-    `# Rubric (grade each criterion by its name)\n\n${formatCriteria(criteria)}`,
+    `# Rubric (grade each criterion by its name)\n\n${formatCriteria(criteria)}\n\n${criteriaInstruction(criteria.map((c) => c.name))}`,
     `# The agent's changes (git diff against the start of the run)\n\n${untrusted(diff, nonce)}`,
     `# Excerpt of the agent's conversation (its last messages)\n\n${untrusted(transcript || '(empty)', nonce)}`,
     'Grade the work against the rubric now.',
@@ -97,12 +101,10 @@ export function createRubricGrader(cfg: RubricGraderConfig, index: number): Grad
             { role: 'user', content: [{ type: 'text', text: retryInstruction(retry.problem) }] },
           );
         }
-        for (let attempt = 0; ; attempt++) {
-          const result = await ctx.callModel({ step: 'review', model, system, messages });
-          if (result.kind === 'ok') return { kind: 'text', text: result.response.text };
-          if (result.kind === 'interrupted' && attempt < INTERRUPT_RETRIES) continue;
-          return { kind: 'error', message: callFailure(result) };
-        }
+        // A review call is never interrupted by a person's `!` (only a stop ends it).
+        const result = await ctx.callModel({ step: 'review', model, system, messages });
+        if (result.kind === 'ok') return { kind: 'text', text: result.response.text };
+        return { kind: 'error', message: callFailure(result) };
       };
       const asked = await askForVerdict(
         ask,

@@ -17,19 +17,12 @@ const READ_ONLY: ReadonlySet<ToolName> = new Set(READ_ONLY_TOOLS);
 
 export class WriteToolRefusedError extends Error {}
 
-/** A person's `!` during a grader's call is for the agent: the call is made again, a few times at most. */
-const INTERRUPT_RETRIES = 3;
-
 /** The run's caller with every call sent as `step` (and to `model` when given). */
 function routedCaller(caller: ModelCaller, step: ModelStep, model: string | undefined): ModelCaller {
   // Inherits everything from the run's caller (caps, ledger, trace); only the step and model differ.
   const routed = Object.create(caller) as ModelCaller;
-  routed.call = async (opts: CallOptions) => {
-    for (let attempt = 0; ; attempt++) {
-      const result = await caller.call({ ...opts, step, ...(model ? { model } : {}) });
-      if (result.kind !== 'interrupted' || attempt >= INTERRUPT_RETRIES) return result;
-    }
-  };
+  // A person's `!` never aborts a non-work step (ModelCaller uses the stop signal for those).
+  routed.call = (opts: CallOptions) => caller.call({ ...opts, step, ...(model ? { model } : {}) });
   return routed;
 }
 

@@ -59,26 +59,41 @@ export function isMalformedVerdictError(message: string): boolean {
   return message.includes(MALFORMED_PREFIX);
 }
 
-/** Every balanced `{...}` in `text`, outermost first, strings and escapes respected. */
-function objectCandidates(text: string): string[] {
-  const found: string[] = [];
-  for (let start = text.indexOf('{'); start >= 0; start = text.indexOf('{', start + 1)) {
-    let depth = 0;
-    let inString = false;
-    for (let i = start; i < text.length; i++) {
-      const ch = text[i];
-      if (inString) {
-        if (ch === '\\') i++;
-        else if (ch === '"') inString = false;
-      } else if (ch === '"') inString = true;
-      else if (ch === '{') depth++;
-      else if (ch === '}' && --depth === 0) {
-        found.push(text.slice(start, i + 1));
-        break;
-      }
+/**
+ * The objects written at the top level of `text`, in order: a balanced `{...}` (strings and escapes
+ * respected) that parses as JSON, and is not inside another that does. Braces that do not make
+ * an object (`{not json}`) are looked inside.
+ */
+function topLevelObjects(text: string): Array<Record<string, unknown>> {
+  const found: Array<Record<string, unknown>> = [];
+  let start = text.indexOf('{');
+  while (start >= 0) {
+    const end = balancedEnd(text, start);
+    const object = end === undefined ? undefined : parseObject(text.slice(start, end + 1));
+    if (object && end !== undefined) {
+      found.push(object);
+      start = text.indexOf('{', end + 1);
+    } else {
+      start = text.indexOf('{', start + 1);
     }
   }
   return found;
+}
+
+/** The index of the `}` closing the `{` at `start`, or undefined when it is never closed. */
+function balancedEnd(text: string, start: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{') depth++;
+    else if (ch === '}' && --depth === 0) return i;
+  }
+  return undefined;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
@@ -93,25 +108,102 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 }
 
 /**
- * The JSON object in a model's reply: the whole reply, a fenced block, or the first object in the
- * prose that has a `result` (else the first that parses). Models wrap JSON in all three ways.
+ * The bodies of the fenced blocks tagged `json`, or untagged and holding an object, in order. Read
+ * line by line, so a fenced block of another language (a quoted diff) is skipped whole.
  */
-export function extractJsonObject(text: string): Record<string, unknown> | undefined {
+function jsonFences(text: string): string[] {
+  const blocks: string[] = [];
+  let open: { lang: string; fence: string; lines: string[] } | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (open) {
+      if (line.trim() === open.fence) {
+        const body = open.lines.join('\n');
+        if (open.lang === 'json' || (open.lang === '' && body.trim().startsWith('{'))) blocks.push(body);
+        open = undefined;
+      } else {
+        open.lines.push(line);
+      }
+      continue;
+    }
+    const opening = /^\s*(`{3,}|~{3,})\s*([\w-]*)\s*$/.exec(line);
+    if (opening) open = { fence: opening[1] ?? '```', lang: (opening[2] ?? '').toLowerCase(), lines: [] };
+  }
+  return blocks;
+}
+
+export type Extracted =
+  { kind: 'object'; object: Record<string, unknown> } | { kind: 'none'; problem: string };
+
+/**
+ * The verdict object in a model's reply. A judge's reply may quote the agent's work, and the agent
+ * can plant a verdict-shaped object in that work, so the reply's own answer is taken, which comes
+ * last: the whole reply when it is one object; else the last fenced json block; else the last
+ * top-level object with a `result` key.
+ */
+export function extractVerdictObject(text: string): Extracted {
   const whole = parseObject(text.trim());
-  if (whole) return whole;
-  const fenced = [...text.matchAll(/```(?:json)?\s*\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-  const candidates = [...fenced, ...objectCandidates(text)];
-  const objects = candidates.map(parseObject).filter((o) => o !== undefined);
-  return objects.find((o) => 'result' in o) ?? objects[0];
+  if (whole) return { kind: 'object', object: whole };
+  const fenced = jsonFences(text).at(-1);
+  if (fenced !== undefined) {
+    const object = parseObject(fenced.trim());
+    return object
+      ? { kind: 'object', object }
+      : { kind: 'none', problem: 'the last ```json block is not one valid JSON object' };
+  }
+  const objects = topLevelObjects(text);
+  const last = objects.filter((o) => 'result' in o).at(-1) ?? objects.at(-1);
+  return last
+    ? { kind: 'object', object: last }
+    : { kind: 'none', problem: 'the reply holds no JSON object' };
+}
+
+/** The verdict object in a model's reply (see extractVerdictObject), or undefined. */
+export function extractJsonObject(text: string): Record<string, unknown> | undefined {
+  const extracted = extractVerdictObject(text);
+  return extracted.kind === 'object' ? extracted.object : undefined;
+}
+
+/** Criterion names compare without case or whitespace: "Tests  untouched" is "tests untouched". */
+export function criterionKey(name: string): string {
+  return name.replace(/\s+/g, '').toLowerCase();
+}
+
+/** What is wrong with the criteria a verdict grades, against the rubric's names; undefined when nothing. */
+function criteriaProblem(
+  graded: readonly { name: string }[],
+  expected: readonly string[],
+): string | undefined {
+  if (expected.length === 0) return undefined;
+  const wanted = new Set(expected.map(criterionKey));
+  const given = new Set(graded.map((c) => criterionKey(c.name)));
+  const missing = expected.filter((name) => !given.has(criterionKey(name)));
+  const unknown = graded.map((c) => c.name).filter((name) => !wanted.has(criterionKey(name)));
+  const problems: string[] = [];
+  const quoted = (names: readonly string[]): string => names.map((n) => JSON.stringify(n)).join(', ');
+  if (missing.length > 0) problems.push(`criteria does not grade ${quoted([...new Set(missing)])}`);
+  if (unknown.length > 0) problems.push(`criteria names ${quoted(unknown)}, which the rubric does not have`);
+  if (problems.length === 0) return undefined;
+  return `${problems.join('; ')}: grade each criterion once, by exactly these names: ${quoted(expected)}`;
+}
+
+/** Tells the model the criterion names its verdict must use; empty when there are none to expect. */
+export function criteriaInstruction(expected: readonly string[]): string {
+  if (expected.length === 0) return '';
+  const names = expected.map((n) => JSON.stringify(n)).join(', ');
+  return `Your "criteria" must grade exactly these criteria, each once, by these names: ${names}.`;
 }
 
 export type VerdictParse = { ok: true; verdict: JudgeVerdict } | { ok: false; problem: string };
 
-/** `expected` are the rubric's criterion names: a verdict must grade at least one when there are any. */
+/**
+ * `expected` are the rubric's criterion names: when there are any, the verdict must grade every one
+ * of them and no other (case and whitespace aside). A verdict that skips a criterion could pass work
+ * that fails it.
+ */
 export function parseVerdict(text: string, expected: readonly string[] = []): VerdictParse {
-  const object = extractJsonObject(text);
-  if (!object) return { ok: false, problem: 'the reply holds no JSON object' };
-  const parsed = judgeVerdictSchema.safeParse(object);
+  const extracted = extractVerdictObject(text);
+  if (extracted.kind === 'none') return { ok: false, problem: extracted.problem };
+  const parsed = judgeVerdictSchema.safeParse(extracted.object);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
@@ -119,9 +211,8 @@ export function parseVerdict(text: string, expected: readonly string[] = []): Ve
     });
     return { ok: false, problem: problems.join('; ') };
   }
-  if (expected.length > 0 && parsed.data.criteria.length === 0) {
-    return { ok: false, problem: `criteria is empty: grade each criterion (${expected.join(', ')})` };
-  }
+  const problem = criteriaProblem(parsed.data.criteria, expected);
+  if (problem !== undefined) return { ok: false, problem };
   return { ok: true, verdict: parsed.data };
 }
 

@@ -1,7 +1,7 @@
 /** `loops run NAME --headless [--json]`: one run, no screen, exit status by outcome. */
 import { formatProblem } from '../core/definition/problems.js';
 import { loadLoop } from '../core/definition/load.js';
-import { EXIT_BAD_DEFINITION, OUTCOME_EXIT_CODES } from '../core/events.js';
+import { EXIT_BAD_DEFINITION, OUTCOME_EXIT_CODES, totalTokens } from '../core/events.js';
 import { Supervisor } from '../core/supervisor.js';
 import type { RunResult } from '../core/run/run.js';
 import { describeEventLine } from '../core/describe.js';
@@ -61,6 +61,7 @@ function summaryJson(loop: string, r: RunResult): Record<string, unknown> {
     iterations: r.iterations,
     toolCalls: r.toolCalls,
     usage: r.usage,
+    spend: r.spend,
     branch: r.branch,
     worktree: r.worktree,
     ...(r.budget ? { budget: r.budget } : {}),
@@ -70,11 +71,13 @@ function summaryJson(loop: string, r: RunResult): Record<string, unknown> {
 }
 
 function summaryText(loop: string, r: RunResult): string {
-  const tokens = r.usage.input + r.usage.output + r.usage.cacheRead + r.usage.cacheWrite;
+  const tokens = totalTokens(r.usage);
+  const unpriced = r.spend.unpricedCalls ? ` + ${r.spend.unpricedCalls} unpriced call(s)` : '';
   return [
     `${loop}: ${r.outcome}: ${r.reason}`,
     `  run        ${r.run}`,
     `  iterations ${r.iterations}, tool calls ${r.toolCalls}, tokens ${tokens}`,
+    `  spend      $${r.spend.usd.toFixed(4)}${unpriced}`,
     `  branch     ${r.branch || '(none)'}`,
     `  worktree   ${r.worktree || '(none)'}`,
     `  trace      ${r.tracePath}`,

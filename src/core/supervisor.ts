@@ -39,6 +39,8 @@ export class Supervisor implements SupervisorPort {
   private readonly listeners = new Set<EventListener>();
   private readonly active = new Map<string, ActiveRun[]>();
   private readonly lastOutcome = new Map<string, Outcome>();
+  /** Instructions given to a loop with no run in flight: the next run starts with them. */
+  private readonly pending = new Map<string, string[]>();
   private closed = false;
 
   private constructor(
@@ -136,9 +138,13 @@ export class Supervisor implements SupervisorPort {
       case 'resume':
         for (const run of this.runsOf(command.loop)) run.control.resume();
         return;
-      case 'instruct':
-        for (const run of this.runsOf(command.loop)) run.control.instruct(command.text, command.now);
+      case 'instruct': {
+        const runs = this.runsOf(command.loop);
+        if (runs.length === 0)
+          this.pending.set(command.loop, [...(this.pending.get(command.loop) ?? []), command.text]);
+        for (const run of runs) run.control.instruct(command.text, command.now);
         return;
+      }
     }
   }
 
@@ -159,6 +165,8 @@ export class Supervisor implements SupervisorPort {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
     const control = new RunControl();
+    for (const text of this.pending.get(loop) ?? []) control.instruct(text, false);
+    this.pending.delete(loop);
     const env = this.options.env ?? process.env;
     const done = executeRun({
       definition: def,
@@ -211,7 +219,7 @@ export class Supervisor implements SupervisorPort {
 
   private reportError(err: unknown): void {
     if (this.options.onError) this.options.onError(err);
-    else throw err;
+    else process.emitWarning(err instanceof Error ? err : new Error(String(err)));
   }
 
   private runsOf(loop: string): ActiveRun[] {

@@ -22,6 +22,7 @@ interface RunSummaryJson {
   trace: string;
   summary: string;
   budget?: { cap: string; limit: number; used: number };
+  spend: { usd: number; unpricedCalls: number };
 }
 
 interface TraceEventJson {
@@ -134,6 +135,8 @@ describe('loops run', () => {
     expect(summary.loop).toBe('fix-tests');
     expect(summary.outcome).toBe('verified');
     expect(summary.iterations).toBe(2);
+    // The scripted model is free, and every call was priced.
+    expect(summary.spend).toEqual({ usd: 0, unpricedCalls: 0 });
     expect(summary.run).toMatch(RUN_ID);
     expect(summary.branch).toBe(`loops/fix-tests/${summary.run}`);
     expect(existsSync(summary.trace)).toBe(true);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Supervisor } from '../../src/core/supervisor.js';
@@ -170,6 +170,83 @@ describe('a scripted run in a real repository', () => {
     expect(grader?.type === 'grader.result' && grader.passed).toBe(false);
     const memory = await readFile(join(repo.dir, 'state/tamper/MEMORY.md'), 'utf8');
     expect(memory).toContain('Protected files restored');
+  });
+
+  it('never reports verified without a grader: a loop with no verify list is checked by a checker agent', async () => {
+    await repo.addLoop(
+      'unchecked',
+      '---\nname: unchecked\nagent: { provider: scripted }\nbudget: { iterations: 1 }\n---\nDo it.\n',
+      'turns:\n  - text: I am done, trust me.\n',
+    );
+    const s = await open();
+    const result = await s.start('unchecked');
+    // The script never answers the checker, so its verdict is malformed: a grader error, not a pass.
+    expect(result.outcome).toBe('budget');
+    const graders = (await readTrace(result.tracePath)).filter((e) => e.type === 'grader.result');
+    expect(graders).toHaveLength(1);
+    expect(graders[0]?.type === 'grader.result' && graders[0].kind).toBe('checker');
+    expect(graders[0]?.type === 'grader.result' && graders[0].passed).toBe(false);
+  });
+
+  it("keeps a person's edit to MEMORY.md made during a run, and records a stop as a correction", async () => {
+    await repo.addLoop(
+      'slow-memory',
+      '---\nname: slow-memory\nagent: { provider: scripted }\nverify:\n  - command: "false"\n---\nWait.\n',
+      'turns:\n  - text: first\n  - repeat: true\n    tool_calls:\n      - { name: run, input: { command: sleep 30 } }\n',
+    );
+    const s = await open();
+    const memoryFile = join(repo.dir, 'state/slow-memory/MEMORY.md');
+    let edited = false;
+    s.subscribe((e) => {
+      if (e.type === 'iteration.started' && e.iteration === 2 && !edited) {
+        edited = true;
+        // A person adds a note between iterations, while the run goes on.
+        const text = readFileSync(memoryFile, 'utf8');
+        writeFileSync(
+          memoryFile,
+          text.replace('## Notes\n\n_(none)_', '## Notes\n\nUse the staging database.'),
+        );
+      }
+      if (e.type === 'tool.call' && e.iteration === 2) s.send({ type: 'stop', loop: 'slow-memory' });
+    });
+    const result = await s.start('slow-memory');
+    expect(result.outcome).toBe('stopped');
+    const memory = await readFile(memoryFile, 'utf8');
+    expect(memory).toContain('Use the staging database.');
+    expect(memory).toMatch(/iteration 2: stopped by a person/);
+  });
+
+  it("lets a running command finish when a person interrupts with '!', then hands the agent the instruction", async () => {
+    await repo.addLoop(
+      'busy',
+      '---\nname: busy\nagent: { provider: scripted }\nverify:\n  - command: "true"\n---\nWork.\n',
+      'turns:\n  - tool_calls:\n      - { name: run, input: { command: "sleep 2 && echo finished" } }\n  - text: done\n',
+    );
+    const s = await open();
+    s.subscribe((e) => {
+      // Sent once the command is under way. Arriving late cannot make this fail with correct code; it only
+      // weakens the check, so no timing is asserted.
+      if (e.type === 'tool.call') {
+        setTimeout(() => s.send({ type: 'instruct', loop: 'busy', text: 'mind the cache', now: true }), 500);
+      }
+    });
+    const result = await s.start('busy');
+    expect(result.outcome).toBe('verified');
+    const events = await readTrace(result.tracePath);
+    const toolResult = events.find((e) => e.type === 'tool.result');
+    expect(toolResult?.type === 'tool.result' && toolResult.output).toContain('finished');
+    const received = events.find((e) => e.type === 'instruction.received');
+    expect(received).toMatchObject({ iteration: 1, mode: 'now', text: 'mind the cache' });
+    expect(await readFile(join(repo.dir, 'state/busy/MEMORY.md'), 'utf8')).toContain('mind the cache');
+  });
+
+  it('gives an instruction sent to an idle loop to its next run', async () => {
+    const s = await open();
+    s.send({ type: 'instruct', loop: 'fix-tests', text: 'keep prices in cents', now: false });
+    const result = await s.start('fix-tests');
+    const received = (await readTrace(result.tracePath)).find((e) => e.type === 'instruction.received');
+    expect(received?.type === 'instruction.received' && received.text).toBe('keep prices in cents');
+    expect(received?.iteration).toBe(1);
   });
 
   it('stops gracefully when asked, aborting the tool call in flight', async () => {

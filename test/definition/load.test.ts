@@ -26,7 +26,8 @@ describe('loadLoop: a valid loop', () => {
       skills: [],
       workspace: { base: 'HEAD' },
       trigger: {},
-      verify: [],
+      // Without verify, a separate checker agent grades the work: nothing counts unchecked.
+      verify: [{ checker: true, holdout: false, protect: [], timeout: 600 }],
       budget: { iterations: 10, tool_calls: 200, usd: 2, tokens: 2_000_000, minutes: 60 },
       stall: { window: 3, on_stall: 'pause' },
       approve: [],
@@ -43,6 +44,15 @@ describe('loadLoop: a valid loop', () => {
     });
     expect(def.rubric).toBeUndefined();
     expect(path.isAbsolute(def.dir)).toBe(true);
+  });
+
+  it('refuses an empty verify list: a run nobody checks is never reported done', async () => {
+    const { result } = await load(lines('---', 'name: fix-tests', 'verify: []', '---', 'x'));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^loops\/fix-tests\/LOOP\.md:3: verify: .*at least one grader/),
+    ]);
   });
 
   it('takes the model from the provider when none is given, and keeps one that is', async () => {

@@ -127,6 +127,8 @@ function sizeMessage(
 ): string {
   const small = issue.code === 'too_small';
   const bound = small ? issue.minimum : issue.maximum;
+  // A limit the schema explains itself (zod's own wording starts "Too small"/"Too big") says it best.
+  if (!/^Too (small|big)/.test(issue.message)) return issue.message;
   switch (issue.origin) {
     case 'string':
       if (small && Number(bound) === 1) return 'must not be empty';

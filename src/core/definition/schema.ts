@@ -142,7 +142,14 @@ export const loopFrontMatterSchema = z.strictObject({
   agent: agentSchema.prefault({}),
   workspace: workspaceSchema.prefault({}),
   trigger: triggerSchema.prefault({}),
-  verify: z.array(graderSchema).prefault([]),
+  /**
+   * Nothing a loop produces counts until a grader says so: without `verify:` a separate checker agent
+   * grades each iteration, and an empty list is an error rather than a run reported done unverified.
+   */
+  verify: z
+    .array(graderSchema)
+    .min(1, 'a loop needs at least one grader (leave verify out to have a checker agent grade the work)')
+    .prefault([{ checker: true }]),
   budget: budgetSchema.prefault({}),
   stall: stallSchema.prefault({}),
   approve: z.array(z.string().min(1)).prefault([]),

@@ -6,6 +6,7 @@
 import type { ToolCallRecord } from '../events.js';
 import type { Message, ToolResultPart } from '../../models/provider.js';
 import type { ProviderError } from '../../models/provider.js';
+import { invalidInputMessage, invalidToolInput } from '../../models/tool-input.js';
 import type { Tool, ToolContext } from '../../tools/types.js';
 import { executeTool } from '../../tools/toolbox.js';
 import type { BudgetBreach, BudgetTracker } from '../budget/caps.js';
@@ -95,7 +96,11 @@ async function runToolCall(
   const span = emitter.childSpan('tool');
   emitter.emit({ type: 'tool.call', callId: call.id, name: call.name, input: call.input }, span);
   const started = Date.now();
-  const result = await executeTool(deps.tools, call, { ...deps.toolContext, signal: control.callSignal() });
+  // Arguments that were not JSON (marked by the provider) are answered, not run: the model calls again.
+  const invalid = invalidToolInput(call.input);
+  const result = invalid
+    ? { ok: false, output: invalidInputMessage(invalid) }
+    : await executeTool(deps.tools, call, { ...deps.toolContext, signal: control.stopSignal });
   emitter.emit(
     {
       type: 'tool.result',

@@ -9,7 +9,6 @@ import type { Message, ModelProvider } from '../../models/provider.js';
 import type { Worktree, Worktrees } from '../../workspace/worktrees.js';
 import type { StatePaths } from '../../state/paths.js';
 import type { StateIndex } from '../../state/index-db.js';
-import { readMemory, writeMemory, type MemoryDoc } from '../../state/memory.js';
 import { TraceWriter } from '../../state/trace.js';
 import type { RunSummary } from '../../state/summary.js';
 import { resultsPath } from '../../state/results-tsv.js';
@@ -30,6 +29,7 @@ import { assembleContext, memoryForPrompt } from './context.js';
 import { runAgentTurn, type TurnDeps } from './agent-turn.js';
 import type { RunControl } from './control.js';
 import { createEmitter, type Emitter } from './emitter.js';
+import { MemoryKeeper } from './memory-keeper.js';
 import { ModelCaller } from './model-caller.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
@@ -83,7 +83,10 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   );
   // Classifies errors as they are emitted; its error.recorded events follow the event that caused them.
   const errors = await ErrorTracker.open(errorsPath(deps.paths, def.name));
+  // Instructions given with `!` reach the agent inside its turn; the run also keeps them in MEMORY.md.
+  const heard: string[] = [];
   const emitter = createEmitter(def.name, deps.runId, (event) => {
+    if (event.type === 'instruction.received' && event.mode === 'now') heard.push(event.text);
     trace.append(event).catch((err: unknown) => {
       traceError ??= err;
     });
@@ -124,6 +127,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       emitter,
       budget,
       graderLog,
+      heard,
     );
     ending = await run.untilDone();
   } catch (err) {
@@ -170,7 +174,7 @@ class Iterations {
   private readonly caller: ModelCaller;
   private readonly turnDeps: TurnDeps;
   private readonly regressions = new RegressionTracker();
-  private memory!: MemoryDoc;
+  private memory!: MemoryKeeper;
   private feedback = '';
   /** The last iteration's conversation, folded into a handoff only when another iteration follows. */
   private toFold: { system: string; messages: Message[] } | undefined;
@@ -181,6 +185,8 @@ class Iterations {
     private readonly emitter: Emitter,
     private readonly budget: BudgetTracker,
     private readonly graderLog: RunSummary['graders'],
+    /** `!` instructions as the agent turn delivers them (filled by the event sink). */
+    private readonly heard: string[],
   ) {
     this.def = deps.definition;
     this.caller = new ModelCaller({
@@ -217,15 +223,26 @@ class Iterations {
   }
 
   async untilDone(): Promise<RunEnding> {
-    const { deps, def, budget, emitter } = this;
-    this.memory = (await readMemory(this.memoryPath)) ?? {
+    const def = this.def;
+    this.memory = await MemoryKeeper.open(this.memoryPath, () => ({
       goal: def.description || firstLine(def.task),
       progress: [],
       lastFeedback: '',
       corrections: [],
       notes: '',
-    };
-    this.feedback = this.memory.lastFeedback;
+    }));
+    this.feedback = this.memory.view.lastFeedback;
+    const ending = await this.iterate();
+    // A person's stop is a decision the hill-climbing loop should learn from, like any other correction.
+    if (ending.outcome === 'stopped' && this.budget.iterations > 0) {
+      this.memory.addCorrection(`iteration ${this.budget.iterations}: ${ending.reason}`);
+      await this.saveMemory();
+    }
+    return ending;
+  }
+
+  private async iterate(): Promise<RunEnding> {
+    const { deps, def, budget, emitter } = this;
     const protectedPaths = await graderProtectedPaths(def, this.worktree.path);
     this.turnDeps.toolContext = this.toolContext(protectedPaths);
 
@@ -241,21 +258,26 @@ class Iterations {
       const folded = await this.foldPrevious();
       if (folded) return folded;
 
-      const instructions = deps.control.takeQueued();
-      for (const text of instructions) {
-        emitter.emit({ type: 'instruction.received', text, mode: 'next' });
-        this.memory.corrections.push(text);
-      }
+      // A `!` given while no model call was in flight (during grading, say) is delivered here, not lost.
+      const urgent = deps.control.takeUrgent();
+      const queued = deps.control.takeQueued();
+      for (const text of urgent) emitter.emit({ type: 'instruction.received', text, mode: 'now' });
+      for (const text of queued) emitter.emit({ type: 'instruction.received', text, mode: 'next' });
+      const instructions = [...urgent, ...queued];
+      for (const text of instructions) this.memory.addCorrection(text);
       const context = assembleContext(def, {
         iteration: n,
         maxIterations: def.budget.iterations,
-        memory: memoryForPrompt(this.memory, def.memory.max_bytes),
+        memory: memoryForPrompt(this.memory.view, def.memory.max_bytes),
         feedback: this.feedback,
         instructions,
       });
       emitter.emit({ type: 'context.assembled', parts: context.parts, instructions });
 
+      this.heard.length = 0; // those delivered above are already corrections
       const turn = await runAgentTurn(this.turnDeps, context.system, context.user);
+      // Instructions a person gave mid-turn (`!`) are corrections too.
+      for (const text of this.heard.splice(0)) this.memory.addCorrection(text);
       // Whatever the turn did stays on the run's branch, even when the run ends here.
       await deps.worktrees.commitAll(this.worktree.path, `loops: ${def.name} iteration ${n}`);
       if (turn.kind === 'stopped') return this.stopped();
@@ -284,9 +306,9 @@ class Iterations {
       this.feedback = [tampered, grading.feedback].filter(Boolean).join('\n\n');
 
       const repeated = deps.errors.repeatedNote(n);
-      const line = progressLine(n, turn.text, grading.passed, grading.failed, deps.graders.length);
-      this.memory.progress.push(line + (repeated ? `; ${repeated}` : ''));
-      this.memory.lastFeedback = this.feedback;
+      const line = progressLine(n, turn.text, grading.passed, grading.failed);
+      this.memory.addProgress(line + (repeated ? `; ${repeated}` : ''));
+      this.memory.setFeedback(this.feedback);
       await this.saveMemory();
       emitter.emit({
         type: 'iteration.ended',
@@ -299,11 +321,10 @@ class Iterations {
       this.toFold = { system: context.system, messages: turn.messages };
 
       if (grading.verified) {
-        const reason =
-          deps.graders.length === 0
-            ? 'no graders are configured: accepted when the agent ended its turn'
-            : `all ${deps.graders.length} grader(s) passed on iteration ${n}`;
-        return { outcome: 'verified', reason };
+        return {
+          outcome: 'verified',
+          reason: `all ${deps.graders.length} grader(s) passed on iteration ${n}`,
+        };
       }
     }
   }
@@ -320,8 +341,7 @@ class Iterations {
     if (fold.kind === 'stopped') return this.stopped();
     if (fold.kind === 'budget') return budgetEnding(fold.breach);
     // Without a handoff the progress lines stand alone; an older handoff would be stale.
-    if (fold.kind === 'handoff') this.memory.handoff = fold.text;
-    else delete this.memory.handoff;
+    this.memory.setHandoff(fold.kind === 'handoff' ? fold.text : undefined);
     await this.saveMemory();
     return undefined;
   }
@@ -337,7 +357,7 @@ class Iterations {
     await deps.worktrees.commitAll(worktree.path, `loops: ${this.def.name} restored protected files`);
     const message = `changed protected file(s) ${restored.join(', ')} through a command; they were restored`;
     this.emitter.emit(deps.errors.record('tool_failure', message, n));
-    return `## Protected files restored\nYou changed ${restored.join(', ')}, which belong to the graders; they were put back. Fix the work itself, not its checks.`;
+    return `## Protected files restored\nYou changed ${restored.join(', ')}, which the graders (or loops itself) own; they were put back. Fix the work itself, not its checks.`;
   }
 
   private gradeContext(n: number, transcript: Message[]): Parameters<typeof gradeIteration>[1] {
@@ -361,7 +381,7 @@ class Iterations {
   }
 
   private async saveMemory(): Promise<void> {
-    const bytes = await writeMemory(this.memoryPath, this.memory, this.def.memory.max_bytes);
+    const bytes = await this.memory.save(this.def.memory.max_bytes);
     this.emitter.emit({ type: 'memory.updated', path: this.memoryPath, bytes });
   }
 
@@ -374,13 +394,11 @@ function budgetEnding(breach: BudgetBreach): RunEnding {
   return { outcome: 'budget', reason: describeBreach(breach), budget: breach };
 }
 
-function progressLine(n: number, text: string, passed: string[], failed: string[], graders: number): string {
+function progressLine(n: number, text: string, passed: string[], failed: string[]): string {
   const said = firstLine(text).slice(0, 160);
   const verdict =
-    graders === 0
-      ? 'no graders'
-      : failed.length === 0
-        ? `all graders passed`
-        : `failed: ${failed.join(', ')}${passed.length ? `; passed: ${passed.join(', ')}` : ''}`;
+    failed.length === 0
+      ? `all graders passed`
+      : `failed: ${failed.join(', ')}${passed.length ? `; passed: ${passed.join(', ')}` : ''}`;
   return `Iteration ${n}: ${said || '(no summary)'} → ${verdict}`;
 }

@@ -3,7 +3,8 @@
  * (store.ts) owns an instance, components read it through selectors.
  */
 import type { LoopInfo } from '../core/control.js';
-import type { LoopEvent, Outcome, TokenUsage } from '../core/events.js';
+import type { LoopEvent, Outcome } from '../core/events.js';
+import { totalTokens } from '../core/events.js';
 import { traceLines } from './trace-lines.js';
 
 export type LoopStatus = 'idle' | 'running' | 'paused' | 'stopping' | Outcome;
@@ -54,10 +55,6 @@ const REMEMBERED_RUNS = 16;
 /** A status that still has a run in flight: quitting waits for these. */
 export function isActive(status: LoopStatus): boolean {
   return status === 'running' || status === 'paused' || status === 'stopping';
-}
-
-export function totalTokens(usage: TokenUsage): number {
-  return usage.input + usage.output + usage.cacheRead + usage.cacheWrite;
 }
 
 export function initialState(infos: readonly LoopInfo[]): UiState {

@@ -38,8 +38,7 @@ export class BudgetTracker {
   }
 
   get tokens(): number {
-    const u = this.usage;
-    return u.input + u.output + u.cacheRead + u.cacheWrite;
+    return totalTokens(this.usage);
   }
 
   get minutes(): number {

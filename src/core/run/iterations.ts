@@ -31,6 +31,8 @@ export interface ReadyDeps extends RunDeps {
   provider: ModelProvider;
   graders: Grader[];
   errors: ErrorTracker;
+  /** Puts what the run's observers hold in memory (the ledger, error signatures) on disk. */
+  flushRecords: () => Promise<void>;
 }
 
 /** The iterations of one run, and what they carry from one to the next. */
@@ -181,8 +183,7 @@ export class Iterations {
         passed: grading.passed,
         failed: grading.failed,
       });
-      await deps.index.flush();
-      await deps.errors.flush();
+      await deps.flushRecords();
       this.toFold = { system: context.system, messages: turn.messages };
 
       if (grading.verified) {

@@ -14,6 +14,7 @@ Usage:
                                  2 bad definition or usage, 3 budget, 4 stalled, 5 stopped
   loops list                     the loops and their last outcome
   loops validate [NAME]          check LOOP.md files; problems as FILE:LINE: field: message
+  loops init [NAME] [--github]   set a repository up: a first loop, .gitignore, a CI workflow
   loops new NAME [--provider P]  scaffold loops/NAME (LOOP.md, SKILL.md, RUBRIC.md)
   loops trace NAME [RUN]         print a run's trace (default: the latest run)
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
         provider: { type: 'string' },
         loop: { type: 'string' },
         since: { type: 'string' },
+        github: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -78,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       provider: values.provider,
       loop: values.loop,
       since: values.since,
+      github: values.github ?? false,
     },
     HELP,
   );

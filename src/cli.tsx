@@ -16,7 +16,8 @@ Usage:
   loops validate [NAME]          check LOOP.md files; problems as FILE:LINE: field: message
   loops init [NAME] [--github]   set a repository up: a first loop, .gitignore, a CI workflow
   loops new NAME [--provider P]  scaffold loops/NAME (LOOP.md, SKILL.md, RUBRIC.md)
-  loops trace NAME [RUN]         print a run's trace (default: the latest run)
+  loops trace NAME [RUN]         print a run's trace (default: the latest run);
+                                 --otlp FILE writes it as OpenTelemetry (OTLP JSON)
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
   loops spend [--loop NAME] [--since YYYY-MM-DD] [--json]
                                  tokens and dollars per loop, model, day and step (UTC days)
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
         loop: { type: 'string' },
         since: { type: 'string' },
         github: { type: 'boolean' },
+        otlp: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -81,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       loop: values.loop,
       since: values.since,
       github: values.github ?? false,
+      otlp: values.otlp,
     },
     HELP,
   );

@@ -11,6 +11,8 @@ export interface CommonOptions {
   /** spend: --loop NAME and --since YYYY-MM-DD */
   loop?: string | undefined;
   since?: string | undefined;
+  /** trace: write the run as OTLP JSON to this file */
+  otlp?: string | undefined;
   /** init: also write a GitHub Actions workflow */
   github?: boolean;
 }

@@ -22,6 +22,7 @@ import { Worktrees } from '../workspace/worktrees.js';
 import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../state/paths.js';
 import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
+import { openTelemetry, type Telemetry } from '../telemetry/setup.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -58,6 +59,7 @@ export class Supervisor implements SupervisorPort {
     private readonly lock: StateLock,
     private definitions: Array<{ name: string; result: LoadResult }>,
     private readonly options: SupervisorOptions,
+    private readonly telemetry: Telemetry | undefined,
   ) {
     for (const { name } of definitions) {
       const last = index.lastRun(name);
@@ -84,7 +86,19 @@ export class Supervisor implements SupervisorPort {
       await index.markInterrupted();
       await worktrees.pruneOrphans();
       const definitions = await loadAllLoops(worktrees.repoRoot);
-      self = new Supervisor(worktrees.repoRoot, paths, worktrees, index, lock, definitions, options);
+      const telemetry = await openTelemetry(options.env ?? process.env, (e) =>
+        (options.onError ?? ((err: unknown) => process.emitWarning(String(err))))(e),
+      );
+      self = new Supervisor(
+        worktrees.repoRoot,
+        paths,
+        worktrees,
+        index,
+        lock,
+        definitions,
+        options,
+        telemetry,
+      );
       return self;
     } catch (err) {
       await lock.release();
@@ -242,6 +256,7 @@ export class Supervisor implements SupervisorPort {
       index: this.index,
       control,
       onEvent: (event) => this.publish(event),
+      observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
       ...(this.options.price ? { price: this.options.price } : {}),
     });
     const entry: ActiveRun = { id: runId, control, done };
@@ -265,6 +280,7 @@ export class Supervisor implements SupervisorPort {
     const all = [...this.active.values()].flat();
     for (const run of all) run.control.stop(reason);
     await Promise.allSettled(all.map((r) => r.done));
+    await this.telemetry?.shutdown();
     await this.lock.release();
   }
 

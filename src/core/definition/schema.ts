@@ -136,6 +136,11 @@ export const memorySchema = z.strictObject({
   max_bytes: positiveInt.prefault(16_384),
 });
 
+export const telemetrySchema = z.strictObject({
+  /** Export prompt and reply text, tool arguments and results, and grader feedback in OpenTelemetry spans. */
+  content: z.boolean().prefault(false),
+});
+
 export const loopFrontMatterSchema = z.strictObject({
   name,
   description: z.string().prefault(''),
@@ -156,6 +161,7 @@ export const loopFrontMatterSchema = z.strictObject({
   /** How many runs of this loop may be in flight at once. */
   concurrency: positiveInt.prefault(1),
   memory: memorySchema.prefault({}),
+  telemetry: telemetrySchema.prefault({}),
 });
 
 export type LoopFrontMatter = z.output<typeof loopFrontMatterSchema>;

@@ -255,6 +255,7 @@ export class Supervisor implements SupervisorPort {
       paths: this.paths,
       index: this.index,
       control,
+      env,
       onEvent: (event) => this.publish(event),
       observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
       ...(this.options.price ? { price: this.options.price } : {}),

@@ -36,6 +36,8 @@ export interface RunDeps {
   index: StateIndex;
   control: RunControl;
   onEvent?: (event: LoopEvent) => void;
+  /** loops' own environment: where named variables (an MCP server's token, say) come from. */
+  env?: NodeJS.ProcessEnv;
   /** More observers of the run's events (the stall detector, telemetry), made once the run is known. */
   observers?: (run: { definition: LoopDefinition; run: string }) => RunObserver[];
   /** Prices each call; default: the price table for the loop's provider (budget/prices.ts). */

@@ -2,11 +2,22 @@
  * Splits a markdown file into its YAML front matter and body, and parses the YAML keeping every node's
  * place so that a problem found later can be pinned to its line.
  */
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document } from 'yaml';
 import type { DefinitionProblem } from './problems.js';
 
 const FENCE = /^---[ \t]*$/;
+
+/**
+ * Anchors and aliases are fine for a few shared settings; past this many alias expansions the YAML is
+ * an "alias bomb" (a few lines that expand to gigabytes) and is refused before it is expanded.
+ */
+export const MAX_YAML_ALIASES = 100;
+
+/** Explicit tags that only restate what YAML would read anyway; any other tag is refused. */
+const PLAIN_TAGS = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((name) => `tag:yaml.org,2002:${name}`),
+);
 
 export interface MarkdownParts {
   yamlText: string;
@@ -84,7 +95,32 @@ export function parseYamlBlock(parts: MarkdownParts, file: string): YamlResult {
       })),
     };
   }
-  const value: unknown = doc.contents === null ? {} : doc.toJS();
+  const tagged = customTags(doc).map((found) => ({
+    file,
+    line: toFileLine(found.offset),
+    field: '(front matter)',
+    message: `the YAML tag ${found.tag} is not allowed: loops settings are plain text, numbers, lists and maps`,
+  }));
+  if (tagged.length > 0) return { ok: false, problems: tagged };
+  let value: unknown;
+  try {
+    value = doc.contents === null ? {} : doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: toFileLine(firstAlias(doc) ?? 0),
+          field: '(front matter)',
+          message: /alias/i.test(message)
+            ? `the YAML aliases expand too far (over ${MAX_YAML_ALIASES}): write the settings out instead of repeating *aliases`
+            : `the YAML could not be read: ${firstLine(message)}`,
+        },
+      ],
+    };
+  }
   return {
     ok: true,
     yaml: {
@@ -96,6 +132,30 @@ export function parseYamlBlock(parts: MarkdownParts, file: string): YamlResult {
       has: (path) => walk(doc, path).complete,
     },
   };
+}
+
+/** Every explicit tag beyond the plain ones (`!foo`, `!!binary`, `!<tag:x>`), with where it is. */
+function customTags(doc: Document): Array<{ tag: string; offset: number }> {
+  const found: Array<{ tag: string; offset: number }> = [];
+  visit(doc, {
+    Node: (_key, node) => {
+      if (node.tag !== undefined && !PLAIN_TAGS.has(node.tag)) {
+        found.push({ tag: node.tag.replace(/^tag:yaml\.org,2002:/, '!!'), offset: node.range?.[0] ?? 0 });
+      }
+    },
+  });
+  return found;
+}
+
+function firstAlias(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias: (_key, node) => {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function firstLine(message: string): string {

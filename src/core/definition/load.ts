@@ -105,6 +105,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
     skills: skills.skills,
   };
   if (rubrics?.rubric !== undefined) definition.rubric = rubrics.rubric;
+  warnings.sort((a, b) => a.line - b.line);
   return { ok: true, definition, warnings };
 }
 

@@ -110,6 +110,8 @@ export class Iterations {
     const { deps, def, budget, emitter } = this;
     const protectedPaths = await graderProtectedPaths(def, this.worktree.path);
     this.turnDeps.toolContext = this.toolContext(protectedPaths);
+    // Before any change: graders that compare with the original code (a metric's baseline) measure it.
+    for (const grader of deps.graders) await grader.prepare?.(this.gradeContext(0, []));
 
     for (;;) {
       if (deps.control.stopRequested) return this.stopped();

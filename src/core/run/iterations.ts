@@ -207,6 +207,9 @@ export class Iterations {
     });
     if (fold.kind === 'stopped') return this.stopped();
     if (fold.kind === 'budget') return budgetEnding(fold.breach);
+    if (fold.kind === 'none' && fold.malformed) {
+      this.emitter.emit(this.deps.errors.record('malformed_output', fold.reason, this.budget.iterations));
+    }
     // Without a handoff the progress lines stand alone; an older handoff would be stale.
     this.memory.setHandoff(fold.kind === 'handoff' ? fold.text : undefined);
     await this.saveMemory();

@@ -103,10 +103,17 @@ export class Worktrees {
     const dir = path.join(this.worktreesDir, o.loop, o.run);
 
     return withLock(this.commonDir, async () => {
-      // A leading "-" would be read as an option, never as a branch.
+      // A leading "-" would be read as an option, never as a branch (validate refuses it too, and
+      // --end-of-options keeps git from reading one that got here anyway).
       const base = o.base.startsWith('-')
         ? undefined
-        : await git(this.repoRoot, ['rev-parse', '--verify', '--quiet', `${o.base}^{commit}`]);
+        : await git(this.repoRoot, [
+            'rev-parse',
+            '--verify',
+            '--quiet',
+            '--end-of-options',
+            `${o.base}^{commit}`,
+          ]);
       if (!base || base.exitCode !== 0) {
         throw new WorkspaceError(
           `base branch '${o.base}' not found in ${this.repoRoot} (set workspace.base in LOOP.md to an existing branch or commit)`,

@@ -63,6 +63,27 @@ describe('a bad LOOP.md', () => {
     expect(only(bad)).toMatch(/^loops\/bad\/LOOP\.md:4: \(front matter\): the YAML aliases expand too far/);
   });
 
+  it('lists or maps nested past 100 levels are refused before the parser recurses into them', async () => {
+    const { bad } = await loadBoth({
+      'loops/bad/LOOP.md': `---\nname: bad\ndescription: ok\nx: ${'['.repeat(150_000)}${']'.repeat(150_000)}\n---\nx\n`,
+    });
+    expect(only(bad)).toBe(
+      'loops/bad/LOOP.md:4: (front matter): the YAML nests lists or maps deeper than 100 levels',
+    );
+    const root = await tempRepo({
+      'loops/dashes/LOOP.md': `---\nname: dashes\nx:\n${'- '.repeat(300_000)}y\n---\nx\n`,
+      'loops/fine/LOOP.md': lines('---', 'name: fine', 'approve: [[a], {b: [c]}]', '---', 'x'),
+    });
+    expect(only(await loadLoop(root, 'dashes'))).toBe(
+      'loops/dashes/LOOP.md:4: (front matter): the YAML nests lists or maps deeper than 100 levels',
+    );
+    // Shallow nesting is only checked by the schema as usual.
+    expect(problemsOf(await loadLoop(root, 'fine')).map(formatProblem)).toEqual([
+      expect.stringMatching(/^loops\/fine\/LOOP\.md:3: approve\[0\]: /),
+      expect.stringMatching(/^loops\/fine\/LOOP\.md:3: approve\[1\]: /),
+    ]);
+  });
+
   it('custom tags are refused at their line, whatever they are', async () => {
     const { bad } = await loadBoth({
       'loops/bad/LOOP.md': lines(

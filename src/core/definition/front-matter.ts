@@ -14,6 +14,44 @@ const FENCE = /^---[ \t]*$/;
  */
 export const MAX_YAML_ALIASES = 100;
 
+/**
+ * Brackets nested deeper than this are no settings anyone writes; the parser would spend seconds
+ * recursing into them before it overflows its stack.
+ */
+export const MAX_YAML_NESTING = 100;
+
+/**
+ * The line at which flow collections (`[`, `{`) or one line's block sequences (`- - - x`) nest
+ * deeper than MAX_YAML_NESTING, or undefined. Quotes are not parsed: a bracket inside a string counts
+ * too, which only matters past 100 of them.
+ */
+export function tooDeeplyNested(yamlText: string): number | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = true;
+  let dashes = 0;
+  for (const char of yamlText) {
+    if (lineStart) {
+      if (char === '-') {
+        dashes++;
+        if (dashes > MAX_YAML_NESTING) return line;
+        continue;
+      }
+      if (char === ' ' || char === '\t') continue;
+      lineStart = false;
+    }
+    if (char === '\n') {
+      line++;
+      lineStart = true;
+      dashes = 0;
+    } else if (char === '[' || char === '{') {
+      depth++;
+      if (depth > MAX_YAML_NESTING) return line;
+    } else if ((char === ']' || char === '}') && depth > 0) depth--;
+  }
+  return undefined;
+}
+
 /** Explicit tags that only restate what YAML would read anyway; any other tag is refused. */
 const PLAIN_TAGS = new Set(
   ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((name) => `tag:yaml.org,2002:${name}`),
@@ -81,6 +119,20 @@ export interface YamlBlock {
 export type YamlResult = { ok: true; yaml: YamlBlock } | { ok: false; problems: DefinitionProblem[] };
 
 export function parseYamlBlock(parts: MarkdownParts, file: string): YamlResult {
+  const deep = tooDeeplyNested(parts.yamlText);
+  if (deep !== undefined) {
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: deep + parts.yamlLine - 1,
+          field: '(front matter)',
+          message: `the YAML nests lists or maps deeper than ${MAX_YAML_NESTING} levels`,
+        },
+      ],
+    };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(parts.yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const toFileLine = (offset: number): number => lineCounter.linePos(offset).line + parts.yamlLine - 1;

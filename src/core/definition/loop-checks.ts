@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { readText } from './files.js';
-import type { YamlBlock } from './front-matter.js';
+import { MAX_YAML_NESTING, tooDeeplyNested, type YamlBlock } from './front-matter.js';
 import { valueAt } from './issues.js';
 import { escapesRepo, repoRelative } from './paths.js';
 import { fieldName } from './problems.js';
@@ -63,6 +63,17 @@ export async function checkScript(place: LoopPlace): Promise<DefinitionProblem[]
       `the scripted provider needs its script, but ${file} does not exist: ` +
         'create it, or set agent.script to a file relative to the loop folder',
     );
+  }
+  const deep = tooDeeplyNested(read.text);
+  if (deep !== undefined) {
+    return [
+      {
+        file,
+        line: deep,
+        field: '(script)',
+        message: `the YAML nests lists or maps deeper than ${MAX_YAML_NESTING} levels`,
+      },
+    ];
   }
   // The provider parses it only when the run starts: a bad script is found here instead.
   try {

@@ -1,4 +1,8 @@
-/** `loops validate [NAME]`: every problem as FILE:LINE: field: message; exit 2 when there are any. */
+/**
+ * `loops validate [NAME]`: every problem as FILE:LINE: field: message; exit 2 when there are any.
+ * Warnings (settings accepted but not acted on yet) are printed the same way with "warning:", and
+ * leave the exit code alone.
+ */
 import { loadAllLoops, loadLoop } from '../core/definition/load.js';
 import { formatProblem } from '../core/definition/problems.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
@@ -16,6 +20,9 @@ export async function validate(args: string[], options: CommonOptions): Promise<
   for (const { name, result } of results) {
     if (result.ok) {
       process.stdout.write(`ok  ${name}\n`);
+      for (const w of result.warnings) {
+        process.stdout.write(`    ${w.file}:${w.line}: ${w.field}: warning: ${w.message}\n`);
+      }
       if (result.definition.verify.length === 0) {
         process.stdout.write(
           `    note: ${name} has no graders; a run is accepted as soon as the agent ends its turn\n`,

@@ -162,7 +162,7 @@ export type LoopEventBody =
       type: 'metric.recorded';
       grader: string;
       value: number | null;
-      status: 'keep' | 'discard' | 'crash';
+      status: 'baseline' | 'keep' | 'discard' | 'crash';
       commit: string;
       best: number | null;
     }

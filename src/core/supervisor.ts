@@ -84,7 +84,10 @@ export class Supervisor implements SupervisorPort {
       await ensureStateGitignore(paths.root);
       const index = await StateIndex.open(paths.index);
       await index.markInterrupted();
-      await worktrees.pruneOrphans();
+      // A worktree folder that still holds work is never deleted; say it is there.
+      for (const kept of (await worktrees.pruneOrphans()).kept) {
+        (options.onError ?? ((e: unknown) => process.emitWarning(String(e))))(kept.reason);
+      }
       const definitions = await loadAllLoops(worktrees.repoRoot);
       const telemetry = await openTelemetry(options.env ?? process.env, (e) =>
         (options.onError ?? ((err: unknown) => process.emitWarning(String(err))))(e),

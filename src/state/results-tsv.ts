@@ -11,7 +11,8 @@ import type { StatePaths } from './paths.js';
 
 export const RESULT_COLUMNS = ['commit', 'value', 'status', 'description', 'run', 'iteration'] as const;
 
-export type ResultStatus = 'keep' | 'discard' | 'crash';
+/** `baseline`: the unmodified code, measured before the run's first iteration. */
+export type ResultStatus = 'baseline' | 'keep' | 'discard' | 'crash';
 
 export interface ResultRow {
   /** The attempt's commit, abbreviated to 7 characters as autoresearch does. */
@@ -66,7 +67,7 @@ export async function appendResult(file: string, row: ResultRow): Promise<void> 
 }
 
 function isStatus(text: string | undefined): text is ResultStatus {
-  return text === 'keep' || text === 'discard' || text === 'crash';
+  return text === 'baseline' || text === 'keep' || text === 'discard' || text === 'crash';
 }
 
 /** Every well-formed row, in file order; a torn or hand-mangled line is skipped, never fatal. */

@@ -23,6 +23,12 @@ import { withLock } from './mutex.js';
 
 export { WorkspaceError } from './errors.js';
 
+/** What pruneOrphans did: folders removed, and folders kept because they hold work. */
+export interface PruneReport {
+  removed: string[];
+  kept: Array<{ path: string; reason: string }>;
+}
+
 export interface Worktree {
   /** Absolute real path of the worktree. */
   path: string;
@@ -97,10 +103,17 @@ export class Worktrees {
     const dir = path.join(this.worktreesDir, o.loop, o.run);
 
     return withLock(this.commonDir, async () => {
-      // A leading "-" would be read as an option, never as a branch.
+      // A leading "-" would be read as an option, never as a branch (validate refuses it too, and
+      // --end-of-options keeps git from reading one that got here anyway).
       const base = o.base.startsWith('-')
         ? undefined
-        : await git(this.repoRoot, ['rev-parse', '--verify', '--quiet', `${o.base}^{commit}`]);
+        : await git(this.repoRoot, [
+            'rev-parse',
+            '--verify',
+            '--quiet',
+            '--end-of-options',
+            `${o.base}^{commit}`,
+          ]);
       if (!base || base.exitCode !== 0) {
         throw new WorkspaceError(
           `base branch '${o.base}' not found in ${this.repoRoot} (set workspace.base in LOOP.md to an existing branch or commit)`,
@@ -194,25 +207,74 @@ export class Worktrees {
     });
   }
 
-  /** Prunes git's stale records and deletes folders under .loops/worktrees that git no longer knows. */
-  async pruneOrphans(): Promise<string[]> {
+  /**
+   * Cleans up after runs whose worktrees went away, and never deletes work: a folder is removed only
+   * when git no longer knows it and its branch holds every file in it. git's records are repaired
+   * first, so worktrees of a repository whose folder was moved are found again rather than pruned;
+   * `git worktree prune` then drops only the records of folders that are gone. Whatever is left
+   * with files of its own is kept and reported.
+   */
+  async pruneOrphans(): Promise<PruneReport> {
     return withLock(this.commonDir, async () => {
+      const folders: Array<{ dir: string; loop: string; run: string }> = [];
+      for (const loop of await readdir(this.worktreesDir).catch(() => [])) {
+        for (const run of await readdir(path.join(this.worktreesDir, loop)).catch(() => [])) {
+          const dir = path.join(this.worktreesDir, loop, run);
+          if ((await stat(dir).catch(() => undefined))?.isDirectory() === true)
+            folders.push({ dir, loop, run });
+        }
+      }
+      // After a move both links are stale: the repository's record and the worktree's .git file.
+      if (folders.length > 0) await git(this.repoRoot, ['worktree', 'repair', ...folders.map((f) => f.dir)]);
       await gitOk(this.repoRoot, ['worktree', 'prune'], 'pruning worktrees');
       const known = new Set((await this.list()).map((entry) => entry.path));
-      const removed: string[] = [];
-      for (const loop of await readdir(this.worktreesDir).catch(() => [])) {
-        const loopDir = path.join(this.worktreesDir, loop);
-        for (const run of await readdir(loopDir).catch(() => [])) {
-          const dir = path.join(loopDir, run);
-          const real = await realpath(dir).catch(() => dir);
-          if (known.has(real)) continue;
+      const report: PruneReport = { removed: [], kept: [] };
+      for (const { dir, loop, run } of folders) {
+        const real = await realpath(dir).catch(() => dir);
+        if (known.has(real)) continue;
+        const unsaved = await this.unsavedFiles(dir, `loops/${loop}/${run}`);
+        if (unsaved === 0) {
           await rm(dir, { recursive: true, force: true });
-          removed.push(dir);
+          report.removed.push(dir);
+        } else {
+          const what =
+            unsaved === undefined
+              ? 'could not be compared with its branch'
+              : `has ${unsaved} file(s) its branch lacks`;
+          report.kept.push({
+            path: dir,
+            reason: `${dir} is no longer a git worktree but ${what}: kept; look through it, then delete it yourself`,
+          });
         }
-        await rmdir(loopDir).catch(() => undefined);
       }
-      return removed;
+      for (const loop of new Set(folders.map((f) => f.loop))) {
+        await rmdir(path.join(this.worktreesDir, loop)).catch(() => undefined);
+      }
+      return report;
     });
+  }
+
+  /**
+   * How many files in the folder differ from `branch` (all of them when there is no such branch),
+   * read through a throwaway index so nothing of git's state changes; undefined when git cannot tell.
+   */
+  private async unsavedFiles(dir: string, branch: string): Promise<number | undefined> {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'loops-prune-'));
+    try {
+      const env = { GIT_DIR: this.commonDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: path.join(tmp, 'index') };
+      const ref = `refs/heads/${branch}`;
+      const hasBranch = (await git(dir, ['show-ref', '--verify', '--quiet', ref], env)).exitCode === 0;
+      const read = await git(dir, hasBranch ? ['read-tree', ref] : ['read-tree', '--empty'], env);
+      if (read.exitCode !== 0) return undefined;
+      if ((await git(dir, ['add', '-A', '--', '.'], env)).exitCode !== 0) return undefined;
+      const diff = hasBranch
+        ? await git(dir, ['diff', '--cached', '--name-only', '-z', '--no-renames', ref], env)
+        : await git(dir, ['ls-files', '-z'], env);
+      if (diff.exitCode !== 0) return undefined;
+      return diff.stdout.split('\0').filter((name) => name !== '').length;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }
 
   /** Registered worktrees with real paths and (for those on a branch) the branch name. */

@@ -230,6 +230,54 @@ describe('folding an iteration into a handoff', () => {
     expect(memory).toMatch(/Iteration 2: Tried one thing\./);
   });
 
+  for (const reply of [
+    {
+      what: 'calls a tool',
+      turn: [
+        '    text: Let me look at the files first.',
+        '    tool_calls:',
+        '      - { name: list_files, input: {} }',
+      ],
+      message: 'the summary reply called list_files instead of writing a handoff',
+    },
+    { what: 'says nothing', turn: ['    text: ""'], message: 'the summary reply was empty' },
+  ]) {
+    it(`never stores an empty handoff: a summary reply that ${reply.what} falls back to progress and feedback, recorded as malformed`, async () => {
+      await repo.addLoop(
+        'odd-summary',
+        `---\nname: odd-summary\nagent: { provider: scripted, tools: [list_files] }\n${FAILING}budget: { iterations: 2 }\n---\nWork.\n`,
+        [
+          'turns:',
+          '  - when: { step: summary }',
+          '    repeat: true',
+          ...reply.turn,
+          '  - when: { step: work }',
+          '    repeat: true',
+          '    text: Tried one thing.',
+          '',
+        ].join('\n'),
+      );
+      const { events } = await runLoop('odd-summary');
+      expect(events.some((e) => e.type === 'model.request' && e.step === 'summary')).toBe(true);
+      // The tool the summary asked for was never run.
+      expect(events.filter((e) => e.type === 'tool.call')).toEqual([]);
+      const errors = events.filter((e): e is EventOf<'error.recorded'> => e.type === 'error.recorded');
+      expect(
+        errors.filter((e) => e.class === 'malformed_output').map((e) => [e.message, e.iteration]),
+      ).toEqual([[reply.message, 2]]);
+
+      const memory = await readFile(join(repo.dir, 'state/odd-summary/MEMORY.md'), 'utf8');
+      expect(memory).not.toContain('## Handoff');
+      expect(memory).not.toContain('Let me look');
+      expect(memory).toMatch(/Iteration 1: Tried one thing\./);
+      expect(memory).toMatch(/## Last feedback\n\n\S/);
+      const contexts = events.filter(
+        (e): e is EventOf<'context.assembled'> => e.type === 'context.assembled',
+      );
+      expect(contexts[1]?.parts.memory).toBeGreaterThan(0);
+    });
+  }
+
   it('keeps the next iteration’s input bounded over 8 iterations of big tool outputs', async () => {
     await commitFile(
       'big.txt',

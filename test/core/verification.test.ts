@@ -276,10 +276,10 @@ Make it pass.
 });
 
 describe('a metric loop', () => {
-  it('keeps improvements, resets the rest, logs results.tsv, and is verified by an improvement', async () => {
+  it('measures the original first, keeps only what beats it, logs results.tsv, and is verified by an improvement', async () => {
     await addFiles({
       'bench.mjs': `import { readFileSync } from 'node:fs';\nconsole.log('score=' + readFileSync('score.txt', 'utf8').trim());\n`,
-      'score.txt': '1\n',
+      'score.txt': '6\n',
     });
     await repo.addLoop(
       'climb',
@@ -294,7 +294,7 @@ Raise the score.
 `,
       `turns:
   - when: { step: work, contains: "iteration 1 of" }
-    text: Baseline attempt.
+    text: A first attempt, worse than the original.
     tool_calls:
       - { name: write_file, input: { path: score.txt, content: "5\\n" } }
   - when: { step: work, contains: "iteration 2 of" }
@@ -316,22 +316,27 @@ Raise the score.
     expect(result.iterations).toBe(3);
     const rows = await readResults(path.join(repo.dir, 'state/climb/results.tsv'));
     expect(rows.map((r) => [r.value, r.status, r.description, r.iteration, r.run])).toEqual([
-      [5, 'keep', 'Done.', 1, result.run],
+      [6, 'baseline', 'the unmodified code', 0, result.run],
+      [5, 'discard', 'Done.', 1, result.run],
       [3, 'discard', 'Done.', 2, result.run],
       [9, 'keep', 'Done.', 3, result.run],
     ]);
     const recorded = ofType(events, 'metric.recorded');
     expect(recorded.map((e) => [e.status, e.best])).toEqual([
-      ['keep', 5],
-      ['discard', 5],
+      ['baseline', 6],
+      ['discard', 6],
+      ['discard', 6],
       ['keep', 9],
     ]);
     // The discarded attempt is not on the branch; the kept ones are.
     expect(await repo.git('show', `${result.branch}:score.txt`)).toBe('9');
     await expect(repo.git('show', `${result.branch}:idea2.txt`)).rejects.toThrow();
-    const discarded = recorded[1]?.commit ?? '';
+    const discarded = recorded[2]?.commit ?? '';
     const onBranch = await repo.git('branch', '--contains', discarded);
     expect(onBranch).not.toContain(result.branch);
-    expect(await repo.git('branch', '--contains', recorded[0]?.commit ?? '')).toContain(result.branch);
+    expect(await repo.git('branch', '--contains', recorded[3]?.commit ?? '')).toContain(result.branch);
+    // The baseline was measured before the first iteration: its event comes before iteration 1 starts.
+    const order = events.map((e) => e.type);
+    expect(order.indexOf('metric.recorded')).toBeLessThan(order.indexOf('iteration.started'));
   });
 });

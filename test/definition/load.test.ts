@@ -463,10 +463,25 @@ describe('loadLoop: the scripted provider', () => {
     const { result } = await load(
       lines('---', 'name: fix-tests', 'agent: { provider: scripted }', '---', 'x'),
       {
-        'loops/fix-tests/SCRIPT.yaml': 'turns: []\n',
+        'loops/fix-tests/SCRIPT.yaml': 'turns:\n  - text: done\n',
       },
     );
     expect(result.ok && result.definition.model).toBe('scripted');
+  });
+
+  it('reads the script at validate time: a bad one is a problem at its own line, not a failed run', async () => {
+    const { result } = await load(
+      lines('---', 'name: fix-tests', 'agent: { provider: scripted }', '---', 'x'),
+      {
+        'loops/fix-tests/SCRIPT.yaml': 'turns:\n  - text: ok\n  - when: { matches: "(" }\n    text: x\n',
+      },
+    );
+    expectProblem(problemsOf(result), {
+      field: '(script)',
+      file: 'loops/fix-tests/SCRIPT.yaml',
+      line: 3,
+      message: 'not a valid regular expression',
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -178,21 +178,65 @@ describe('remove and pruneOrphans', () => {
     expect(existsSync(path.join(repo, 'README.md'))).toBe(true);
   });
 
-  it('prunes stale records and deletes folders git does not know', async () => {
+  it('prunes stale records, and deletes an unknown folder only when its branch holds everything in it', async () => {
     const worktrees = await Worktrees.open(repo);
     const live = await worktrees.create({ loop: 'a', run: 'live', base: 'main' });
     const stale = await worktrees.create({ loop: 'a', run: 'stale', base: 'main' });
     await rm(stale.path, { recursive: true, force: true });
+    // Folders git no longer knows: one whose branch holds all it has, one with a file no branch has,
+    // one with no branch at all, and an empty one.
+    const saved = await worktrees.create({ loop: 'b', run: 'saved', base: 'main' });
+    await writeFile(path.join(saved.path, 'work.txt'), 'done\n');
+    await worktrees.commitAll(saved.path, 'work');
+    const unsaved = await worktrees.create({ loop: 'b', run: 'unsaved', base: 'main' });
+    await writeFile(path.join(unsaved.path, 'draft.txt'), 'not committed\n');
+    for (const wt of [saved, unsaved])
+      await rm(path.join(repo, '.git', 'worktrees', path.basename(wt.path)), { recursive: true });
     const orphan = path.join(repo, '.loops', 'worktrees', 'b', 'orphan');
     await mkdir(orphan, { recursive: true });
     await writeFile(path.join(orphan, 'leftover.txt'), 'x');
+    const empty = path.join(repo, '.loops', 'worktrees', 'c', 'empty');
+    await mkdir(empty, { recursive: true });
 
-    const removed = await worktrees.pruneOrphans();
-    expect(removed).toEqual([orphan]);
-    expect(existsSync(orphan)).toBe(false);
-    expect(existsSync(path.join(repo, '.loops', 'worktrees', 'b'))).toBe(false);
+    const report = await worktrees.pruneOrphans();
+    expect(report.removed.sort()).toEqual([saved.path, empty].sort());
+    expect(report.kept.map((k) => k.path).sort()).toEqual([orphan, unsaved.path].sort());
+    expect(report.kept.find((k) => k.path === unsaved.path)?.reason).toContain(
+      'has 1 file(s) its branch lacks',
+    );
+    expect(await readFile(path.join(unsaved.path, 'draft.txt'), 'utf8')).toBe('not committed\n');
+    expect(await readFile(path.join(orphan, 'leftover.txt'), 'utf8')).toBe('x');
+    expect(existsSync(saved.path)).toBe(false);
+    expect(existsSync(path.join(repo, '.loops', 'worktrees', 'c'))).toBe(false);
     expect(existsSync(path.join(live.path, 'README.md'))).toBe(true);
     expect(registered()).toEqual([repo, live.path]);
+    expect(branches()).toContain('loops/b/saved'); // the work stays on its branch
+  });
+
+  it("keeps an earlier run's worktree with uncommitted work after the repository folder is moved", async () => {
+    const worktrees = await Worktrees.open(repo);
+    const earlier = await worktrees.create({ loop: 'a', run: 'earlier', base: 'main' });
+    await writeFile(path.join(earlier.path, 'uncommitted.txt'), 'precious\n');
+    await writeFile(path.join(earlier.path, 'README.md'), 'edited\n');
+
+    const { dir: parent, cleanup: done } = await tempDir('moved');
+    try {
+      const moved = path.join(parent, 'repo');
+      await rename(repo, moved);
+      const reopened = await Worktrees.open(moved);
+      const report = await reopened.pruneOrphans();
+      expect(report).toEqual({ removed: [], kept: [] });
+      const wt = path.join(await realpath(moved), '.loops', 'worktrees', 'a', 'earlier');
+      expect(await readFile(path.join(wt, 'uncommitted.txt'), 'utf8')).toBe('precious\n');
+      // Repaired, not just left there: git knows it again, changes and all.
+      expect(sh(wt, 'status', '--porcelain')).toContain('?? uncommitted.txt');
+      expect(sh(moved, 'worktree', 'list', '--porcelain')).toContain(`worktree ${wt}`);
+      // A second open prunes nothing either.
+      expect((await (await Worktrees.open(moved)).pruneOrphans()).removed).toEqual([]);
+      await rename(moved, repo);
+    } finally {
+      await done();
+    }
   });
 });
 

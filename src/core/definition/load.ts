@@ -3,11 +3,12 @@
  * definition yields every problem found, each with its file, line and field, and no definition.
  */
 import path from 'node:path';
-import { listDirectories, isFile, readText } from './files.js';
+import { exists, listDirectories, readText } from './files.js';
 import { parseYamlBlock, splitFrontMatter } from './front-matter.js';
 import type { MarkdownParts } from './front-matter.js';
 import { validateYaml } from './issues.js';
-import { checkName, checkProtect, checkScript, loadRubrics } from './loop-checks.js';
+import { checkName, checkProtect, checkScript, loadRubrics, metricWarnings } from './loop-checks.js';
+import { notYetEnforced } from './not-yet.js';
 import type { LoopPlace, RubricsLoad } from './loop-checks.js';
 import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
@@ -15,9 +16,26 @@ import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
 
 export type LoadResult =
-  { ok: true; definition: LoopDefinition } | { ok: false; problems: DefinitionProblem[] };
+  /** `warnings` are settings that are accepted but not acted on yet, and other things to know. */
+  | { ok: true; definition: LoopDefinition; warnings: DefinitionProblem[] }
+  | { ok: false; problems: DefinitionProblem[] };
 
+/**
+ * Never throws: whatever goes wrong with one loop's files is that loop's problem, so the other loops
+ * still list, validate and run.
+ */
 export async function loadLoop(repoRoot: string, name: string): Promise<LoadResult> {
+  try {
+    return await loadLoopFiles(repoRoot, name);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail([
+      { file: `loops/${name}/LOOP.md`, line: 1, field: '(file)', message: `could not be loaded: ${reason}` },
+    ]);
+  }
+}
+
+async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult> {
   const root = path.resolve(repoRoot);
   const dir = path.join(root, 'loops', name);
   const absolute = path.join(dir, 'LOOP.md');
@@ -28,7 +46,7 @@ export async function loadLoop(repoRoot: string, name: string): Promise<LoadResu
     const reason = nameCheck.error.issues[0]?.message ?? 'not a valid name';
     return fail([{ file, line: 1, field: '(file)', message: `"${name}" is not a loop name: ${reason}` }]);
   }
-  const read = await readText(absolute, file);
+  const read = await readText(absolute, file, root);
   if (read.kind === 'missing') {
     return fail([
       {
@@ -45,6 +63,7 @@ export async function loadLoop(repoRoot: string, name: string): Promise<LoadResu
   let frontMatter: LoopFrontMatter | undefined;
   let parts: MarkdownParts | undefined;
   let rubrics: RubricsLoad | undefined;
+  const warnings: DefinitionProblem[] = [];
 
   const split = splitFrontMatter(read.text, file);
   if (!split.ok) problems.push(split.problem);
@@ -62,6 +81,7 @@ export async function loadLoop(repoRoot: string, name: string): Promise<LoadResu
       problems.push(...checkProtect(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
+      warnings.push(...notYetEnforced(parsed.yaml, file), ...metricWarnings(place));
     }
     if (parts.body.trim() === '') {
       problems.push({
@@ -85,16 +105,21 @@ export async function loadLoop(repoRoot: string, name: string): Promise<LoadResu
     skills: skills.skills,
   };
   if (rubrics?.rubric !== undefined) definition.rubric = rubrics.rubric;
-  return { ok: true, definition };
+  warnings.sort((a, b) => a.line - b.line);
+  return { ok: true, definition, warnings };
 }
 
-/** Sorted names of the folders under loops/ that hold a LOOP.md. */
+/**
+ * Sorted names of the folders under loops/ that hold a LOOP.md. Anything named LOOP.md counts, even
+ * what cannot be read as one (a pipe, a folder, a symlink out): that loop is then listed as invalid
+ * with its problem instead of silently missing.
+ */
 export async function listLoopNames(repoRoot: string): Promise<string[]> {
   const loopsDir = path.join(path.resolve(repoRoot), 'loops');
   const folders = await listDirectories(loopsDir);
   const withLoop = await Promise.all(
     folders.map(async (folder) =>
-      (await isFile(path.join(loopsDir, folder, 'LOOP.md'))) ? folder : undefined,
+      (await exists(path.join(loopsDir, folder, 'LOOP.md'))) ? folder : undefined,
     ),
   );
   return withLoop.filter((folder) => folder !== undefined);

@@ -3,13 +3,15 @@
  * They read the raw YAML defensively, so they run (and report) even when the schema found problems.
  */
 import path from 'node:path';
-import { isFile } from './files.js';
-import type { YamlBlock } from './front-matter.js';
+import { readText } from './files.js';
+import { MAX_YAML_NESTING, tooDeeplyNested, type YamlBlock } from './front-matter.js';
 import { valueAt } from './issues.js';
 import { escapesRepo, repoRelative } from './paths.js';
 import { fieldName } from './problems.js';
 import type { DefinitionProblem } from './problems.js';
 import { loadRubricFile } from './rubric.js';
+import { captureGroups, regexProblem } from './checks.js';
+import { parseScript } from '../../models/script.js';
 import type { RubricCriterion } from './schema.js';
 
 export interface LoopPlace {
@@ -53,11 +55,65 @@ export async function checkScript(place: LoopPlace): Promise<DefinitionProblem[]
   const escape = escapesRepo(place.repoRoot, place.dir, script);
   if (escape !== undefined) return at(`the script ${escape}`);
   const absolute = path.resolve(place.dir, script);
-  if (await isFile(absolute)) return [];
-  return at(
-    `the scripted provider needs its script, but ${repoRelative(place.repoRoot, absolute)} does not exist: ` +
-      'create it, or set agent.script to a file relative to the loop folder',
-  );
+  const file = repoRelative(place.repoRoot, absolute);
+  const read = await readText(absolute, file, place.repoRoot);
+  if (read.kind === 'error') return [read.problem];
+  if (read.kind === 'missing') {
+    return at(
+      `the scripted provider needs its script, but ${file} does not exist: ` +
+        'create it, or set agent.script to a file relative to the loop folder',
+    );
+  }
+  const deep = tooDeeplyNested(read.text);
+  if (deep !== undefined) {
+    return [
+      {
+        file,
+        line: deep,
+        field: '(script)',
+        message: `the YAML nests lists or maps deeper than ${MAX_YAML_NESTING} levels`,
+      },
+    ];
+  }
+  // The provider parses it only when the run starts: a bad script is found here instead.
+  try {
+    parseScript(read.text, file);
+    return [];
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const placed = new RegExp(`^${escapeRegExp(file)}(?::(\\d+))?: (.*)$`, 's').exec(message);
+    const line = placed?.[1] === undefined ? 1 : Number(placed[1]);
+    const text = /alias/i.test(message)
+      ? 'the YAML aliases expand too far: write the turns out instead of repeating *aliases'
+      : (placed?.[2] ?? message);
+    return [{ file, line, field: '(script)', message: text }];
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * What the schema accepts but a person should know: a metric pattern without a capture group reads
+ * the whole match as the number, so "score: 12" would never be read.
+ */
+export function metricWarnings(place: LoopPlace): DefinitionProblem[] {
+  const warnings: DefinitionProblem[] = [];
+  forEachGrader(place, (index, grader) => {
+    const pattern = valueAt(grader, ['metric', 'pattern']);
+    if (typeof pattern !== 'string' || regexProblem(pattern) !== undefined) return;
+    if (captureGroups(pattern) > 0) return;
+    const where = ['verify', index, 'metric', 'pattern'];
+    warnings.push({
+      file: place.file,
+      line: place.yaml.lineOf(where),
+      field: fieldName(where),
+      message:
+        'the pattern has no capture group, so the whole match must be the number; put the number in ( ), e.g. "score: ([0-9.]+)"',
+    });
+  });
+  return warnings;
 }
 
 /** Protected paths are the graders' own inputs in the repository; outside it they protect nothing. */
@@ -94,6 +150,8 @@ export interface RubricsLoad {
 export async function loadRubrics(place: LoopPlace): Promise<RubricsLoad> {
   const problems: DefinitionProblem[] = [];
   const loaded = new Map<string, RubricCriterion[]>();
+  // Each file is read and reported once, however many graders (and the RUBRIC.md default) name it.
+  const tried = new Set<string>();
   let chosen: string | undefined;
 
   const references: Array<{ index: number; rubric: string }> = [];
@@ -115,8 +173,9 @@ export async function loadRubrics(place: LoopPlace): Promise<RubricsLoad> {
     }
     const absolute = path.resolve(place.dir, rubric);
     const file = repoRelative(place.repoRoot, absolute);
-    if (!loaded.has(file)) {
-      const result = await loadRubricFile(absolute, file);
+    if (!tried.has(file)) {
+      tried.add(file);
+      const result = await loadRubricFile(absolute, file, place.repoRoot);
       if (result.kind === 'missing') {
         problems.push(
           at(`no rubric at ${file}: create it, or fix the path (it is relative to the loop folder)`),
@@ -129,12 +188,13 @@ export async function loadRubrics(place: LoopPlace): Promise<RubricsLoad> {
       }
       loaded.set(file, result.criteria);
     }
-    chosen ??= file;
+    if (loaded.has(file)) chosen ??= file;
   }
 
   const defaultFile = repoRelative(place.repoRoot, path.join(place.dir, 'RUBRIC.md'));
-  if (!loaded.has(defaultFile)) {
-    const result = await loadRubricFile(path.join(place.dir, 'RUBRIC.md'), defaultFile);
+  if (!tried.has(defaultFile)) {
+    tried.add(defaultFile);
+    const result = await loadRubricFile(path.join(place.dir, 'RUBRIC.md'), defaultFile, place.repoRoot);
     if (result.kind === 'invalid') problems.push(result.problem);
     if (result.kind === 'loaded') loaded.set(defaultFile, result.criteria);
   }

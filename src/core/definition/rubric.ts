@@ -50,8 +50,8 @@ export type RubricLoad =
   | { kind: 'invalid'; problem: DefinitionProblem };
 
 /** Reads and parses a rubric file; `file` is its repo-relative name for problems. */
-export async function loadRubricFile(absolute: string, file: string): Promise<RubricLoad> {
-  const read = await readText(absolute, file);
+export async function loadRubricFile(absolute: string, file: string, repoRoot?: string): Promise<RubricLoad> {
+  const read = await readText(absolute, file, repoRoot);
   if (read.kind === 'missing') return read;
   if (read.kind === 'error') return { kind: 'invalid', problem: read.problem };
   const criteria = parseRubric(read.text);

@@ -6,6 +6,14 @@
  * `.default(x)` would return `x` as is.
  */
 import { z } from 'zod';
+import {
+  baseRefProblem,
+  cronProblem,
+  MAX_BUDGET_MINUTES,
+  MAX_TIMEOUT_SECONDS,
+  regexProblem,
+  urlSchemeProblem,
+} from './checks.js';
 
 export const TOOL_NAMES = ['read_file', 'write_file', 'edit_file', 'list_files', 'search', 'run'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -28,6 +36,18 @@ const name = z
   .max(64);
 
 const positive = z.number().positive();
+
+/** A string the check refuses (its reason) is a problem at the field, found by validate, not by a run. */
+function checkedString(check: (value: string) => string | undefined): z.ZodString {
+  return z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = check(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    });
+}
+
 const positiveInt = z.number().int().positive();
 
 export const routeSchema = z.strictObject({
@@ -67,20 +87,39 @@ export const agentSchema = z.strictObject({
   mcp: z.array(mcpServerSchema).prefault([]),
   max_tokens: positiveInt.prefault(8192),
   /** OpenAI-compatible endpoint (e.g. a local Ollama); OPENAI_BASE_URL works too. */
-  base_url: z.string().url().optional(),
+  base_url: z
+    .string()
+    .url()
+    .superRefine((value, ctx) => {
+      const problem = urlSchemeProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   /** The scripted provider's script, relative to the loop folder. */
   script: z.string().min(1).prefault('SCRIPT.yaml'),
   /** The command provider's argv; the prompt goes on stdin unless an argument is "{prompt}". */
   command: z.array(z.string()).min(1).optional(),
 });
 
+/** A provider's required settings, checked with the agent block so the problem points at `provider`. */
+const agentChecked = agentSchema.superRefine((agent, ctx) => {
+  if (agent.provider === 'command' && agent.command === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['provider'],
+      message:
+        'the command provider needs agent.command, the argv to run (e.g. command: ["my-agent", "{prompt}"])',
+    });
+  }
+});
+
 export const workspaceSchema = z.strictObject({
   /** The branch (or any commit-ish) the run's worktree starts from. HEAD = what the repo has checked out. */
-  base: z.string().min(1).prefault('HEAD'),
+  base: checkedString(baseRefProblem).prefault('HEAD'),
 });
 
 export const triggerSchema = z.strictObject({
-  cron: z.string().min(1).optional(),
+  cron: checkedString(cronProblem).optional(),
   watch: z.array(z.string().min(1)).optional(),
   webhook: z.boolean().optional(),
   goal: z.boolean().optional(),
@@ -93,7 +132,12 @@ const graderCommon = {
   /** Files the agent may not write (the grader's own inputs). */
   protect: z.array(z.string().min(1)).prefault([]),
   /** Seconds before the grader is stopped and counts as an error. */
-  timeout: positive.prefault(600),
+  timeout: positive
+    .max(
+      MAX_TIMEOUT_SECONDS,
+      `at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days): a longer timer would fire at once`,
+    )
+    .prefault(600),
 };
 
 export const commandGraderSchema = z.strictObject({
@@ -112,7 +156,7 @@ export const metricGraderSchema = z.strictObject({
   ...graderCommon,
   metric: z.strictObject({
     command: z.string().min(1),
-    pattern: z.string().min(1),
+    pattern: checkedString(regexProblem),
     goal: z.enum(['maximize', 'minimize']).prefault('maximize'),
     target: z.number().optional(),
   }),
@@ -138,7 +182,12 @@ export const budgetSchema = z.strictObject({
   tool_calls: positiveInt.prefault(200),
   usd: positive.prefault(2),
   tokens: positiveInt.prefault(2_000_000),
-  minutes: positive.prefault(60),
+  minutes: positive
+    .max(
+      MAX_BUDGET_MINUTES,
+      `at most ${MAX_BUDGET_MINUTES} minutes (about 24 days): a longer timer would fire at once`,
+    )
+    .prefault(60),
 });
 
 export const stallSchema = z.strictObject({
@@ -159,7 +208,7 @@ export const telemetrySchema = z.strictObject({
 export const loopFrontMatterSchema = z.strictObject({
   name,
   description: z.string().prefault(''),
-  agent: agentSchema.prefault({}),
+  agent: agentChecked.prefault({}),
   workspace: workspaceSchema.prefault({}),
   trigger: triggerSchema.prefault({}),
   /**

@@ -51,7 +51,7 @@ type SkillLoad = { ok: true; skill: SkillFile } | { ok: false; problems: Definit
 /** undefined when there is no SKILL.md there. */
 async function loadSkill(repoRoot: string, absolute: string, folder: string): Promise<SkillLoad | undefined> {
   const file = repoRelative(repoRoot, absolute);
-  const read = await readText(absolute, file);
+  const read = await readText(absolute, file, repoRoot);
   if (read.kind === 'missing') return undefined;
   if (read.kind === 'error') return { ok: false, problems: [read.problem] };
   const split = splitFrontMatter(read.text, file);

@@ -10,6 +10,14 @@ export function loopTemplate(name: string, provider: ProviderName): string {
     ['agent:'],
     [`  provider: ${provider}`, PROVIDERS.join(' | ')],
     [`  model: ${DEFAULT_MODELS[provider]}`],
+    ...(provider === 'command'
+      ? [
+          [
+            '  command: ["my-agent", "{prompt}"]',
+            'your agent\'s argv; "{prompt}" receives the prompt',
+          ] as const,
+        ]
+      : []),
     ['  # tools: [read_file, write_file, edit_file, list_files, search, run]'],
     ['verify:', 'all must pass; the run is verified when they do'],
     ['  - command: npm test', 'exit status 0 passes; test counts are read as progress'],

@@ -29,8 +29,12 @@ export const HANDOFF_MAX_TOKENS = 1024;
 
 export type FoldResult =
   | { kind: 'handoff'; text: string }
-  /** No usable summary (the model said nothing, a script has no summary turn, the call failed). */
-  | { kind: 'none'; reason: string }
+  /**
+   * No usable summary (the model said nothing, a script has no summary turn, the call failed); the
+   * memory keeps its deterministic parts (progress, feedback). `malformed` when the reply itself was
+   * not a handoff (it called a tool, or said nothing): an error to record, as any malformed reply.
+   */
+  | { kind: 'none'; reason: string; malformed?: true }
   | { kind: 'budget'; breach: BudgetBreach }
   | { kind: 'stopped' };
 
@@ -71,10 +75,20 @@ export async function foldIteration(input: FoldInput): Promise<FoldResult> {
     case 'failed':
       return { kind: 'none', reason: `the summary call failed: ${result.error.message}` };
     case 'ok': {
+      const { toolCalls } = result.response;
       const text = result.response.text.trim();
-      // The scripted model's answer when its script has no summary turn: not a handoff.
-      if (text === '' || text === SCRIPT_FINISHED)
-        return { kind: 'none', reason: 'the model wrote no handoff' };
+      // Text beside a tool call is the model starting more work ("let me check..."), not a handoff.
+      if (toolCalls.length > 0) {
+        const names = [...new Set(toolCalls.map((call) => call.name))].join(', ');
+        return {
+          kind: 'none',
+          reason: `the summary reply called ${names} instead of writing a handoff`,
+          malformed: true,
+        };
+      }
+      // The scripted model's answer when its script has no summary turn: not a handoff, not an error.
+      if (text === SCRIPT_FINISHED) return { kind: 'none', reason: 'the script has no summary turn' };
+      if (text === '') return { kind: 'none', reason: 'the summary reply was empty', malformed: true };
       return { kind: 'handoff', text };
     }
   }

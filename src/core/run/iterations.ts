@@ -125,6 +125,8 @@ export class Iterations {
     const { deps, def, budget, emitter } = this;
     const protectedPaths = await graderProtectedPaths(def, this.worktree.path);
     this.turnDeps.toolContext = this.toolContext(protectedPaths);
+    // Before any change: graders that compare with the original code (a metric's baseline) measure it.
+    for (const grader of deps.graders) await grader.prepare?.(this.gradeContext(0, []));
 
     for (;;) {
       if (deps.control.stopRequested) return this.stopped();
@@ -219,6 +221,9 @@ export class Iterations {
     });
     if (fold.kind === 'stopped') return this.stopped();
     if (fold.kind === 'budget') return budgetEnding(fold.breach);
+    if (fold.kind === 'none' && fold.malformed) {
+      this.emitter.emit(this.deps.errors.record('malformed_output', fold.reason, this.budget.iterations));
+    }
     // Without a handoff the progress lines stand alone; an older handoff would be stale.
     this.memory.setHandoff(fold.kind === 'handoff' ? fold.text : undefined);
     await this.saveMemory();

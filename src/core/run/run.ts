@@ -3,9 +3,11 @@
  * until the graders pass, a cap is reached, a person stops it, or an error ends it. Every run
  * ends with exactly one outcome, and leaves a trace, a summary, memory and a branch behind.
  */
+import path from 'node:path';
 import type { LoopDefinition } from '../definition/schema.js';
 import type { LoopEvent, TokenUsage } from '../events.js';
 import type { ModelProvider } from '../../models/provider.js';
+import { describeDirty, dirtyCheckout } from '../../workspace/dirty.js';
 import type { Worktrees } from '../../workspace/worktrees.js';
 import type { StatePaths } from '../../state/paths.js';
 import type { StateIndex } from '../../state/index-db.js';
@@ -57,6 +59,14 @@ export interface RunResult extends RunEnding, RunTotals {
   worktree: string;
   tracePath: string;
   summaryPath: string;
+}
+
+/** The worktree lacks what the checkout has not committed: say which of the loop's files that is. */
+async function warnIfDirty(deps: RunDeps, emitter: ReturnType<typeof createEmitter>): Promise<void> {
+  const repoRoot = deps.worktrees.repoRoot;
+  const stateDir = path.relative(repoRoot, deps.paths.root).split(path.sep).join('/');
+  const dirty = await dirtyCheckout(repoRoot, deps.definition, [stateDir]).catch(() => undefined);
+  if (dirty) emitter.emit({ type: 'run.error', kind: 'workspace.dirty', message: describeDirty(dirty) });
 }
 
 export async function executeRun(deps: RunDeps): Promise<RunResult> {
@@ -113,6 +123,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       budget: { ...def.budget },
     });
     await recordStart(deps.index, facts);
+    await warnIfDirty(deps, emitter);
     const run = new Iterations(
       { ...deps, price, provider, graders, errors, flushRecords: () => observers.flush() },
       worktree,

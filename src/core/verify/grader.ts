@@ -53,4 +53,9 @@ export interface Grader {
   /** A holdout grader's feedback never reaches the agent. */
   readonly holdout: boolean;
   grade(ctx: GradeContext): Promise<GraderVerdict>;
+  /**
+   * Called once before the first iteration, while the worktree is still the unmodified base: a grader
+   * that compares attempts with the original (a metric's baseline) measures it here.
+   */
+  prepare?(ctx: GradeContext): Promise<void>;
 }

@@ -4,9 +4,13 @@
  * kept; otherwise (or when the command crashes or prints no number) the worktree is reset to the last
  * kept commit. Every attempt is a row of state/<loop>/results.tsv and a `metric.recorded` event.
  *
- * The first measured attempt is the baseline and is kept. Passing: with a `target`, when the best kept
- * value reaches it; without one, when an attempt improves on a kept value (the baseline alone does not
- * pass, or every metric loop would be "verified" after its first iteration).
+ * The baseline is the unmodified code: measured before the first iteration, at the run's base commit,
+ * and written as a `baseline` row. An attempt is kept only when it beats the best kept value, the
+ * original included, so a run can never be "verified" below the code it started from. Each run
+ * measures its own base afresh (a best kept on another run's unmerged branch cannot be built on).
+ * When the original cannot be measured (the command fails on it), the first attempt that yields a
+ * number is kept as the reference instead. Passing: with a `target`, when the best kept value
+ * reaches it; without one, when an attempt improves on a kept value or on the original.
  */
 import type { GraderVerdict } from '../events.js';
 import { runShell } from '../../tools/shell.js';
@@ -71,21 +75,88 @@ export function createMetricGrader(cfg: MetricGraderConfig, index: number): Grad
   // Per run: graders are made once per run.
   let best: number | null = null;
   let kept: string | undefined;
+  /** Whether this run's base has been measured (whether or not it gave a number). */
+  let measured = false;
+
+  const measure = (ctx: GradeContext) =>
+    runShell(command, {
+      cwd: ctx.worktree,
+      timeoutMs: cfg.timeout * 1000,
+      outputCap: OUTPUT_CAP,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+
+  /**
+   * Measures the run's base commit and records it. Before the first iteration the worktree is the
+   * base already; a grader asked to grade first (no prepare call) goes back to the base for the
+   * measurement and returns to the attempt, which the run has committed.
+   */
+  const measureOriginal = async (ctx: GradeContext): Promise<void> => {
+    const head = await ctx.worktrees.headSha(ctx.worktree);
+    const base = ctx.baseSha;
+    const atBase = head === base || (await ctx.worktrees.changedFiles(ctx.worktree, base)).length === 0;
+    if (!atBase) {
+      // Never lose work to a measurement: only a fully committed attempt is stepped away from.
+      if ((await ctx.worktrees.changedFiles(ctx.worktree, head)).length > 0) return;
+      await ctx.worktrees.resetHard(ctx.worktree, base);
+    }
+    let result: Awaited<ReturnType<typeof measure>>;
+    try {
+      result = await measure(ctx);
+    } finally {
+      if (!atBase) await ctx.worktrees.resetHard(ctx.worktree, head);
+    }
+    if (result.canceled) return; // measured again at the next chance
+    const value = result.exitCode === 0 ? readMetric(result.output, pattern) : undefined;
+    measured = true;
+    if (value !== undefined) {
+      best = value;
+      kept = base;
+    }
+    const why = value === undefined ? `: ${failureReason(result)}` : '';
+    await appendResult(ctx.resultsPath, {
+      commit: base,
+      value: value ?? null,
+      status: 'baseline',
+      description: `the unmodified code${why}`,
+      run: ctx.run,
+      iteration: 0,
+    });
+    ctx.emit({
+      type: 'metric.recorded',
+      grader: name,
+      value: value ?? null,
+      status: 'baseline',
+      commit: base,
+      best,
+    });
+  };
+
+  /** The best kept value, saying when it is still the original code's. */
+  const describeBest = (ctx: GradeContext): string =>
+    `${best}${kept === ctx.baseSha ? ', the unmodified code' : ''}`;
+
+  const failureReason = (result: Awaited<ReturnType<typeof measure>>): string =>
+    result.spawnError ??
+    (result.timedOut
+      ? `timed out after ${cfg.timeout}s`
+      : result.exitCode !== 0
+        ? `exit code ${result.exitCode ?? 'unknown'}`
+        : `no number matched the pattern /${cfg.metric.pattern}/`);
 
   return {
     name,
     kind: 'metric',
     holdout: cfg.holdout,
+    async prepare(ctx: GradeContext): Promise<void> {
+      if (!measured) await measureOriginal(ctx);
+    },
     async grade(ctx: GradeContext): Promise<GraderVerdict> {
       const started = Date.now();
+      if (!measured) await measureOriginal(ctx);
       const commit = await ctx.worktrees.headSha(ctx.worktree);
       const lastKept = kept ?? ctx.baseSha;
-      const result = await runShell(command, {
-        cwd: ctx.worktree,
-        timeoutMs: cfg.timeout * 1000,
-        outputCap: OUTPUT_CAP,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+      const result = await measure(ctx);
       const verdict: GraderVerdict = { name, kind: 'metric', passed: false, feedback: '', durationMs: 0 };
       if (result.canceled) {
         verdict.error = `${where} was canceled before it finished`;
@@ -100,26 +171,20 @@ export function createMetricGrader(cfg: MetricGraderConfig, index: number): Grad
       let said: string;
       if (value === undefined) {
         status = 'crash';
-        const why =
-          result.spawnError ??
-          (result.timedOut
-            ? `timed out after ${cfg.timeout}s`
-            : result.exitCode !== 0
-              ? `exit code ${result.exitCode ?? 'unknown'}`
-              : `no number matched the pattern /${cfg.metric.pattern}/`);
+        const why = failureReason(result);
         if (result.spawnError !== undefined) verdict.error = `${where}: ${result.spawnError}`;
         said = `crash (${why})`;
       } else if (best === null || better(value, best)) {
         status = 'keep';
+        said =
+          best === null
+            ? `${value}: kept as the reference (the unmodified code gave no number)`
+            : `${value}: better than the best so far (${describeBest(ctx)}), kept`;
         best = value;
         kept = commit;
-        said =
-          previousBest === null
-            ? `${value}: the baseline, kept`
-            : `${value}: better than the best so far (${previousBest}), kept`;
       } else {
         status = 'discard';
-        said = `${value}: not better than the best kept (${best}), discarded`;
+        said = `${value}: not better than the best kept (${describeBest(ctx)}), discarded`;
       }
       if (status !== 'keep') await ctx.worktrees.resetHard(ctx.worktree, lastKept);
 
@@ -140,12 +205,12 @@ export function createMetricGrader(cfg: MetricGraderConfig, index: number): Grad
       const lines = [`$ ${command}`, `metric ${said} (${goalText}${targetText})`];
       if (status !== 'keep') {
         lines.push(
-          `The worktree was reset to commit ${lastKept.slice(0, 7)}${kept ? ' (the best kept attempt)' : ' (the start of the run)'}: this attempt's changes are gone; try another idea.`,
+          `The worktree was reset to commit ${lastKept.slice(0, 7)}${lastKept === ctx.baseSha ? ' (the start of the run)' : ' (the best kept attempt)'}: this attempt's changes are gone; try another idea.`,
         );
       } else if (!verdict.passed) {
         lines.push(
           target === undefined
-            ? 'Kept as the baseline: improve on it.'
+            ? 'Kept as the reference: improve on it.'
             : `The target is not reached yet (best ${best}).`,
         );
       }

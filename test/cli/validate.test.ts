@@ -1,0 +1,197 @@
+/**
+ * `loops validate`, `list` and `run` with bad loops beside a good one: validate finds what would fail
+ * at run time, at its file and line; warnings (settings not acted on yet) leave the exit code at 0;
+ * and no bad loop stops the others from listing, validating or running.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeRepo, type TestRepo } from '../core/helpers.js';
+import { runCli, type CliOptions } from './cli-process.js';
+
+let repo: TestRepo;
+let scratch: string;
+
+beforeEach(async () => {
+  repo = await makeRepo();
+  scratch = await mkdtemp(join(tmpdir(), 'loops-cli-'));
+});
+afterEach(async () => {
+  await repo.cleanup();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const inRepo = (): CliOptions => ({ scratch, cwd: repo.dir });
+
+const GOOD_LOOP = '---\nname: good\nagent: { provider: scripted }\n---\nNothing to do.\n';
+const GOOD_SCRIPT = 'turns:\n  - text: Done.\n  - when: { step: review }\n    repeat: true\n    text: "{}"\n';
+
+async function write(file: string, text: string): Promise<void> {
+  await mkdir(join(repo.dir, file, '..'), { recursive: true });
+  await writeFile(join(repo.dir, file), text);
+}
+
+/** The loops that each fail one run-time check, with the problem line validate must print. */
+const RUN_TIME: Array<{ name: string; yaml: string[]; expected: RegExp }> = [
+  {
+    name: 'no-command',
+    yaml: ['agent:', '  provider: command'],
+    expected: /^loops\/no-command\/LOOP\.md:4: agent\.provider: the command provider needs agent\.command/,
+  },
+  {
+    name: 'bad-regex',
+    yaml: ['verify:', '  - metric: { command: node bench.js, pattern: "score=([0-9" }'],
+    expected: /^loops\/bad-regex\/LOOP\.md:4: verify\[0\]\.metric\.pattern: not a valid regular expression/,
+  },
+  {
+    name: 'bad-cron',
+    yaml: ['trigger:', '  cron: "61 * * * *"'],
+    expected:
+      /^loops\/bad-cron\/LOOP\.md:4: trigger\.cron: "61 \* \* \* \*" is not a cron expression: Invalid value for minute/,
+  },
+  {
+    name: 'bad-url',
+    yaml: ['agent:', '  provider: openai', '  base_url: file:///etc/passwd'],
+    expected:
+      /^loops\/bad-url\/LOOP\.md:5: agent\.base_url: "file:\/\/\/etc\/passwd" must be an http:\/\/ or https:\/\/ address/,
+  },
+  {
+    name: 'bad-base',
+    yaml: ['workspace: { base: "--orphan=x" }'],
+    expected:
+      /^loops\/bad-base\/LOOP\.md:3: workspace\.base: "--orphan=x" is not a branch, tag or commit name: it starts with "-"/,
+  },
+  {
+    name: 'huge-timeout',
+    yaml: ['verify:', '  - command: npm test', '    timeout: 9999999'],
+    expected: /^loops\/huge-timeout\/LOOP\.md:5: verify\[0\]\.timeout: at most 2147483 seconds/,
+  },
+  {
+    name: 'huge-minutes',
+    yaml: ['budget: { minutes: 100000 }'],
+    expected: /^loops\/huge-minutes\/LOOP\.md:3: budget\.minutes: at most 35791 minutes/,
+  },
+];
+
+describe('loops validate', () => {
+  it('reports each value that would fail at run time at its line, and still says ok for the good loop', async () => {
+    await write('loops/good/LOOP.md', GOOD_LOOP);
+    await write('loops/good/SCRIPT.yaml', GOOD_SCRIPT);
+    for (const loop of RUN_TIME) {
+      await write(
+        `loops/${loop.name}/LOOP.md`,
+        ['---', `name: ${loop.name}`, ...loop.yaml, '---', 'x', ''].join('\n'),
+      );
+    }
+    const r = await runCli(['validate'], inRepo());
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toMatch(/^ok {2}good$/m);
+    const problems = r.stderr.trimEnd().split('\n');
+    expect(problems.at(-1)).toBe(`${RUN_TIME.length} problem(s) found`);
+    for (const loop of RUN_TIME) {
+      expect(
+        problems.filter((line) => line.startsWith(`loops/${loop.name}/`)),
+        r.stderr,
+      ).toEqual([expect.stringMatching(loop.expected)]);
+    }
+  });
+
+  it('accepts what git and cron accept: branch steps, slashes, @daily', async () => {
+    await write(
+      'loops/fine/LOOP.md',
+      ['---', 'name: fine', 'workspace: { base: "origin/main~2" }', '---', 'x', ''].join('\n'),
+    );
+    const r = await runCli(['validate', 'fine'], inRepo());
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('warns about every setting accepted but not acted on yet, with exit 0', async () => {
+    await write(
+      'loops/later/LOOP.md',
+      [
+        '---',
+        'name: later',
+        'agent:',
+        '  route: { triage: claude-haiku-4-5 }',
+        '  mcp: [{ name: docs, command: docs-server }]',
+        'trigger: { cron: "@daily" }',
+        'stall: { window: 2 }',
+        'approve: ["run:git push*"]',
+        'verify:',
+        '  - metric: { command: node bench.js, pattern: "[0-9]+" }',
+        '---',
+        'x',
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['validate', 'later'], inRepo());
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const out = r.stdout.trimEnd().split('\n');
+    expect(out[0]).toBe('ok  later');
+    expect(out.slice(1).map((line) => line.trim().split(': warning: ')[0])).toEqual([
+      'loops/later/LOOP.md:4: agent.route.triage',
+      'loops/later/LOOP.md:5: agent.mcp',
+      'loops/later/LOOP.md:6: trigger',
+      'loops/later/LOOP.md:7: stall',
+      'loops/later/LOOP.md:8: approve',
+      'loops/later/LOOP.md:10: verify[0].metric.pattern',
+    ]);
+    expect(r.stdout).toContain('trigger: warning: not yet enforced: triggers do not run yet');
+  });
+});
+
+describe('a bad loop beside a good one', () => {
+  it('list shows the bad loops as invalid and the good one as it is; run still runs the good one', async () => {
+    await repo.addLoop('good', GOOD_LOOP, GOOD_SCRIPT);
+    await write(
+      'loops/bomb/LOOP.md',
+      [
+        '---',
+        'name: bomb',
+        'a: &a ["x","x","x","x","x","x","x","x","x"]',
+        'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+        'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+        'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+        'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+        'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+        '---',
+        'x',
+        '',
+      ].join('\n'),
+    );
+    await mkdir(join(repo.dir, 'loops', 'pipe'), { recursive: true });
+    execFileSync('mkfifo', [join(repo.dir, 'loops', 'pipe', 'LOOP.md')]);
+    await write('loops/good/RUBRIC.md', '- it works\n');
+    await mkdir(join(repo.dir, 'loops', 'good-too'), { recursive: true });
+    await write('loops/good-too/LOOP.md', GOOD_LOOP.replace('name: good', 'name: good-too'));
+    execFileSync('mkfifo', [join(repo.dir, 'loops', 'good-too', 'SKILL.md')]);
+
+    const list = await runCli(['list'], inRepo());
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^bomb +INVALID +1 problem\(s\): loops validate bomb/m);
+    expect(list.stdout).toMatch(/^pipe +INVALID +1 problem\(s\): loops validate pipe/m);
+    expect(list.stdout).toMatch(/^good-too +INVALID/m);
+    expect(list.stdout).toMatch(/^good +scripted\/scripted/m);
+
+    const validate = await runCli(['validate'], inRepo());
+    expect(validate.exitCode).toBe(2);
+    expect(validate.stdout).toMatch(/^ok {2}good$/m);
+    expect(validate.stderr).toContain(
+      'loops/bomb/LOOP.md:4: (front matter): the YAML aliases expand too far',
+    );
+    expect(validate.stderr).toContain('loops/pipe/LOOP.md:1: (file): it is a named pipe (FIFO)');
+    expect(validate.stderr).toContain('loops/good-too/SKILL.md:1: (file): it is a named pipe (FIFO)');
+
+    const run = await runCli(['run', 'good', '--json'], inRepo());
+    expect(run.stderr).not.toMatch(/alias|FIFO/);
+    expect(JSON.parse(run.stdout.trim()) as { loop: string }).toMatchObject({ loop: 'good' });
+
+    const refused = await runCli(['run', 'pipe'], inRepo());
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('loops/pipe/LOOP.md:1: (file): it is a named pipe (FIFO)');
+  });
+});

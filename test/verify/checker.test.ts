@@ -257,8 +257,8 @@ describe('the checker sub-agent', () => {
       const requests: SubAgentRequest[] = [];
       const replies = [
         // Its own criteria instead of the rubric's, then the rubric's.
-        { ...JSON.parse(VERDICT), criteria: [{ name: 'the task', passed: true }] },
-        { ...JSON.parse(VERDICT), criteria: [{ name: 'Notes say HELLO', passed: true }] },
+        { ...SATISFIED, criteria: [{ name: 'the task', passed: true }] },
+        { ...SATISFIED, criteria: [{ name: 'Notes say HELLO', passed: true }] },
       ];
       const ctx = gradeContext(setup.tree.path, {
         baseSha: setup.tree.baseSha,

@@ -18,7 +18,7 @@ import { gradeContext, testDefinition } from './context.js';
 import { repoWithWorktree, type RepoWithWorktree } from './worktree.js';
 
 let setup: RepoWithWorktree;
-let server: FakeServer | undefined;
+let server: Pick<FakeServer, 'close'> | undefined;
 
 beforeEach(async () => {
   setup = await repoWithWorktree();
@@ -88,25 +88,27 @@ async function judge(
   grader: Record<string, unknown> = {},
   definition = testDefinition({ rubric: { path: 'loops/test-loop/RUBRIC.md', criteria: CRITERIA } }),
 ) {
-  server = await startFakeAnthropic((_body, index) => replies[Math.min(index, replies.length - 1)] ?? {});
+  const fake = await startFakeAnthropic((_body, index) => replies[Math.min(index, replies.length - 1)] ?? {});
+  server = fake;
   const provider = new AnthropicProvider({
     env: { ANTHROPIC_API_KEY: 'k' },
-    baseUrl: server.url,
+    baseUrl: fake.url,
     maxRetries: 0,
   });
-  return grade(provider, server, grader, definition);
+  return grade(provider, fake, grader, definition);
 }
 
 /** The same judge through the fake OpenAI server. */
 async function judgeOpenAI(replies: FakeOpenAIReply[]) {
-  server = await startFakeOpenAI((_body, index) => replies[Math.min(index, replies.length - 1)] ?? {});
-  const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: 'k' }, baseUrl: server.url, maxRetries: 0 });
-  return grade(provider, server);
+  const fake = await startFakeOpenAI((_body, index) => replies[Math.min(index, replies.length - 1)] ?? {});
+  server = fake;
+  const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: 'k' }, baseUrl: fake.url, maxRetries: 0 });
+  return grade(provider, fake);
 }
 
 async function grade(
   provider: ModelProvider,
-  fake: FakeServer,
+  fake: { requests: Array<{ body: JsonObject }> },
   grader: Record<string, unknown> = {},
   definition = testDefinition({ rubric: { path: 'loops/test-loop/RUBRIC.md', criteria: CRITERIA } }),
 ) {

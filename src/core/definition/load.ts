@@ -7,7 +7,7 @@ import { listDirectories, isFile, readText } from './files.js';
 import { parseYamlBlock, splitFrontMatter } from './front-matter.js';
 import type { MarkdownParts } from './front-matter.js';
 import { validateYaml } from './issues.js';
-import { checkName, checkProtect, checkScript, loadRubrics } from './loop-checks.js';
+import { checkJudges, checkName, checkProtect, checkScript, loadRubrics } from './loop-checks.js';
 import type { LoopPlace, RubricsLoad } from './loop-checks.js';
 import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
@@ -60,6 +60,7 @@ export async function loadLoop(repoRoot: string, name: string): Promise<LoadResu
       problems.push(...checkName(place, problems));
       problems.push(...(await checkScript(place)));
       problems.push(...checkProtect(place));
+      problems.push(...checkJudges(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
     }

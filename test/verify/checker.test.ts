@@ -158,6 +158,25 @@ describe('the checker sub-agent', () => {
     expect(verdict?.type === 'grader.result' && verdict.error).toBeUndefined();
   });
 
+  it('ends its turn at the verdict call: a call beside it is not run', async () => {
+    const script = `turns:
+  - when: { step: work }
+    repeat: true
+    text: Nothing to do.
+  - when: { step: review }
+    tool_calls:
+      - { name: read_file, input: { path: package.json } }
+      - { name: submit_verdict, input: ${VERDICT} }
+`;
+    await repo.addLoop('checked', LOOP.replace('iterations: 2', 'iterations: 1'), script);
+    supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0 });
+    const result = await supervisor.start('checked');
+    expect(result.outcome).toBe('verified');
+    const events = await readTrace(result.tracePath);
+    expect(events.filter((e) => e.type === 'model.request' && e.step === 'review')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'tool.call')).toHaveLength(0);
+  });
+
   it('is a grader error, never a pass, when a scripted checker answers a forced call in text', async () => {
     const script = `turns:
   - when: { step: work }

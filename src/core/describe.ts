@@ -6,6 +6,7 @@
 import type { LoopEvent } from './events.js';
 import { compactJson, firstLine } from './text.js';
 import { failureExcerpt } from './verify/failure-excerpt.js';
+import { verdictLine } from './verify/verdict.js';
 
 export type EventLineKind = 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error';
 
@@ -32,8 +33,11 @@ export function describeEvent(event: LoopEvent): EventLine[] {
     case 'model.response': {
       // A judge's verdict or a memory handoff is not the agent's work: one labelled line each.
       if (event.step === 'summary') return [line('model', `✎ memory handoff: ${firstLine(event.text)}`)];
-      if (event.step === 'review')
-        return [line('grader', `⚖ review (${event.model}): ${firstLine(event.text)}`)];
+      if (event.step === 'review') {
+        // A judge's verdict is its submit_verdict call; its text, if any, is only commentary.
+        const said = verdictLine(event.toolCalls) ?? firstLine(event.text);
+        return [line('grader', `⚖ review (${event.model}): ${said}`)];
+      }
       const text = event.text
         .split('\n')
         .map((part) => part.trim())

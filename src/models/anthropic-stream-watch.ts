@@ -9,13 +9,19 @@
  * block come back as a response instead, the bad call marked (tool-input.ts) so the agent loop answers
  * it with a tool error. What the SDK stopped reading (the rest of the message, its final output count)
  * is lost: the output is counted locally when that is more than the stream had reported.
+ *
+ * And a third: the tool inputs exactly as they arrived. The SDK repairs a truncated input (it closes
+ * the open strings and braces of `{"path": "a.js", "content": "hal`) and hands the repaired object on
+ * as if the model had sent it, so a call cut off by max_tokens would run on a guess. `refuseCutOff`
+ * marks every call whose arguments did not arrive as complete JSON, and the last call of a response
+ * that stopped at max_tokens, so the agent loop answers them with a tool error instead.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ToolCallRecord } from '../core/events.js';
 import { fromAnthropicUsage } from './anthropic-usage.js';
 import type { ModelResponse, PartialSpend } from './provider.js';
 import { countResponseTokens } from './tokens.js';
-import { invalidToolInput, parseToolArguments } from './tool-input.js';
+import { invalidToolInput, parseToolArguments, truncatedToolInput } from './tool-input.js';
 
 type Block = { kind: 'text'; text: string } | { kind: 'tool'; id: string; name: string; json: string };
 
@@ -50,6 +56,35 @@ export class AnthropicStreamWatch {
         break;
     }
   };
+
+  /**
+   * `response` with every tool call the stream did not deliver whole marked instead of holding the
+   * SDK's repaired input: arguments that are not complete JSON as they arrived, and the last call when
+   * the response stopped at max_tokens (its closing brace may be all that was cut).
+   */
+  refuseCutOff(response: ModelResponse): ModelResponse {
+    const raw = new Map<string, string>();
+    for (const block of this.blocks.values()) if (block.kind === 'tool') raw.set(block.id, block.json);
+    const lastId = response.toolCalls.at(-1)?.id;
+    const toolCalls = response.toolCalls.map((call) => {
+      const json = raw.get(call.id);
+      // A call the watch never saw start cannot be vouched for.
+      if (json === undefined) return { ...call, input: truncatedToolInput('', 'its input never arrived') };
+      const parsed = parseToolArguments(json);
+      const invalid = invalidToolInput(parsed);
+      if (response.stopReason === 'max_tokens' && call.id === lastId) {
+        return {
+          ...call,
+          input: truncatedToolInput(json, 'the response reached max_tokens during this call'),
+        };
+      }
+      if (invalid) {
+        return { ...call, input: truncatedToolInput(json, `incomplete JSON: ${invalid.__parse_error__}`) };
+      }
+      return call;
+    });
+    return { ...response, toolCalls };
+  }
 
   /** The usage the stream reported before it ended; undefined before message_start. */
   get spent(): PartialSpend | undefined {

@@ -93,7 +93,8 @@ export class AnthropicProvider implements ModelProvider {
     const onText = request.onText;
     if (onText) stream.on('text', (delta) => onText(delta));
     try {
-      return fromAnthropicMessage(await stream.finalMessage());
+      // Tool inputs are checked against what arrived, not the SDK's repair of a cut-off one.
+      return watch.refuseCutOff(fromAnthropicMessage(await stream.finalMessage()));
     } catch (error) {
       // A tool call with input that is not JSON: the message so far, that call marked for the loop.
       const salvaged = watch.salvage(error);
@@ -142,6 +143,9 @@ export function toAnthropicParams(
     params.system = [{ type: 'text', text: request.system, ...(cache ? { cache_control: CACHE } : {}) }];
   }
   if (request.tools.length > 0) params.tools = toAnthropicTools(request.tools, cache);
+  // A forced call is how a verdict comes back as structured output (the tool's input).
+  if (request.toolChoice?.type === 'tool')
+    params.tool_choice = { type: 'tool', name: request.toolChoice.name };
   // A conversation with tools goes on after this call, so the turns so far are worth caching too; a
   // one-shot call (a judge, a summary) would pay the 1.25× write for nothing.
   if (cache && request.tools.length > 0) {

@@ -9,6 +9,10 @@
  * turn's spend while it runs. The `result` event's usage and total_cost_usd are Claude Code's own totals
  * for the turn: when present they replace the running count, and the cost is used as the call's.
  *
+ * A request that forces a tool (a judge's submit_verdict) runs with `--json-schema` set to that tool's
+ * input schema: Claude Code's structured output, the result's `structured_output`, comes back as the
+ * call's input, so a verdict is never read out of the result's text.
+ *
  * Claude Code gets the scrubbed environment plus its own variables (cli-env.ts); whatever it reports
  * has the user's secrets cut out before it is emitted.
  */
@@ -25,6 +29,7 @@ import {
   type ModelRequest,
   type ModelResponse,
   type ProviderEvent,
+  type ToolSpec,
 } from './provider.js';
 
 export interface ClaudeCodeProviderOptions {
@@ -50,7 +55,10 @@ export class ClaudeCodeProvider implements ModelProvider {
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
-    const prompt = renderPrompt(request);
+    const forced = forcedTool(request);
+    const prompt = forced
+      ? `${renderPrompt(request)}\n\nGive the input of ${forced.name} as your structured output (the JSON schema you were given).`
+      : renderPrompt(request);
     const asArgument = promptFitsArgument(prompt);
     const args = [
       '-p',
@@ -62,9 +70,10 @@ export class ClaudeCodeProvider implements ModelProvider {
       '--permission-mode',
       'acceptEdits',
       ...(request.model === DEFAULT_MODEL ? [] : ['--model', request.model]),
+      ...(forced ? ['--json-schema', JSON.stringify(forced.inputSchema)] : []),
       ...(asArgument ? [prompt] : []),
     ];
-    const stream = new ClaudeStream(request.onEvent, this.redactor);
+    const stream = new ClaudeStream(request.onEvent, this.redactor, forced?.name);
     const exit = await runCli({
       provider: this.name,
       file: this.file,
@@ -98,10 +107,14 @@ export class ClaudeStream {
   private unnamed = 0;
   private readonly onEvent: ((event: ProviderEvent) => void) | undefined;
 
-  /** `redactor` cuts secrets out of every event and of the response. */
+  /**
+   * `redactor` cuts secrets out of every event and of the response. `structuredAs` names the forced
+   * tool whose input the result's structured_output is.
+   */
   constructor(
     onEvent?: (event: ProviderEvent) => void,
     private readonly redactor = new Redactor({}),
+    private readonly structuredAs?: string,
   ) {
     this.onEvent = redactor.events(onEvent);
   }
@@ -153,12 +166,26 @@ export class ClaudeStream {
         (failed
           ? `Claude Code stopped: ${asString(result.subtype) ?? 'error'}`
           : this.redactor.text(this.lastText)),
-      toolCalls: [],
+      toolCalls: this.structuredCall(result),
       // The agent did work but did not finish (e.g. error_max_turns): the graders judge what is there.
       stopReason: failed ? 'other' : 'end_turn',
       usage,
       ...(usd === undefined ? {} : { usd }),
     };
+  }
+
+  /** The structured output as a call of the forced tool; none when it was not asked for or not given. */
+  private structuredCall(result: JsonObject): ModelResponse['toolCalls'] {
+    const output = asObject(result.structured_output);
+    if (this.structuredAs === undefined || !output) return [];
+    let input: unknown;
+    try {
+      // Secrets are cut out of its strings like everywhere else; a cut that broke it leaves no call.
+      input = JSON.parse(this.redactor.text(JSON.stringify(output)));
+    } catch {
+      return [];
+    }
+    return [{ id: `structured-${asString(result.session_id) ?? 'output'}`, name: this.structuredAs, input }];
   }
 
   private assistant(message: JsonObject | undefined): void {
@@ -232,4 +259,11 @@ function resultText(content: unknown): string {
     .map((block) => asString(asObject(block)?.text) ?? '')
     .filter((text) => text !== '')
     .join('\n');
+}
+
+/** The tool a request forces, when it is one of its tools. */
+function forcedTool(request: ModelRequest): ToolSpec | undefined {
+  const choice = request.toolChoice;
+  if (choice?.type !== 'tool') return undefined;
+  return request.tools.find((tool) => tool.name === choice.name);
 }

@@ -33,7 +33,7 @@ import {
   type ToolSpec,
 } from './provider.js';
 import { countRequestTokens, countResponseTokens } from './tokens.js';
-import { parseToolArguments } from './tool-input.js';
+import { parseToolArguments, truncatedToolInput } from './tool-input.js';
 
 export const OPENAI_API_URL = 'https://api.openai.com/v1';
 
@@ -139,6 +139,11 @@ export function toOpenAIParams(request: ModelRequest, official = true): ChatComp
   if (official) params.max_completion_tokens = request.maxTokens;
   else params.max_tokens = request.maxTokens;
   if (request.tools.length > 0) params.tools = request.tools.map(toOpenAITool);
+  // A forced call is how a verdict comes back as structured output (the function's arguments). Not
+  // `strict`: the SDK would then throw away a response cut at max_tokens instead of returning it.
+  if (request.toolChoice?.type === 'tool') {
+    params.tool_choice = { type: 'function', function: { name: request.toolChoice.name } };
+  }
   if (request.cacheKey) params.prompt_cache_key = request.cacheKey;
   return params;
 }
@@ -205,16 +210,19 @@ export function fromOpenAICompletion(
   }
   const text = choice.message.content ?? '';
   const toolCalls: ToolCallRecord[] = [];
-  for (const call of choice.message.tool_calls ?? []) {
-    if (call.type !== 'function') continue;
+  const calls = (choice.message.tool_calls ?? []).filter((call) => call.type === 'function');
+  const cutOff = choice.finish_reason === 'length';
+  calls.forEach((call, index) => {
     // Arguments that are not JSON come back marked, to be answered with a tool error: the call was
-    // billed, and one bad call should not end the run.
-    toolCalls.push({
-      id: call.id,
-      name: call.function.name,
-      input: parseToolArguments(call.function.arguments),
-    });
-  }
+    // billed, and one bad call should not end the run. So does the last call of a response cut at
+    // max_tokens, even when what arrived happens to parse: it is never run on part of its input.
+    const raw = call.function.arguments;
+    const input =
+      cutOff && index === calls.length - 1
+        ? truncatedToolInput(raw, 'the response reached max_tokens during this call')
+        : parseToolArguments(raw);
+    toolCalls.push({ id: call.id, name: call.function.name, input });
+  });
   const stopReason = choice.message.refusal ? 'refusal' : toStopReason(choice.finish_reason);
   return {
     model: completion.model,

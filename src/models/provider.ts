@@ -32,6 +32,13 @@ export interface ToolResultPart {
   isError: boolean;
 }
 
+/**
+ * Which tool the model must call. `auto` (the default) leaves it free to call any tool or none; `tool`
+ * forces one call to the named tool, whose input is then structured output the API has shaped to the
+ * tool's schema. A judge's verdict comes back this way, never read out of free text.
+ */
+export type ToolChoice = { type: 'auto' } | { type: 'tool'; name: string };
+
 export type Message =
   | { role: 'user'; content: Array<TextPart | ToolResultPart> }
   | { role: 'assistant'; content: Array<TextPart | ToolUsePart> };
@@ -45,6 +52,8 @@ export interface ModelRequest {
   system: string;
   messages: Message[];
   tools: ToolSpec[];
+  /** Absent: `auto`. A forced tool must be one of `tools`. */
+  toolChoice?: ToolChoice;
   maxTokens: number;
   step: ModelStep;
   /** Stable per loop; used as a cache routing key where the provider supports one. */

@@ -13,8 +13,14 @@
  *     text: "Looking at the expected value."
  *   - when: { step: review }                # ...or the request is for this step
  *     repeat: true                          # never used up
- *     text: '{"score": 1, "passed": true}'
+ *     tool_calls:                           # a judge's verdict is a submit_verdict call
+ *       - name: submit_verdict
+ *         input: { result: satisfied, score: 1, explanation: "...", criteria: [] }
  * ```
+ *
+ * A request that forces a tool (a judge asking for its verdict) is answered like a real API would:
+ * the turn must call that tool, or the call fails with a config error naming the turn. A verdict
+ * written as text in a turn is text, never a verdict.
  *
  * The provider is created once per run and keeps state. Each call takes the first unused turn, in file
  * order, whose `when` holds (every condition given must hold; a turn without `step` serves only the
@@ -74,6 +80,8 @@ export class ScriptedProvider implements ModelProvider {
       (compiled, i) => !this.used.has(i) && holds(compiled, subject, request),
     );
     const turn = this.turns[index]?.turn;
+    const forced = forcedProblem(request, turn, index);
+    if (forced) return Promise.reject(new ProviderError('config', forced, this.name));
     if (turn && !turn.repeat) this.used.add(index);
 
     const text = turn ? (turn.text ?? '') : SCRIPT_FINISHED;
@@ -96,6 +104,23 @@ export class ScriptedProvider implements ModelProvider {
       },
     });
   }
+}
+
+/** Why the turn cannot answer a request that forces a tool call; undefined when it can. */
+function forcedProblem(
+  request: ModelRequest,
+  turn: ScriptTurn | undefined,
+  index: number,
+): string | undefined {
+  const choice = request.toolChoice;
+  if (choice?.type !== 'tool') return undefined;
+  if (turn?.tool_calls?.some((call) => call.name === choice.name)) return undefined;
+  const wanted = `\`tool_calls: [{ name: ${choice.name}, input: {...} }]\``;
+  return turn
+    ? `the script's turns[${index}] answers a ${request.step} request that must call ${choice.name}, ` +
+        `but makes no such call: give it ${wanted}`
+    : `no turn of the script answers this ${request.step} request, which must call ${choice.name}: ` +
+        `add a turn with \`when: { step: ${request.step} }\` and ${wanted}`;
 }
 
 function holds(compiled: CompiledTurn, subject: string, request: ModelRequest): boolean {

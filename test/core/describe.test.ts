@@ -39,6 +39,21 @@ describe('describeEvent', () => {
     ]);
   });
 
+  it("shows a judge's submit_verdict call, not the text beside it", () => {
+    const event = response('review', '{"result":"satisfied"}');
+    if (event.type !== 'model.response') throw new Error('a model.response');
+    event.toolCalls = [
+      {
+        id: 'v',
+        name: 'submit_verdict',
+        input: { result: 'needs_revision', score: 0.456, explanation: 'Prices lack cents.\nMore.' },
+      },
+    ];
+    expect(describeEvent(event)).toEqual([
+      { kind: 'grader', text: '⚖ review (judge-model): needs_revision (score 0.46): Prices lack cents.' },
+    ]);
+  });
+
   it('shows the first failure of a failing test run rather than its banner', () => {
     const output = [
       'TAP version 13',

@@ -83,14 +83,13 @@ Do the work.
     };
     server = await startFakeAnthropic((body) => {
       if (body.model === 'judge-model') {
-        return {
-          text: JSON.stringify({
-            result: 'needs_revision',
-            score: 0.2,
-            explanation: 'HOLDOUT-JUDGE-9911 is not there yet.',
-            criteria: [{ name: 'The work is complete', passed: false, gap: 'HOLDOUT-GAP-8832' }],
-          }),
+        const input = {
+          result: 'needs_revision',
+          score: 0.2,
+          explanation: 'HOLDOUT-JUDGE-9911 is not there yet.',
+          criteria: [{ name: 'The work is complete', passed: false, gap: 'HOLDOUT-GAP-8832' }],
         };
+        return { toolCalls: [{ name: 'submit_verdict', input }] };
       }
       const last = lastMessage(body);
       if (last.includes('Write a handoff')) return { text: '### Goal\nKeep going.' };

@@ -485,6 +485,75 @@ describe('loadLoop: the scripted provider', () => {
   });
 });
 
+describe('loadLoop: judges need a provider with structured output', () => {
+  it.each(['codex', 'command'])(
+    'refuses a rubric judge and a checker on %s, at each grader',
+    async (provider) => {
+      const { result } = await load(
+        lines(
+          '---',
+          'name: fix-tests',
+          `agent: { provider: ${provider}, command: [my-agent] }`,
+          'verify:',
+          '  - command: npm test',
+          '  - rubric: RUBRIC.md',
+          '  - checker: true',
+          '---',
+          'x',
+        ),
+        { 'loops/fix-tests/RUBRIC.md': '- It works\n' },
+      );
+      const problems = problemsOf(result);
+      expectProblem(problems, {
+        field: 'verify[1]',
+        line: 6,
+        message: `a rubric judge gives its verdict as structured output (a forced tool call), which`,
+      });
+      expectProblem(problems, { field: 'verify[2]', line: 7, message: `(agent.provider is ${provider})` });
+      expect(problems.some((problem) => problem.field === 'verify[0]')).toBe(false);
+    },
+  );
+
+  it('refuses the default checker on codex, on the provider line', async () => {
+    const { result } = await load(lines('---', 'name: fix-tests', 'agent:', '  provider: codex', '---', 'x'));
+    expectProblem(problemsOf(result), {
+      field: 'agent.provider',
+      line: 4,
+      message: 'without verify:, a checker agent grades the work',
+    });
+  });
+
+  it.each(['anthropic', 'openai', 'claude-code'])('lets %s judge', async (provider) => {
+    const { result } = await load(
+      lines(
+        '---',
+        'name: fix-tests',
+        `agent: { provider: ${provider} }`,
+        'verify:',
+        '  - checker: true',
+        '---',
+        'x',
+      ),
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  it('lets command graders grade on any provider', async () => {
+    const { result } = await load(
+      lines(
+        '---',
+        'name: fix-tests',
+        'agent: { provider: codex }',
+        'verify:',
+        '  - command: npm test',
+        '---',
+        'x',
+      ),
+    );
+    expect(result.ok).toBe(true);
+  });
+});
+
 describe('listLoopNames and loadAllLoops', () => {
   it('lists the sorted folders under loops/ that hold a LOOP.md', async () => {
     const root = await tempRepo({

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { verdictTool } from '../../src/core/verify/verdict.js';
 import { ClaudeCodeProvider } from '../../src/models/claude-code.js';
 import type { ProviderEvent } from '../../src/models/provider.js';
 import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
@@ -78,6 +79,40 @@ describe('ClaudeCodeProvider', () => {
     ]);
     expect(started.stdin).toBe('');
     expect(JSON.stringify(started.args)).not.toContain(KEY);
+  });
+
+  it("answers a forced tool with --json-schema, the structured output as the call's input", async () => {
+    const verdict = { result: 'failed', score: 0, explanation: 'No.', criteria: [] };
+    const tool = verdictTool(['prices']);
+    const forced = new ClaudeCodeProvider({
+      env: cli.env('ok', { ANTHROPIC_API_KEY: KEY, FAKE_CLAUDE_STRUCTURED: JSON.stringify(verdict) }),
+    });
+    const response = await forced.complete(
+      makeRequest({
+        step: 'review',
+        cwd: cli.worktree,
+        tools: [tool],
+        toolChoice: { type: 'tool', name: 'submit_verdict' },
+      }),
+    );
+    // The result's text holds a planted "satisfied"; the structured output is the only verdict.
+    expect(response.toolCalls).toEqual([{ id: 'structured-sess-1', name: 'submit_verdict', input: verdict }]);
+    const { args } = await cli.started();
+    const at = args.indexOf('--json-schema');
+    expect(at).toBeGreaterThan(0);
+    expect(JSON.parse(args[at + 1] ?? '')).toEqual(tool.inputSchema);
+    expect(args.at(-1)).toContain('Give the input of submit_verdict as your structured output');
+  });
+
+  it('gives no call when the structured output is missing, and never asks for one unforced', async () => {
+    const tool = verdictTool([]);
+    const missing = await provider().complete(
+      makeRequest({ cwd: cli.worktree, tools: [tool], toolChoice: { type: 'tool', name: 'submit_verdict' } }),
+    );
+    expect(missing.toolCalls).toEqual([]);
+    const unforced = await provider().complete(makeRequest({ cwd: cli.worktree, tools: [tool] }));
+    expect(unforced.toolCalls).toEqual([]);
+    expect((await cli.started()).args).not.toContain('--json-schema');
   });
 
   it('lets Claude Code pick the model when the loop names none', async () => {

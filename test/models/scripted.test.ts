@@ -113,6 +113,52 @@ turns:
     );
   });
 
+  it('plays a verdict as the submit_verdict call a forced request asks for', async () => {
+    const provider = await providerFor(`
+turns:
+  - when: { step: review }
+    text: '{"result": "satisfied", "score": 1}'
+    tool_calls:
+      - name: submit_verdict
+        input: { result: failed, score: 0, explanation: Nothing done., criteria: [] }
+`);
+    const forced = { step: 'review' as const, toolChoice: { type: 'tool' as const, name: 'submit_verdict' } };
+    const response = await provider.complete(saying('grade it', forced));
+    expect(response.toolCalls).toEqual([
+      {
+        id: 'call_1',
+        name: 'submit_verdict',
+        input: { result: 'failed', score: 0, explanation: 'Nothing done.', criteria: [] },
+      },
+    ]);
+    expect(response.stopReason).toBe('tool_use');
+  });
+
+  it('refuses a forced request whose turn makes no such call, or that no turn answers, naming the fix', async () => {
+    const provider = await providerFor(`
+turns:
+  - when: { step: review, contains: first }
+    text: '{"result": "satisfied", "score": 1, "explanation": "x", "criteria": []}'
+`);
+    const forced = { step: 'review' as const, toolChoice: { type: 'tool' as const, name: 'submit_verdict' } };
+    const inText = await providerErrorOf(provider.complete(saying('first', forced)));
+    expect(inText.kind).toBe('config');
+    expect(inText.message).toBe(
+      "the script's turns[0] answers a review request that must call submit_verdict, but makes no such " +
+        'call: give it `tool_calls: [{ name: submit_verdict, input: {...} }]`',
+    );
+    // The refused turn is not used up: the fixed script would still play it.
+    const again = await providerErrorOf(provider.complete(saying('first', forced)));
+    expect(again.message).toContain('turns[0]');
+    const none = await providerErrorOf(provider.complete(saying('second', forced)));
+    expect(none.message).toBe(
+      'no turn of the script answers this review request, which must call submit_verdict: add a turn ' +
+        'with `when: { step: review }` and `tool_calls: [{ name: submit_verdict, input: {...} }]`',
+    );
+    // Unforced, the same turn plays as text.
+    expect((await provider.complete(saying('first', { step: 'review' }))).text).toContain('satisfied');
+  });
+
   it('never uses up a repeating turn', async () => {
     const provider = await providerFor(`
 turns:

@@ -133,6 +133,11 @@ export async function startFakeAnthropic(
         });
         return;
       }
+      const choice = forcedToolProblem(body);
+      if (choice) {
+        sendError(res, { status: 400, type: 'invalid_request_error', message: choice });
+        return;
+      }
       const reply = await handler(body, requests.length - 1);
       if (reply.error) {
         sendError(res, reply.error);
@@ -161,6 +166,16 @@ export async function startFakeAnthropic(
     requests,
     close: () => closeServer(server),
   };
+}
+
+/** Like the API, a forced tool_choice must name one of the request's tools. */
+function forcedToolProblem(body: JsonObject): string | undefined {
+  const choice = body.tool_choice as { type?: string; name?: string } | undefined;
+  if (choice?.type !== 'tool') return undefined;
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ name?: string }>) : [];
+  return tools.some((tool) => tool.name === choice.name)
+    ? undefined
+    : `tool_choice: tool "${String(choice.name)}" is not among the request's tools`;
 }
 
 interface BuiltMessage {

@@ -8,7 +8,8 @@
  *
  * A test passes a handler that sees each parsed request body and returns what to answer: a completion
  * (text, tool calls, usage), an HTTP error, an error frame in the stream, a stream cut midway, or a
- * stream that hangs until the client goes away. `url` ends in `/v1`, as the SDK's baseURL must.
+ * stream that hangs until the client goes away. `url` ends in `/v1`, as the SDK's baseURL must. Like the
+ * API, it refuses a forced `tool_choice` naming a function the request does not offer.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -110,6 +111,11 @@ export async function startFakeOpenAI(handler: FakeOpenAIHandler): Promise<FakeS
         return;
       }
       requests.push({ method: req.method, path, headers: req.headers, body });
+      const choice = forcedFunctionProblem(body);
+      if (choice) {
+        sendError(res, { status: 400, type: 'invalid_request_error', message: choice });
+        return;
+      }
       const reply = await handler(body, requests.length - 1);
       if (reply.error) {
         sendError(res, reply.error);
@@ -141,6 +147,17 @@ export async function startFakeOpenAI(handler: FakeOpenAIHandler): Promise<FakeS
     requests,
     close: () => closeServer(server),
   };
+}
+
+/** Like the API, a forced tool_choice must name one of the request's functions. */
+function forcedFunctionProblem(body: JsonObject): string | undefined {
+  const choice = body.tool_choice as { type?: string; function?: { name?: string } } | undefined;
+  if (choice?.type !== 'function') return undefined;
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: string } }>) : [];
+  const name = choice.function?.name;
+  return tools.some((tool) => tool.function?.name === name)
+    ? undefined
+    : `tool_choice: function "${String(name)}" is not among the request's tools`;
 }
 
 interface BuiltCompletion {

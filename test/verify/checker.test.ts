@@ -35,12 +35,16 @@ budget: { iterations: 2 }
 Write NOTES.md saying hello.
 `;
 
-const VERDICT = JSON.stringify({
+const SATISFIED = {
   result: 'satisfied',
   score: 1,
   explanation: 'NOTES.md says hello.',
   criteria: [{ name: 'notes', passed: true }],
-});
+};
+const VERDICT = JSON.stringify(SATISFIED);
+
+/** A script turn's tool_calls giving this verdict (JSON is YAML). */
+const verdictCall = (verdict: string): string => `tool_calls: [{ name: submit_verdict, input: ${verdict} }]`;
 
 const SCRIPT = `turns:
   - when: { step: work, contains: "iteration 1 of" }
@@ -56,7 +60,7 @@ const SCRIPT = `turns:
       - { name: edit_file, input: { path: NOTES.md, old_string: hello, new_string: bye } }
       - { name: read_file, input: { path: NOTES.md } }
   - when: { step: review }
-    text: '${VERDICT}'
+    ${verdictCall(VERDICT)}
 `;
 
 describe('the checker sub-agent', () => {
@@ -103,6 +107,7 @@ describe('the checker sub-agent', () => {
   - when: { step: review }
     repeat: true
     text: I looked around and it seems fine to me.
+    ${verdictCall('{ result: great, score: 1 }')}
 `;
     await repo.addLoop('checked', LOOP.replace('iterations: 2', 'iterations: 1'), script);
     supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0 });
@@ -115,6 +120,82 @@ describe('the checker sub-agent', () => {
     expect(verdict?.type === 'grader.result' && verdict.error).toContain('malformed verdict after one retry');
     const recorded = events.find((e) => e.type === 'error.recorded');
     expect(recorded).toMatchObject({ class: 'malformed_output' });
+  });
+
+  it('is forced to call submit_verdict when it stops in text; a verdict in its text never counts', async () => {
+    const failing = JSON.stringify({
+      result: 'failed',
+      score: 0,
+      explanation: 'NOTES.md is missing.',
+      criteria: [{ name: 'notes', passed: false, gap: 'no NOTES.md' }],
+    });
+    const script = `turns:
+  - when: { step: work }
+    repeat: true
+    text: Nothing to do.
+  - when: { step: review, contains: "Inspect the worktree now" }
+    text: '${VERDICT}'
+  - when: { step: review, contains: "call submit_verdict" }
+    ${verdictCall(failing)}
+`;
+    await repo.addLoop('checked', LOOP.replace('iterations: 2', 'iterations: 1'), script);
+    const choices: unknown[] = [];
+    const wrap = (inner: ModelProvider): ModelProvider => ({
+      name: inner.name,
+      complete: (request) => {
+        if (request.step === 'review') choices.push(request.toolChoice ?? 'auto');
+        return inner.complete(request);
+      },
+    });
+    supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0, wrapProvider: wrap });
+    const result = await supervisor.start('checked');
+    expect(result.outcome).not.toBe('verified');
+    // Free to use its tools first; the call after it stopped in text forced the verdict.
+    expect(choices).toEqual(['auto', { type: 'tool', name: 'submit_verdict' }]);
+    const events = await readTrace(result.tracePath);
+    const verdict = events.find((e) => e.type === 'grader.result');
+    expect(verdict).toMatchObject({ passed: false, score: 0 });
+    expect(verdict?.type === 'grader.result' && verdict.error).toBeUndefined();
+  });
+
+  it('ends its turn at the verdict call: a call beside it is not run', async () => {
+    const script = `turns:
+  - when: { step: work }
+    repeat: true
+    text: Nothing to do.
+  - when: { step: review }
+    tool_calls:
+      - { name: read_file, input: { path: package.json } }
+      - { name: submit_verdict, input: ${VERDICT} }
+`;
+    await repo.addLoop('checked', LOOP.replace('iterations: 2', 'iterations: 1'), script);
+    supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0 });
+    const result = await supervisor.start('checked');
+    expect(result.outcome).toBe('verified');
+    const events = await readTrace(result.tracePath);
+    expect(events.filter((e) => e.type === 'model.request' && e.step === 'review')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'tool.call')).toHaveLength(0);
+  });
+
+  it('is a grader error, never a pass, when a scripted checker answers a forced call in text', async () => {
+    const script = `turns:
+  - when: { step: work }
+    repeat: true
+    text: Nothing to do.
+  - when: { step: review }
+    repeat: true
+    text: '${VERDICT}'
+`;
+    await repo.addLoop('checked', LOOP.replace('iterations: 2', 'iterations: 1'), script);
+    supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0 });
+    const result = await supervisor.start('checked');
+    expect(result.outcome).not.toBe('verified');
+    const events = await readTrace(result.tracePath);
+    const verdict = events.find((e) => e.type === 'grader.result');
+    expect(verdict?.type === 'grader.result' && verdict.passed).toBe(false);
+    expect(verdict?.type === 'grader.result' && verdict.error).toContain(
+      'must call submit_verdict, but makes no such call',
+    );
   });
 
   it("does not let a person's urgent instruction abort the checker; the agent gets it next", async () => {
@@ -139,9 +220,9 @@ describe('the checker sub-agent', () => {
     tool_calls:
       - { name: list_files, input: {} }
   - when: { step: review, contains: "package.json" }
-    text: '${needsWork}'
+    ${verdictCall(needsWork)}
   - when: { step: review, contains: "Inspect the worktree now" }
-    text: '${VERDICT}'
+    ${verdictCall(VERDICT)}
 `;
     await repo.addLoop('checked', LOOP, script);
     let reviewStarted!: () => void;
@@ -195,8 +276,8 @@ describe('the checker sub-agent', () => {
       const requests: SubAgentRequest[] = [];
       const replies = [
         // Its own criteria instead of the rubric's, then the rubric's.
-        { ...JSON.parse(VERDICT), criteria: [{ name: 'the task', passed: true }] },
-        { ...JSON.parse(VERDICT), criteria: [{ name: 'Notes say HELLO', passed: true }] },
+        { ...SATISFIED, criteria: [{ name: 'the task', passed: true }] },
+        { ...SATISFIED, criteria: [{ name: 'Notes say HELLO', passed: true }] },
       ];
       const ctx = gradeContext(setup.tree.path, {
         baseSha: setup.tree.baseSha,
@@ -206,11 +287,22 @@ describe('the checker sub-agent', () => {
         }),
         runSubAgent: (request) => {
           requests.push(request);
-          return Promise.resolve({ kind: 'done', text: JSON.stringify(replies[requests.length - 1]) });
+          return Promise.resolve({
+            kind: 'done',
+            // Text is never the verdict, even a verdict-shaped one.
+            text: JSON.stringify(SATISFIED),
+            finish: {
+              id: `v${requests.length}`,
+              name: 'submit_verdict',
+              input: replies[requests.length - 1],
+            },
+          });
         },
       });
       const verdict = await createCheckerGrader(checkerGraderSchema.parse({ checker: true }), 0).grade(ctx);
       expect(requests).toHaveLength(2);
+      expect(requests[0]?.finish?.tool.name).toBe('submit_verdict');
+      expect(JSON.stringify(requests[0]?.finish?.tool.inputSchema)).toContain('"enum":["notes say hello"]');
       expect(requests[0]?.user).toContain('by these names: "notes say hello"');
       expect(requests[1]?.user).toContain('criteria names "the task", which the rubric does not have');
       expect(verdict).toMatchObject({ passed: true, score: 1 });

@@ -7,7 +7,14 @@ import { exists, listDirectories, readText } from './files.js';
 import { parseYamlBlock, splitFrontMatter } from './front-matter.js';
 import type { MarkdownParts } from './front-matter.js';
 import { validateYaml } from './issues.js';
-import { checkName, checkProtect, checkScript, loadRubrics, metricWarnings } from './loop-checks.js';
+import {
+  checkJudges,
+  checkName,
+  checkProtect,
+  checkScript,
+  loadRubrics,
+  metricWarnings,
+} from './loop-checks.js';
 import { notYetEnforced } from './not-yet.js';
 import type { LoopPlace, RubricsLoad } from './loop-checks.js';
 import type { DefinitionProblem } from './problems.js';
@@ -79,6 +86,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
       problems.push(...checkName(place, problems));
       problems.push(...(await checkScript(place)));
       problems.push(...checkProtect(place));
+      problems.push(...checkJudges(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
       warnings.push(...notYetEnforced(parsed.yaml, file), ...metricWarnings(place));

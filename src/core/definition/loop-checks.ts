@@ -138,6 +138,51 @@ export function checkProtect(place: LoopPlace): DefinitionProblem[] {
   return problems;
 }
 
+/**
+ * Providers that cannot return a verdict as structured output. A rubric judge and a checker give
+ * theirs only that way (a forced tool call: anthropic, openai, the scripted provider; --json-schema:
+ * claude-code), never in text the agent's work could have planted, so on these they cannot judge.
+ */
+const NO_STRUCTURED_VERDICT: Readonly<Record<string, string>> = {
+  codex: 'Codex exec (its --output-schema is not wired in yet)',
+  command: 'a command provider, which answers in plain text',
+};
+
+const JUDGING_PROVIDERS = 'anthropic, openai, claude-code or scripted';
+
+/** A rubric or checker grader, the default checker included, on a provider that cannot give its verdict. */
+export function checkJudges(place: LoopPlace): DefinitionProblem[] {
+  const provider = valueAt(place.yaml.value, ['agent', 'provider']);
+  if (typeof provider !== 'string') return [];
+  const what = NO_STRUCTURED_VERDICT[provider];
+  if (what === undefined) return [];
+  const cannot = `gives its verdict as structured output (a forced tool call), which ${what} cannot return`;
+  const fix = `grade with a command or metric grader, or use provider ${JUDGING_PROVIDERS}`;
+  if (valueAt(place.yaml.value, ['verify']) === undefined) {
+    return [
+      {
+        file: place.file,
+        line: place.yaml.lineOf(['agent', 'provider']),
+        field: 'agent.provider',
+        message: `without verify:, a checker agent grades the work; a checker ${cannot}: add verify: and ${fix}`,
+      },
+    ];
+  }
+  const problems: DefinitionProblem[] = [];
+  forEachGrader(place, (index, grader) => {
+    const kind = 'rubric' in grader ? 'rubric judge' : 'checker' in grader ? 'checker' : undefined;
+    if (kind === undefined) return;
+    const where = ['verify', index];
+    problems.push({
+      file: place.file,
+      line: place.yaml.lineOf(where),
+      field: fieldName(where),
+      message: `a ${kind} ${cannot} (agent.provider is ${provider}): ${fix}`,
+    });
+  });
+  return problems;
+}
+
 export interface RubricsLoad {
   rubric?: { path: string; criteria: RubricCriterion[] };
   problems: DefinitionProblem[];

@@ -4,7 +4,7 @@
  * results are trimmed once the conversation passes a share of the context budget (compress.ts).
  */
 import type { ToolCallRecord } from '../events.js';
-import type { Message, ToolResultPart } from '../../models/provider.js';
+import type { Message, ToolResultPart, ToolSpec } from '../../models/provider.js';
 import type { ProviderError } from '../../models/provider.js';
 import { invalidInputMessage, invalidToolInput } from '../../models/tool-input.js';
 import type { Tool, ToolContext } from '../../tools/types.js';
@@ -16,7 +16,8 @@ import type { ModelCaller } from './model-caller.js';
 import { ContextTrimmer, DEFAULT_CONTEXT_BUDGET_TOKENS } from './compress.js';
 
 export type TurnEnd =
-  | { kind: 'done'; text: string; messages: Message[] }
+  /** `finish`: the call of deps.finish's tool that ended the turn, when it did. */
+  | { kind: 'done'; text: string; messages: Message[]; finish?: ToolCallRecord }
   | { kind: 'budget'; breach: BudgetBreach; messages: Message[] }
   | { kind: 'stopped'; messages: Message[] }
   | { kind: 'failed'; error: ProviderError; messages: Message[] };
@@ -30,13 +31,21 @@ export interface TurnDeps {
   emitter: Emitter;
   /** Tokens the conversation should stay well under; old tool results are trimmed past 60% of it. */
   contextBudgetTokens?: number;
+  /**
+   * A tool whose call ends the turn (a checker's verdict, given as structured output): offered with the
+   * others and never run. A model that ends its turn without calling it is told `prompt` and called
+   * once more with that tool forced.
+   */
+  finish?: { tool: ToolSpec; prompt: string };
 }
 
 type Interruption = { kind: 'budget'; breach: BudgetBreach } | { kind: 'stopped' };
 
 export async function runAgentTurn(deps: TurnDeps, system: string, user: string): Promise<TurnEnd> {
   const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: user }] }];
-  const specs = deps.tools.map((t) => t.spec);
+  const finish = deps.finish;
+  const specs = [...deps.tools.map((t) => t.spec), ...(finish ? [finish.tool] : [])];
+  let forced = false;
   const trimmer = new ContextTrimmer(
     { budgetTokens: deps.contextBudgetTokens ?? DEFAULT_CONTEXT_BUDGET_TOKENS },
     system,
@@ -49,7 +58,13 @@ export async function runAgentTurn(deps: TurnDeps, system: string, user: string)
     if (gate) return { ...gate, messages };
     const trimmed = trimmer.trim(messages);
     if (trimmed) deps.emitter.emit({ type: 'context.trimmed', ...trimmed });
-    const result = await deps.caller.call({ step: 'work', system, messages, tools: specs });
+    const result = await deps.caller.call({
+      step: 'work',
+      system,
+      messages,
+      tools: specs,
+      ...(forced && finish ? { toolChoice: { type: 'tool' as const, name: finish.tool.name } } : {}),
+    });
     if (result.kind === 'interrupted') {
       injectUrgent(deps, messages);
       continue;
@@ -69,7 +84,15 @@ export async function runAgentTurn(deps: TurnDeps, system: string, user: string)
         })),
       ],
     });
-    if (response.toolCalls.length === 0) return { kind: 'done', text: lastText, messages };
+    const finished = finish && response.toolCalls.find((c) => c.name === finish.tool.name);
+    // The turn ends at the finishing call; calls beside it are not run.
+    if (finished) return { kind: 'done', text: lastText, messages, finish: finished };
+    if (response.toolCalls.length === 0) {
+      if (!finish || forced) return { kind: 'done', text: lastText, messages };
+      forced = true;
+      messages.push({ role: 'user', content: [{ type: 'text', text: finish.prompt }] });
+      continue;
+    }
 
     const results: ToolResultPart[] = [];
     for (const call of response.toolCalls) {

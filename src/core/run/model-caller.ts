@@ -17,6 +17,7 @@ import type {
   ModelRequest,
   ModelResponse,
   ProviderEvent,
+  ToolChoice,
   ToolSpec,
 } from '../../models/provider.js';
 import { ProviderError } from '../../models/provider.js';
@@ -32,6 +33,8 @@ export interface CallOptions {
   system: string;
   messages: Message[];
   tools?: ToolSpec[];
+  /** Forces a tool call (a judge's verdict); absent, the model chooses. */
+  toolChoice?: ToolChoice;
   maxTokens?: number;
   /** Overrides the routed model (a grader's own `model:`). */
   model?: string;
@@ -106,6 +109,7 @@ export class ModelCaller {
       system: opts.system,
       messages: opts.messages,
       tools: opts.tools ?? [],
+      ...(opts.toolChoice ? { toolChoice: opts.toolChoice } : {}),
       maxTokens: opts.maxTokens ?? definition.agent.max_tokens,
       step: opts.step,
       cacheKey: `loops:${definition.name}`,

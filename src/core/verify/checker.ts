@@ -1,7 +1,9 @@
 /**
  * The checker: a separate agent that inspects the worktree with read-only tools and judges the work
  * against the task. It starts from its own fresh conversation (never the author's), so the author's
- * reasoning cannot talk it into a pass, and it has no tool that writes.
+ * reasoning cannot talk it into a pass, and it has no tool that writes. It ends with a
+ * `submit_verdict` call (forced, when it stops without one), whose input is the verdict: its text is
+ * never read as one.
  */
 import type { ToolName } from '../definition/schema.js';
 import type { GraderVerdict } from '../events.js';
@@ -12,10 +14,14 @@ import { formatCriteria } from './rubric.js';
 import {
   askForVerdict,
   criteriaInstruction,
+  previousAnswer,
   retryInstruction,
   toGraderVerdict,
   VERDICT_FORMAT,
+  VERDICT_TOOL,
+  verdictTool,
   type Answer,
+  type Retry,
 } from './verdict.js';
 
 export const READ_ONLY_TOOLS: readonly ToolName[] = ['read_file', 'list_files', 'search'];
@@ -30,7 +36,7 @@ function checkerSystem(nonce: string): string {
       'anything) and decide whether the task is really done: look for missing pieces, wrong behaviour, ' +
       'edited tests or checks, and claims the code does not back up.',
     untrustedNotice(nonce),
-    `When you have seen enough, end by replying without a tool call. ${VERDICT_FORMAT}\n` +
+    `When you have seen enough, end with the ${VERDICT_TOOL} call. ${VERDICT_FORMAT}\n` +
       'When a rubric is given, its criteria are your criteria, by their names and no others; otherwise ' +
       'make your own criteria from the task.',
   ].join('\n\n');
@@ -63,14 +69,25 @@ export function createCheckerGrader(cfg: CheckerGraderConfig, index: number): Gr
       );
       const user = sections.join('\n\n');
       const system = checkerSystem(nonce);
-      const ask = async (retry?: { previous: string; problem: string }): Promise<Answer> => {
+      const finish = {
+        tool: verdictTool(expected),
+        prompt: `Give your verdict now: call ${VERDICT_TOOL}.`,
+      };
+      const ask = async (retry?: Retry): Promise<Answer> => {
         const prompt = retry
-          ? `${user}\n\nYour last answer was:\n${untrusted(retry.previous, nonce)}\n\n${retryInstruction(retry.problem)}`
+          ? `${user}\n\nYour last answer was:\n${untrusted(previousAnswer(retry.previous), nonce)}\n\n${retryInstruction(retry.problem)}`
           : user;
-        const result = await ctx.runSubAgent({ system, user: prompt, tools: READ_ONLY_TOOLS, model });
-        return result.kind === 'done'
-          ? { kind: 'text', text: result.text }
-          : { kind: 'error', message: result.message };
+        const result = await ctx.runSubAgent({
+          system,
+          user: prompt,
+          tools: READ_ONLY_TOOLS,
+          model,
+          finish,
+        });
+        if (result.kind !== 'done') return { kind: 'error', message: result.message };
+        return result.finish
+          ? { kind: 'call', id: result.finish.id, input: result.finish.input, text: result.text }
+          : { kind: 'none', text: result.text };
       };
       const asked = await askForVerdict(ask, expected);
       return toGraderVerdict({ name, kind: 'checker', started, where }, asked, CHECKER_THRESHOLD);

@@ -1,7 +1,7 @@
 /** Graders check a run's work; authors never grade their own work. */
 import type { LoopDefinition, ToolName } from '../definition/schema.js';
-import type { GraderVerdict, LoopEventBody } from '../events.js';
-import type { Message } from '../../models/provider.js';
+import type { GraderVerdict, LoopEventBody, ToolCallRecord } from '../events.js';
+import type { Message, ToolSpec } from '../../models/provider.js';
 import type { Worktrees } from '../../workspace/worktrees.js';
 import type { CallOptions, CallResult } from '../run/model-caller.js';
 
@@ -13,10 +13,17 @@ export interface SubAgentRequest {
   tools: readonly ToolName[];
   /** Overrides the routed review model. */
   model?: string;
+  /**
+   * A tool whose call ends the sub-agent's turn (a checker's verdict): offered beside the others, never
+   * run; its call comes back in the result. A sub-agent that stops without calling it is asked once
+   * more with the call forced, saying so in `prompt`.
+   */
+  finish?: { tool: ToolSpec; prompt: string };
 }
 
 export type SubAgentResult =
-  { kind: 'done'; text: string } | { kind: 'budget' | 'stopped' | 'failed'; message: string };
+  | { kind: 'done'; text: string; finish?: ToolCallRecord }
+  | { kind: 'budget' | 'stopped' | 'failed'; message: string };
 
 export interface GradeContext {
   worktree: string;

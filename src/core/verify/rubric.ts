@@ -2,7 +2,8 @@
  * The rubric judge: a model of its own (the grader's `model`, else the loop's review route, else the
  * loop's model) grades the iteration against RUBRIC.md. It is never handed the agent's conversation as
  * its own: it gets the task, the criteria, the diff and a bounded, untrusted excerpt of the transcript
- * in one fresh request, and must answer with a structured verdict.
+ * in one fresh request, and must answer with a structured verdict: a forced `submit_verdict` call whose
+ * input schema holds the rubric's criterion names. Its text is never read as the verdict.
  */
 import path from 'node:path';
 import { loadRubricFile } from '../definition/rubric.js';
@@ -14,10 +15,15 @@ import { boundedDiff, newNonce, transcriptExcerpt, untrusted, untrustedNotice } 
 import {
   askForVerdict,
   criteriaInstruction,
+  previousAnswer,
   retryInstruction,
   toGraderVerdict,
   VERDICT_FORMAT,
+  VERDICT_TOOL,
+  verdictAnswer,
+  verdictTool,
   type Answer,
+  type Retry,
 } from './verdict.js';
 import { callFailure } from './call-failure.js';
 import type { RubricGraderConfig } from './configs.js';
@@ -90,27 +96,52 @@ export function createRubricGrader(cfg: RubricGraderConfig, index: number): Grad
         transcriptExcerpt(ctx.transcript),
         nonce,
       );
-      const ask = async (retry?: { previous: string; problem: string }): Promise<Answer> => {
+      const names = rubric.map((c) => c.name);
+      const tool = verdictTool(names);
+      const ask = async (retry?: Retry): Promise<Answer> => {
         const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: prompt }] }];
-        if (retry) {
-          messages.push(
-            {
-              role: 'assistant',
-              content: [{ type: 'text', text: retry.previous.trim() || '(empty reply)' }],
-            },
-            { role: 'user', content: [{ type: 'text', text: retryInstruction(retry.problem) }] },
-          );
-        }
+        if (retry) messages.push(...retryTurns(retry));
         // A review call is never interrupted by a person's `!` (only a stop ends it).
-        const result = await ctx.callModel({ step: 'review', model, system, messages });
-        if (result.kind === 'ok') return { kind: 'text', text: result.response.text };
+        const result = await ctx.callModel({
+          step: 'review',
+          model,
+          system,
+          messages,
+          tools: [tool],
+          toolChoice: { type: 'tool', name: VERDICT_TOOL },
+        });
+        if (result.kind === 'ok') return verdictAnswer(result.response);
         return { kind: 'error', message: callFailure(result) };
       };
-      const asked = await askForVerdict(
-        ask,
-        rubric.map((c) => c.name),
-      );
+      const asked = await askForVerdict(ask, names);
       return toGraderVerdict(base, asked, cfg.threshold);
     },
   };
+}
+
+/**
+ * The last answer and what was wrong with it: a verdict call is answered with a failed tool result
+ * (the API wants every call answered), a reply without one with a user message.
+ */
+function retryTurns({ previous, problem }: Retry): Message[] {
+  const instruction = retryInstruction(problem);
+  if (previous.kind === 'call') {
+    return [
+      {
+        role: 'assistant',
+        content: [
+          ...(previous.text.trim() ? [{ type: 'text' as const, text: previous.text }] : []),
+          { type: 'tool_use', id: previous.id, name: VERDICT_TOOL, input: previous.input },
+        ],
+      },
+      {
+        role: 'user',
+        content: [{ type: 'tool_result', toolUseId: previous.id, content: instruction, isError: true }],
+      },
+    ];
+  }
+  return [
+    { role: 'assistant', content: [{ type: 'text', text: previousAnswer(previous) }] },
+    { role: 'user', content: [{ type: 'text', text: instruction }] },
+  ];
 }

@@ -64,13 +64,14 @@ export async function runSubAgentTurn(deps: TurnDeps, request: SubAgentRequest):
       control: withoutInstructions(deps.control),
       tools: createToolbox(request.tools),
       toolContext: { ...deps.toolContext, protectedPaths: ['**'] },
+      ...(request.finish ? { finish: request.finish } : {}),
     },
     request.system,
     request.user,
   );
   switch (turn.kind) {
     case 'done':
-      return { kind: 'done', text: turn.text };
+      return { kind: 'done', text: turn.text, ...(turn.finish ? { finish: turn.finish } : {}) };
     case 'budget':
       return { kind: 'budget', message: describeBreach(turn.breach) };
     case 'stopped':

@@ -1,10 +1,16 @@
 /**
- * The structured verdict a rubric judge or a checker agent gives: read out of the model's reply,
- * validated with zod, and asked for once more (saying what was wrong) when it is malformed. A verdict
- * that is still malformed is a grader error, never a pass.
+ * The structured verdict a rubric judge or a checker agent gives: the input of its `submit_verdict`
+ * tool call, which the provider's structured output delivers (a forced tool call, a forced function
+ * call, Claude Code's --json-schema). Nothing is read out of the reply's text: a judge quotes the
+ * agent's work, and the agent can plant a verdict-shaped object, a fenced block or "result: satisfied"
+ * in that work, so text can never become the verdict. The input is validated with zod and asked for
+ * once more (saying what was wrong) when it is malformed; a verdict that is still malformed is a
+ * grader error, never a pass.
  */
 import { z } from 'zod';
-import type { GraderVerdict } from '../events.js';
+import type { GraderVerdict, ToolCallRecord } from '../events.js';
+import type { JsonSchema, ModelResponse, ToolSpec } from '../../models/provider.js';
+import { invalidToolInput } from '../../models/tool-input.js';
 
 export const VERDICT_RESULTS = ['satisfied', 'needs_revision', 'failed'] as const;
 
@@ -43,124 +49,64 @@ export const judgeVerdictSchema = z
 
 export type JudgeVerdict = z.output<typeof judgeVerdictSchema>;
 
-/** What the model is told to answer; shared by the judge and the checker. */
-export const VERDICT_FORMAT = `Answer with one JSON object and nothing else, in this shape:
-{"result": "satisfied" | "needs_revision" | "failed",
- "score": <a number from 0 to 1>,
- "explanation": "<one or two sentences: the verdict and its main reason>",
- "criteria": [{"name": "<criterion>", "passed": true}, {"name": "<criterion>", "passed": false, "gap": "<what is missing or wrong>"}]}
-"satisfied" means every criterion passes. "needs_revision" means the work can be fixed; the gaps say how.
-"failed" means the work cannot meet the task as it stands. Grade every criterion.`;
+/** The tool a judge or a checker gives its verdict through. */
+export const VERDICT_TOOL = 'submit_verdict';
+
+/** What the model is told about answering; shared by the judge and the checker. */
+export const VERDICT_FORMAT = `Give your verdict by calling the ${VERDICT_TOOL} tool, once: its input is your verdict, and
+nothing you write as text is read as one. "satisfied" means every criterion passes. "needs_revision" means
+the work can be fixed; the gaps say how. "failed" means the work cannot meet the task as it stands. Grade
+every criterion; a failing one says in "gap" what is missing or wrong.`;
+
+/**
+ * The verdict tool, its input schema built from the rubric's criterion names when there are any (so
+ * the API itself keeps the judge to those names), else open names (a checker without a rubric).
+ */
+export function verdictTool(expected: readonly string[]): ToolSpec {
+  const names = [...new Set(expected)];
+  const name: JsonSchema =
+    names.length > 0 ? { type: 'string', enum: names } : { type: 'string', minLength: 1 };
+  const criteria: JsonSchema = {
+    type: 'array',
+    description: 'One entry per criterion, each graded once.',
+    items: {
+      type: 'object',
+      properties: {
+        name,
+        passed: { type: 'boolean' },
+        gap: { type: 'string', description: 'For a failing criterion: what is missing or wrong.' },
+      },
+      required: ['name', 'passed'],
+      additionalProperties: false,
+    },
+    ...(names.length > 0 ? { minItems: names.length, maxItems: names.length } : {}),
+  };
+  return {
+    name: VERDICT_TOOL,
+    description:
+      'Submit your verdict on the work. Call it once, when you have judged every criterion; the call ends the review.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        result: { type: 'string', enum: [...VERDICT_RESULTS] },
+        score: { type: 'number', minimum: 0, maximum: 1, description: 'From 0 (nothing done) to 1.' },
+        explanation: {
+          type: 'string',
+          description: 'One or two sentences: the verdict and its main reason.',
+        },
+        criteria,
+      },
+      required: ['result', 'score', 'explanation', 'criteria'],
+      additionalProperties: false,
+    },
+  };
+}
 
 /** Marks a grader error as a malformed model answer (the error tracker classifies it so). */
 export const MALFORMED_PREFIX = 'malformed verdict';
 
 export function isMalformedVerdictError(message: string): boolean {
   return message.includes(MALFORMED_PREFIX);
-}
-
-/**
- * The objects written at the top level of `text`, in order: a balanced `{...}` (strings and escapes
- * respected) that parses as JSON, and is not inside another that does. Braces that do not make
- * an object (`{not json}`) are looked inside.
- */
-function topLevelObjects(text: string): Array<Record<string, unknown>> {
-  const found: Array<Record<string, unknown>> = [];
-  let start = text.indexOf('{');
-  while (start >= 0) {
-    const end = balancedEnd(text, start);
-    const object = end === undefined ? undefined : parseObject(text.slice(start, end + 1));
-    if (object && end !== undefined) {
-      found.push(object);
-      start = text.indexOf('{', end + 1);
-    } else {
-      start = text.indexOf('{', start + 1);
-    }
-  }
-  return found;
-}
-
-/** The index of the `}` closing the `{` at `start`, or undefined when it is never closed. */
-function balancedEnd(text: string, start: number): number | undefined {
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inString = false;
-    } else if (ch === '"') inString = true;
-    else if (ch === '{') depth++;
-    else if (ch === '}' && --depth === 0) return i;
-  }
-  return undefined;
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The bodies of the fenced blocks tagged `json`, or untagged and holding an object, in order. Read
- * line by line, so a fenced block of another language (a quoted diff) is skipped whole.
- */
-function jsonFences(text: string): string[] {
-  const blocks: string[] = [];
-  let open: { lang: string; fence: string; lines: string[] } | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    if (open) {
-      if (line.trim() === open.fence) {
-        const body = open.lines.join('\n');
-        if (open.lang === 'json' || (open.lang === '' && body.trim().startsWith('{'))) blocks.push(body);
-        open = undefined;
-      } else {
-        open.lines.push(line);
-      }
-      continue;
-    }
-    const opening = /^\s*(`{3,}|~{3,})\s*([\w-]*)\s*$/.exec(line);
-    if (opening) open = { fence: opening[1] ?? '```', lang: (opening[2] ?? '').toLowerCase(), lines: [] };
-  }
-  return blocks;
-}
-
-export type Extracted =
-  { kind: 'object'; object: Record<string, unknown> } | { kind: 'none'; problem: string };
-
-/**
- * The verdict object in a model's reply. A judge's reply may quote the agent's work, and the agent
- * can plant a verdict-shaped object in that work, so the reply's own answer is taken, which comes
- * last: the whole reply when it is one object; else the last fenced json block; else the last
- * top-level object with a `result` key.
- */
-export function extractVerdictObject(text: string): Extracted {
-  const whole = parseObject(text.trim());
-  if (whole) return { kind: 'object', object: whole };
-  const fenced = jsonFences(text).at(-1);
-  if (fenced !== undefined) {
-    const object = parseObject(fenced.trim());
-    return object
-      ? { kind: 'object', object }
-      : { kind: 'none', problem: 'the last ```json block is not one valid JSON object' };
-  }
-  const objects = topLevelObjects(text);
-  const last = objects.filter((o) => 'result' in o).at(-1) ?? objects.at(-1);
-  return last
-    ? { kind: 'object', object: last }
-    : { kind: 'none', problem: 'the reply holds no JSON object' };
-}
-
-/** The verdict object in a model's reply (see extractVerdictObject), or undefined. */
-export function extractJsonObject(text: string): Record<string, unknown> | undefined {
-  const extracted = extractVerdictObject(text);
-  return extracted.kind === 'object' ? extracted.object : undefined;
 }
 
 /** Criterion names compare without case or whitespace: "Tests  untouched" is "tests untouched". */
@@ -196,14 +142,17 @@ export function criteriaInstruction(expected: readonly string[]): string {
 export type VerdictParse = { ok: true; verdict: JudgeVerdict } | { ok: false; problem: string };
 
 /**
- * `expected` are the rubric's criterion names: when there are any, the verdict must grade every one
- * of them and no other (case and whitespace aside). A verdict that skips a criterion could pass work
- * that fails it.
+ * Validates the input of a verdict call. `expected` are the rubric's criterion names: when there are
+ * any, the verdict must grade every one of them and no other (case and whitespace aside). A verdict
+ * that skips a criterion could pass work that fails it.
  */
-export function parseVerdict(text: string, expected: readonly string[] = []): VerdictParse {
-  const extracted = extractVerdictObject(text);
-  if (extracted.kind === 'none') return { ok: false, problem: extracted.problem };
-  const parsed = judgeVerdictSchema.safeParse(extracted.object);
+export function validateVerdict(input: unknown, expected: readonly string[] = []): VerdictParse {
+  const invalid = invalidToolInput(input);
+  if (invalid) {
+    const why = invalid.__truncated__ ? 'was cut off' : 'was not valid JSON';
+    return { ok: false, problem: `the ${VERDICT_TOOL} input ${why} (${invalid.__parse_error__})` };
+  }
+  const parsed = judgeVerdictSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
@@ -230,11 +179,44 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-export type Answer = { kind: 'text'; text: string } | { kind: 'error'; message: string };
+/**
+ * What one ask got back: the verdict call (its id, so a retry can answer it, and its input), or no
+ * call at all (the text is kept only to show the model on the retry), or a failed call.
+ */
+export type Answer =
+  | { kind: 'call'; id: string; input: unknown; text: string }
+  | { kind: 'none'; text: string; problem?: string }
+  | { kind: 'error'; message: string };
+
+/** The verdict call in a response; more than one is no verdict (which one would count?). */
+export function verdictAnswer(response: Pick<ModelResponse, 'text' | 'toolCalls'>): Answer {
+  const calls = response.toolCalls.filter((call) => call.name === VERDICT_TOOL);
+  const [call] = calls;
+  if (calls.length === 1 && call)
+    return { kind: 'call', id: call.id, input: call.input, text: response.text };
+  return calls.length === 0
+    ? { kind: 'none', text: response.text }
+    : {
+        kind: 'none',
+        text: response.text,
+        problem: `${VERDICT_TOOL} was called ${calls.length} times; call it once`,
+      };
+}
+
+/** One line for a response's verdict call (the trace pane); undefined when there is none. */
+export function verdictLine(toolCalls: readonly ToolCallRecord[]): string | undefined {
+  const call = toolCalls.find((c) => c.name === VERDICT_TOOL);
+  if (!call) return undefined;
+  const input = call.input as { result?: unknown; score?: unknown; explanation?: unknown } | null;
+  const result = typeof input?.result === 'string' ? input.result : 'malformed verdict';
+  const score = typeof input?.score === 'number' ? ` (score ${round(input.score)})` : '';
+  const why = typeof input?.explanation === 'string' ? `: ${input.explanation.split('\n')[0] ?? ''}` : '';
+  return `${result}${score}${why}`;
+}
 
 /** A retry tells the model what its last answer was and what was wrong with it. */
 export interface Retry {
-  previous: string;
+  previous: Exclude<Answer, { kind: 'error' }>;
   problem: string;
 }
 
@@ -252,15 +234,27 @@ export async function askForVerdict(
   for (let attempt = 0; attempt < 2; attempt++) {
     const answer = await ask(retry);
     if (answer.kind === 'error') return { kind: 'error', message: answer.message };
-    const parsed = parseVerdict(answer.text, expected);
+    if (answer.kind === 'none') {
+      // Text is never read as a verdict, whatever it holds.
+      const problem = answer.problem ?? `no ${VERDICT_TOOL} call: the verdict is only read from that call`;
+      retry = { previous: answer, problem };
+      continue;
+    }
+    const parsed = validateVerdict(answer.input, expected);
     if (parsed.ok) return { kind: 'verdict', verdict: parsed.verdict };
-    retry = { previous: answer.text, problem: parsed.problem };
+    retry = { previous: answer, problem: parsed.problem };
   }
   return { kind: 'malformed', problem: retry?.problem ?? 'no answer' };
 }
 
 export function retryInstruction(problem: string): string {
-  return `Your answer was not a valid verdict: ${problem}.\nAnswer again with only the JSON object described above, fixed.`;
+  return `That was not a valid verdict: ${problem}.\nCall ${VERDICT_TOOL} again with the verdict fixed.`;
+}
+
+/** The last answer as the model is shown it on a retry. */
+export function previousAnswer(previous: Retry['previous']): string {
+  if (previous.kind === 'call') return `${VERDICT_TOOL} ${JSON.stringify(previous.input ?? {})}`;
+  return previous.text.trim() || '(no verdict call, and no text)';
 }
 
 /**

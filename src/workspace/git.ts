@@ -126,8 +126,8 @@ async function spawnGit(
       { cause: result },
     );
   }
-  const stdout = result.stdout as string | Uint8Array;
-  const stderr = result.stderr as string | Uint8Array;
+  const stdout = result.stdout;
+  const stderr = result.stderr;
   return {
     exitCode: result.exitCode,
     stdout,

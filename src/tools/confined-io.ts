@@ -14,7 +14,7 @@ import { constants, existsSync, type Stats } from 'node:fs';
 import { mkdir, open, readlink, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkPlace, PathRefusedError, resolveInWorktree } from './paths.js';
+import { checkPlace, PathRefusedError, resolveInWorktree, type Intent } from './paths.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
@@ -146,7 +146,7 @@ export async function readChecked(
  * one by one, each relative to its checked parent, so no folder is made outside however the path
  * is swapped meanwhile.
  */
-async function openFolder(root: string, dir: string, shown: string): Promise<FileHandle> {
+async function openFolder(root: string, dir: string, shown: string, intent: Intent): Promise<FileHandle> {
   const missing: string[] = [];
   let at = dir;
   let handle: FileHandle | undefined;
@@ -161,7 +161,7 @@ async function openFolder(root: string, dir: string, shown: string): Promise<Fil
     }
   }
   try {
-    checkPlace(root, await whereIs(handle, at, shown), shown, 'write');
+    checkPlace(root, await whereIs(handle, at, shown), shown, intent);
     for (const name of missing) {
       const next = inDir(handle, at, name);
       await mkdir(next).catch((error: unknown) => {
@@ -171,7 +171,7 @@ async function openFolder(root: string, dir: string, shown: string): Promise<Fil
       await handle.close();
       handle = child;
       at = path.join(at, name);
-      checkPlace(root, await whereIs(handle, at, shown), shown, 'write');
+      checkPlace(root, await whereIs(handle, at, shown), shown, intent);
     }
     return handle;
   } catch (error) {
@@ -196,15 +196,17 @@ export async function writeConfined(
   p: string,
   content: string | Uint8Array,
   protectedGlobs: readonly string[],
+  options: { restoring?: boolean; mode?: number } = {},
 ): Promise<WriteOutcome> {
+  const intent: Intent = options.restoring ? 'restore' : 'write';
   const root = await realpath(worktree);
-  const file = await resolveInWorktree(worktree, p, 'write', protectedGlobs);
+  const file = await resolveInWorktree(worktree, p, intent, protectedGlobs);
   const name = path.basename(file);
   const dirPath = path.dirname(file);
-  const dir = await openFolder(root, dirPath, p);
+  const dir = await openFolder(root, dirPath, p, intent);
   try {
     const target = inDir(dir, dirPath, name);
-    let mode = 0o666;
+    let mode = options.mode ?? 0o666;
     let created = true;
     const existing = await openChecked(target, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, p).catch(
       (error: unknown) => {
@@ -214,13 +216,14 @@ export async function writeConfined(
     );
     if (existing !== undefined) {
       try {
-        checkPlace(root, await whereIs(existing, file, p), p, 'write', protectedGlobs);
+        checkPlace(root, await whereIs(existing, file, p), p, intent, protectedGlobs);
         const info = await existing.stat();
         if (info.isDirectory()) {
           throw new FileKindError(`${p} is a directory; write_file writes files`, 'directory');
         }
         if (!info.isFile()) throw special(p, kindOf(info));
-        if (info.nlink > 1) {
+        // Restoring renames a file of its own into place, so the other names keep their content.
+        if (info.nlink > 1 && !options.restoring) {
           throw new PathRefusedError(
             `refused: ${p} has ${info.nlink} hard links, so writing it would change a file elsewhere too; ` +
               'delete it first if you mean to replace it with a file of its own',
@@ -228,7 +231,7 @@ export async function writeConfined(
             'linked',
           );
         }
-        mode = info.mode & 0o7777;
+        mode = options.mode ?? info.mode & 0o7777;
         created = false;
       } finally {
         await existing.close();
@@ -239,10 +242,10 @@ export async function writeConfined(
     const out = await openChecked(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, p, mode);
     try {
       try {
-        checkPlace(root, await whereIs(out, path.join(dirPath, tmpName), p), p, 'write');
+        checkPlace(root, await whereIs(out, path.join(dirPath, tmpName), p), p, intent);
         await out.writeFile(content);
         // The umask narrowed the mode given to open; an existing file keeps exactly its own.
-        if (!created) await out.chmod(mode);
+        if (!created || options.mode !== undefined) await out.chmod(mode);
       } finally {
         await out.close();
       }
@@ -254,5 +257,20 @@ export async function writeConfined(
     return { created };
   } finally {
     await dir.close();
+  }
+}
+
+/**
+ * The bytes of `file` when it is a regular file (not a symlink, FIFO or device); undefined when it is
+ * missing or is something else. For loops' own reads of protected files, whose folders it has checked.
+ */
+export async function readRegular(file: string): Promise<Buffer | undefined> {
+  const handle = await open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(() => undefined);
+  if (handle === undefined) return undefined;
+  try {
+    const info = await handle.stat();
+    return info.isFile() ? await handle.readFile() : undefined;
+  } finally {
+    await handle.close();
   }
 }

@@ -80,11 +80,18 @@ export function loopsOwnFolder(rel: string): string | undefined {
   return Object.hasOwn(LOOPS_OWN, first) ? first : undefined;
 }
 
+/**
+ * What the path is for. 'restore' is loops itself putting a protected file back from the base
+ * commit: still inside the worktree and outside .git, but loops' own folders and protected
+ * files are what it restores.
+ */
+export type Intent = 'read' | 'write' | 'restore';
+
 /** Relative paths are taken from the worktree's root; absolute paths are allowed when inside it. */
 export async function resolveInWorktree(
   worktree: string,
   p: string,
-  intent: 'read' | 'write',
+  intent: Intent,
   protectedGlobs: readonly string[] = [],
 ): Promise<string> {
   const root = await realpath(worktree);
@@ -108,7 +115,7 @@ export function checkPlace(
   root: string,
   resolved: string,
   shown: string,
-  intent: 'read' | 'write',
+  intent: Intent,
   protectedGlobs: readonly string[] = [],
   aliases: readonly string[] = [],
 ): void {
@@ -122,7 +129,7 @@ export function checkPlace(
   const candidates = [toPosix(path.relative(root, resolved)), ...aliases];
 
   const own = candidates.map(loopsOwnFolder).find((folder) => folder !== undefined);
-  if (own !== undefined) {
+  if (own !== undefined && intent !== 'restore') {
     throw new PathRefusedError(`refused: ${shown}: ${LOOPS_OWN[own] ?? ''}`, shown, 'loops');
   }
   if (intent === 'read') return;
@@ -134,7 +141,7 @@ export function checkPlace(
       'git',
     );
   }
-  for (const glob of protectedGlobs) {
+  for (const glob of intent === 'restore' ? [] : protectedGlobs) {
     const matches = picomatch(glob, { dot: true });
     if (candidates.some((rel) => matches(rel))) {
       throw new PathRefusedError(

@@ -17,7 +17,14 @@ import { gitProcessCount } from '../../src/workspace/git.js';
 import { Worktrees, type Worktree } from '../../src/workspace/worktrees.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { sh } from '../workspace/git-repo.js';
-import { testDefinition } from './context.js';
+import { gradeContext, testDefinition } from './context.js';
+import type { LoopEventBody } from '../../src/core/events.js';
+import { createEmitter } from '../../src/core/run/emitter.js';
+import { RunControl } from '../../src/core/run/control.js';
+import { ErrorTracker } from '../../src/core/verify/error-tracker.js';
+import { gradeIteration } from '../../src/core/verify/grade-iteration.js';
+import { createGraders } from '../../src/core/verify/index.js';
+import { RegressionTracker } from '../../src/core/verify/regressions.js';
 import { repoWithWorktree } from './worktree.js';
 
 let dir: string;
@@ -447,5 +454,45 @@ describe('restoreProtected against hidden changes', () => {
     const before = gitProcessCount();
     expect(await restoreProtected(setup.worktrees, setup.tree.path, setup.tree.baseSha, globs)).toEqual([]);
     expect(gitProcessCount() - before).toBe(0);
+  });
+});
+
+describe('grading more than once per iteration', () => {
+  it("puts a grader's script back before the next grader when an earlier grader's code rewrote it", async () => {
+    const repo = await makeRepo();
+    try {
+      await mkdir(path.join(repo.dir, 'check'), { recursive: true });
+      await writeFile(path.join(repo.dir, 'check', 'second.sh'), 'exit 1\n');
+      await repo.git('add', '-A');
+      await repo.git('commit', '-q', '-m', 'graders');
+      const worktrees = await Worktrees.open(repo.dir);
+      const tree = await worktrees.create({ loop: 'test-loop', run: 'r1', base: 'HEAD' });
+      // The first grader runs code the agent wrote, which rewrites the second grader's script.
+      const def = testDefinition(
+        {},
+        { verify: [{ command: 'echo "exit 0" > check/second.sh' }, { command: 'sh check/second.sh' }] },
+      );
+      const globs = await protectedPaths(def, tree.path);
+      expect(globs).toContain('check/second.sh');
+      const events: LoopEventBody[] = [];
+      const emitter = createEmitter('test-loop', 'r1', (event) => events.push(event));
+      const tracking = {
+        regressions: new RegressionTracker(),
+        errors: await ErrorTracker.open(path.join(tree.path, '..', 'errors.json')),
+      };
+      const ctx = gradeContext(tree.path, {
+        baseSha: tree.baseSha,
+        definition: def,
+        worktrees,
+        protectedPaths: globs,
+      });
+      const result = await gradeIteration(createGraders(def), ctx, emitter, new RunControl(), tracking);
+      expect(result.verified).toBe(false);
+      expect(result.failed).toEqual(['command: sh check/second.sh']);
+      expect(await readFile(path.join(tree.path, 'check', 'second.sh'), 'utf8')).toBe('exit 1\n');
+      expect(JSON.stringify(events)).toContain('changed while grading');
+    } finally {
+      await repo.cleanup();
+    }
   });
 });

@@ -76,5 +76,15 @@ export async function hiddenEntries(indexFile: string, hashBytes = 20): Promise<
     if (flags & ASSUME_VALID) found.assumeUnchanged.push(name.toString('utf8'));
     if (extended & SKIP_WORKTREE) found.skipWorktree.push(name.toString('utf8'));
   }
+  // A split index ("link") keeps entries in a shared file and may flag them here without names;
+  // a sparse index ("sdir") folds skipped folders into one entry. Neither is read: the caller
+  // clears the flags on every path instead.
+  while (at + 8 <= buf.length - hashBytes) {
+    const signature = buf.toString('latin1', at, at + 4);
+    if (signature === 'link' || signature === 'sdir') {
+      throw new Error(`${indexFile} is a split or sparse index`);
+    }
+    at += 8 + buf.readUInt32BE(at + 4);
+  }
   return found;
 }

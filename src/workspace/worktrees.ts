@@ -202,6 +202,11 @@ export class Worktrees {
     await withLock(this.commonDir, async () => {
       const listed = (await this.list()).find((entry) => entry.path === dir);
       if (listed) {
+        // The agent may have rewritten the worktree's .git file; git refuses to remove a worktree
+        // whose .git does not point back at its record, so it is put back first.
+        const gitDir = await this.findGitDir(dir).catch(() => undefined);
+        if (gitDir !== undefined)
+          await writeFile(path.join(dir, '.git'), `gitdir: ${gitDir}\n`).catch(() => undefined);
         await gitOk(
           this.repoRoot,
           ['worktree', 'remove', '--force', '--force', dir],

@@ -166,6 +166,10 @@ describe('a swapped .git file in the worktree', () => {
     await writeFile(path.join(wt.path, 'more.txt'), 'more\n');
     expect(await again.commitAll(wt.path, 'again')).toBe(sh(repo, 'rev-parse', wt.branch).trim());
     expect(existsSync(marker)).toBe(false);
+    // And the worktree can still be removed, with its branch.
+    await again.remove(wt.path, { deleteBranch: true });
+    expect(existsSync(wt.path)).toBe(false);
+    expect(sh(repo, 'branch', '--list', wt.branch)).toBe('');
     const { rm } = await import('node:fs/promises');
     await rm(decoy, { recursive: true, force: true });
   });
@@ -201,6 +205,12 @@ describe('changes the index hides', () => {
       sh(wt.path, 'update-index', '--index-version', version);
       expect(await hiddenEntries(indexFile)).toEqual({ assumeUnchanged: ['a.txt'], skipWorktree: ['b.txt'] });
     }
+    // A split index is not read; commitAll then clears the flags on every path, so it still commits.
+    sh(wt.path, 'update-index', '--split-index');
+    await expect(hiddenEntries(indexFile)).rejects.toThrow(/split or sparse/);
+    await writeFile(path.join(wt.path, 'a.txt'), 'a changed\n');
+    await worktrees.commitAll(wt.path, 'split');
+    expect(sh(repo, 'show', `${wt.branch}:a.txt`)).toBe('a changed\n');
   });
 });
 

@@ -73,6 +73,8 @@ export class Worktrees {
   /** Blob contents by id, which never change either; bounded so a large base cannot fill memory. */
   private readonly blobCache = new Map<string, Buffer>();
   private blobCacheBytes = 0;
+  /** Replace refs deleted by a commit and not yet reported. */
+  private readonly droppedReplaceRefs: string[] = [];
 
   private constructor(
     readonly repoRoot: string,
@@ -332,6 +334,8 @@ export class Worktrees {
    */
   async commitAll(p: string, message: string): Promise<string | null> {
     const place = await this.place(p);
+    // Every turn ends in a commit, so no replace ref outlives the turn that made it, graded or not.
+    await this.sweepReplaceRefs();
     await this.unhide(place);
     await gitOk(place, ['add', '-A'], `staging changes in ${p}`);
     const identity = (await configFor(place)).hasIdentity ? [] : FALLBACK_IDENTITY;
@@ -493,11 +497,17 @@ export class Worktrees {
    * is deleted; returns their names. Reads the ref files (no process) unless there is one to delete.
    */
   async dropNewReplaceRefs(): Promise<string[]> {
+    await this.sweepReplaceRefs();
+    return this.droppedReplaceRefs.splice(0);
+  }
+
+  /** Deletes replace refs made since open, keeping their names for dropNewReplaceRefs to report. */
+  private async sweepReplaceRefs(): Promise<void> {
     const planted = (await readReplaceRefs(this.commonDir)).filter((ref) => !this.replaceRefsAtOpen.has(ref));
     for (const ref of planted) {
       await gitOk(this.repoRoot, ['update-ref', '--no-deref', '-d', ref], `deleting the replace ref ${ref}`);
+      this.droppedReplaceRefs.push(ref);
     }
-    return planted;
   }
 }
 

@@ -3,6 +3,7 @@
  * run a script touching a marker file (a hook, an fsmonitor, a filter, an external diff, a swapped
  * .git file) and fails if the marker appears, or if loops' commit lands anywhere but the run's branch.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -172,6 +173,22 @@ describe('a swapped .git file in the worktree', () => {
     expect(sh(repo, 'branch', '--list', wt.branch)).toBe('');
     const { rm } = await import('node:fs/promises');
     await rm(decoy, { recursive: true, force: true });
+  });
+});
+
+describe('replace refs', () => {
+  it("made in a turn are gone from the shared repository after the turn's commit, and reported once", async () => {
+    const blob = sh(wt.path, 'rev-parse', 'HEAD:README.md').trim();
+    const fake = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: wt.path, input: 'fake\n' })
+      .toString()
+      .trim();
+    sh(wt.path, 'replace', blob, fake);
+    expect(sh(repo, 'show', 'main:README.md')).toBe('fake\n');
+    await worktrees.commitAll(wt.path, 'turn');
+    expect(sh(repo, 'for-each-ref', 'refs/replace')).toBe('');
+    expect(sh(repo, 'show', 'main:README.md')).toBe('hello\n');
+    expect(await worktrees.dropNewReplaceRefs()).toEqual([`refs/replace/${blob}`]);
+    expect(await worktrees.dropNewReplaceRefs()).toEqual([]);
   });
 });
 

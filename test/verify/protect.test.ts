@@ -16,6 +16,8 @@ import { tempDir } from '../tools/temp-dir.js';
 import { gitProcessCount } from '../../src/workspace/git.js';
 import { Worktrees, type Worktree } from '../../src/workspace/worktrees.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
+import { Supervisor } from '../../src/core/supervisor.js';
+import { readTrace } from '../../src/state/trace.js';
 import { sh } from '../workspace/git-repo.js';
 import { gradeContext, testDefinition } from './context.js';
 import type { LoopEventBody } from '../../src/core/events.js';
@@ -495,4 +497,47 @@ describe('grading more than once per iteration', () => {
       await repo.cleanup();
     }
   });
+});
+
+/** Whole runs through the supervisor, the agent's shell hiding a rewritten grader script from git. */
+describe('a run whose agent hides a rewritten grader from git', () => {
+  const tricks: Array<[string, string]> = [
+    [
+      'assume-unchanged',
+      "echo 'process.exit(0)' > scripts/lint.js && git update-index --assume-unchanged scripts/lint.js",
+    ],
+    [
+      'skip-worktree',
+      "echo 'process.exit(0)' > scripts/lint.js && git update-index --skip-worktree scripts/lint.js",
+    ],
+    [
+      'git replace',
+      "git replace $(git rev-parse HEAD:scripts/lint.js) $(echo 'process.exit(0)' | git hash-object -w --stdin) && " +
+        "echo 'process.exit(0)' > scripts/lint.js",
+    ],
+  ];
+  for (const [trick, command] of tricks) {
+    it(`is not verified (${trick}): the script is restored and the change recorded`, async () => {
+      const repo = await makeRepo();
+      await repo.addLoop(
+        'tamper',
+        '---\nname: tamper\nagent: { provider: scripted }\nverify:\n  - command: node scripts/lint.js\nbudget: { iterations: 1 }\n---\nLint.\n',
+        `turns:\n  - tool_calls:\n      - { name: run, input: { command: ${JSON.stringify(command)} } }\n  - text: done\n`,
+      );
+      const original = await readFile(path.join(repo.dir, 'scripts/lint.js'), 'utf8');
+      const supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0 });
+      try {
+        const result = await supervisor.start('tamper');
+        expect(result.outcome).not.toBe('verified');
+        expect(await repo.git('show', `${result.branch}:scripts/lint.js`)).toBe(original.trimEnd());
+        const events = await readTrace(result.tracePath);
+        const restored = events.find((e) => e.type === 'error.recorded' && e.message.includes('restored'));
+        expect(restored?.type === 'error.recorded' && restored.message).toContain('scripts/lint.js');
+        expect(await repo.git('for-each-ref', 'refs/replace')).toBe('');
+      } finally {
+        await supervisor.shutdown();
+        await repo.cleanup();
+      }
+    });
+  }
 });

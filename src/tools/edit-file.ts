@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readConfined, writeConfined } from './confined-io.js';
 import { defineTool, pathField } from './define.js';
 import { resolveInWorktree } from './paths.js';
+import { MAX_TEXT_BYTES } from './text-files.js';
 
 const input = z.strictObject({
   path: pathField('path').describe('The file to change, relative to the worktree root.'),
@@ -36,8 +37,9 @@ export const editFileTool = defineTool({
     if (oldString === newString) {
       return { ok: false, output: 'old_string and new_string are the same, so nothing would change' };
     }
-    const file = await resolveInWorktree(ctx.worktree, path, 'write', ctx.protectedPaths);
-    const before = await readFile(file, 'utf8');
+    // Checked for writing first, so a protected file is refused before it is read.
+    await resolveInWorktree(ctx.worktree, path, 'write', ctx.protectedPaths);
+    const before = (await readConfined(ctx.worktree, path, MAX_TEXT_BYTES)).toString('utf8');
     const count = countOccurrences(before, oldString);
     if (count === 0) {
       return {
@@ -57,7 +59,7 @@ export const editFileTool = defineTool({
     }
     // split/join, not String.replace: "$&" and friends in new_string must stay literal.
     const after = before.split(oldString).join(newString);
-    await writeFile(file, after, 'utf8');
+    await writeConfined(ctx.worktree, path, after, ctx.protectedPaths);
     return { ok: true, output: `edited ${path}: replaced ${count} occurrence${count === 1 ? '' : 's'}` };
   },
 });

@@ -1,7 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
+import { FileKindError, readConfined } from './confined-io.js';
 import { defineTool, pathField } from './define.js';
-import { resolveInWorktree } from './paths.js';
 import { MAX_TEXT_BYTES, looksBinary, splitLines } from './text-files.js';
 
 const input = z.strictObject({
@@ -17,18 +16,13 @@ export const readFileTool = defineTool({
     'edit_file. Long files are shown in part, with a note saying which lines and the offset to read on from.',
   input,
   async run({ path, offset = 1, limit }, ctx) {
-    const file = await resolveInWorktree(ctx.worktree, path, 'read');
-    const info = await stat(file);
-    if (info.isDirectory()) {
-      return { ok: false, output: `${path} is a directory; use list_files to see what it holds` };
+    let bytes: Buffer;
+    try {
+      bytes = await readConfined(ctx.worktree, path, MAX_TEXT_BYTES);
+    } catch (error) {
+      if (error instanceof FileKindError) return { ok: false, output: error.message };
+      throw error;
     }
-    if (info.size > MAX_TEXT_BYTES) {
-      return {
-        ok: false,
-        output: `${path} is too large to read (${info.size} bytes); use search to find the part you need`,
-      };
-    }
-    const bytes = await readFile(file);
     if (looksBinary(bytes)) {
       return {
         ok: false,

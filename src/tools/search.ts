@@ -1,6 +1,7 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { readChecked } from './confined-io.js';
 import { defineTool } from './define.js';
 import { MAX_TEXT_BYTES, looksBinary, splitLines } from './text-files.js';
 import { walk } from './walk.js';
@@ -58,7 +59,7 @@ export const searchTool = defineTool({
     let total = 0;
     for (let i = 0; i < files.length; i += BATCH) {
       const batch = files.slice(i, i + BATCH);
-      const found = await Promise.all(batch.map((file) => searchFile(path.join(root, file), matches)));
+      const found = await Promise.all(batch.map((file) => searchFile(root, file, matches)));
       batch.forEach((file, j) => {
         for (const { line, text } of found[j] ?? []) {
           total += 1;
@@ -82,13 +83,14 @@ export const searchTool = defineTool({
 });
 
 async function searchFile(
+  root: string,
   file: string,
   matches: (line: string) => boolean,
 ): Promise<Array<{ line: number; text: string }>> {
   try {
-    const info = await stat(file);
-    if (!info.isFile() || info.size > MAX_TEXT_BYTES) return [];
-    const bytes = await readFile(file);
+    // Opened and checked like read_file: a file swapped for a symlink, a FIFO or a device after the
+    // listing is skipped, never followed out of the worktree or waited on.
+    const bytes = await readChecked(root, path.join(root, file), file, MAX_TEXT_BYTES);
     if (looksBinary(bytes)) return [];
     const out: Array<{ line: number; text: string }> = [];
     splitLines(bytes.toString('utf8')).forEach((raw, i) => {
@@ -98,7 +100,7 @@ async function searchFile(
     });
     return out;
   } catch {
-    // A file that vanished or cannot be read mid-search is simply not a match.
+    // A file that vanished, is refused or cannot be read mid-search is simply not a match.
     return [];
   }
 }

@@ -1,8 +1,6 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
+import { writeConfined } from './confined-io.js';
 import { defineTool, pathField } from './define.js';
-import { resolveInWorktree } from './paths.js';
 import { splitLines } from './text-files.js';
 
 const input = z.strictObject({
@@ -17,17 +15,11 @@ export const writeFileTool = defineTool({
     'existing file prefer edit_file.',
   input,
   async run({ path: name, content }, ctx) {
-    const file = await resolveInWorktree(ctx.worktree, name, 'write', ctx.protectedPaths);
-    const existed = await stat(file).then(
-      (info) => info.isFile(),
-      () => false,
-    );
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, content, 'utf8');
+    const { created } = await writeConfined(ctx.worktree, name, content, ctx.protectedPaths);
     const lines = splitLines(content).length;
     return {
       ok: true,
-      output: `${existed ? 'overwrote' : 'created'} ${name} (${Buffer.byteLength(content)} bytes, ${lines} lines)`,
+      output: `${created ? 'created' : 'overwrote'} ${name} (${Buffer.byteLength(content)} bytes, ${lines} lines)`,
     };
   },
 });

@@ -18,8 +18,10 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { WorkspaceError } from './errors.js';
-import { git, gitOk } from './git.js';
+import { configFor, git, gitBytes, gitOk, type PinnedPlace } from './git.js';
+import { hiddenEntries } from './index-flags.js';
 import { withLock } from './mutex.js';
+import { readReplaceRefs } from './replace-refs.js';
 
 export { WorkspaceError } from './errors.js';
 
@@ -39,6 +41,17 @@ export interface Worktree {
 
 const EXCLUDE_LINE = '.loops/';
 const FALLBACK_IDENTITY = ['-c', 'user.name=loops', '-c', 'user.email=loops@localhost'];
+/** What `git commit` says, under LC_ALL=C, when the index matches HEAD. */
+const NOTHING_TO_COMMIT = /nothing (added )?to commit|no changes added to commit/;
+
+/** One entry of a commit's tree. */
+export interface TreeEntry {
+  /** '100644', '100755', '120000' (a symlink), '160000' (a submodule). */
+  mode: string;
+  oid: string;
+  /** '/'-separated, from the repository root. */
+  path: string;
+}
 /** A loop or run name becomes a folder and a branch component: keep it plain. */
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -59,11 +72,22 @@ async function exists(p: string): Promise<boolean> {
 
 export class Worktrees {
   private excludeDone = false;
+  /** Each worktree's own git dir (`<common>/worktrees/<id>`), recorded when loops made it or found it. */
+  private readonly gitDirs = new Map<string, string>();
+  /** Trees of base commits, which never change: read once per run. */
+  private readonly trees = new Map<string, TreeEntry[]>();
+  /** Blob contents by id, which never change either; bounded so a large base cannot fill memory. */
+  private readonly blobCache = new Map<string, Buffer>();
+  private blobCacheBytes = 0;
+  /** Replace refs deleted by a commit and not yet reported. */
+  private readonly droppedReplaceRefs: string[] = [];
 
   private constructor(
     readonly repoRoot: string,
     /** The git dir shared by every worktree of the repository: the lock key and where info/exclude lives. */
     private readonly commonDir: string,
+    /** Replace refs that were there when loops opened the repository: the user's, left alone. */
+    private readonly replaceRefsAtOpen: ReadonlySet<string>,
   ) {}
 
   static async open(repoRoot: string): Promise<Worktrees> {
@@ -88,7 +112,8 @@ export class Worktrees {
         `the repository has no commits yet: commit once first (git add -A && git commit -m "initial commit" in ${root})`,
       );
     }
-    return new Worktrees(root, await realpath(common.trim()));
+    const commonDir = await realpath(common.trim());
+    return new Worktrees(root, commonDir, new Set(await readReplaceRefs(commonDir)));
   }
 
   /** Where the worktrees of every loop live. */
@@ -144,7 +169,10 @@ export class Worktrees {
           `creating the worktree for ${branch} failed: ${added.stderr.trim() || `git exit code ${added.exitCode}`}`,
         );
       }
-      return { path: await realpath(dir), branch, baseSha };
+      const real = await realpath(dir);
+      // Found now, before the agent has run: from here on the worktree's .git file is never read.
+      this.gitDirs.set(real, await this.findGitDir(real));
+      return { path: real, branch, baseSha };
     });
   }
 
@@ -189,6 +217,11 @@ export class Worktrees {
     await withLock(this.commonDir, async () => {
       const listed = (await this.list()).find((entry) => entry.path === dir);
       if (listed) {
+        // The agent may have rewritten the worktree's .git file; git refuses to remove a worktree
+        // whose .git does not point back at its record, so it is put back first.
+        const gitDir = await this.findGitDir(dir).catch(() => undefined);
+        if (gitDir !== undefined)
+          await writeFile(path.join(dir, '.git'), `gitdir: ${gitDir}\n`).catch(() => undefined);
         await gitOk(
           this.repoRoot,
           ['worktree', 'remove', '--force', '--force', dir],
@@ -293,59 +326,133 @@ export class Worktrees {
     return entries;
   }
 
-  /** Stages everything and commits; null when there was nothing to commit. */
-  async commitAll(p: string, message: string): Promise<string | null> {
-    await gitOk(p, ['add', '-A'], `staging changes in ${p}`);
-    const staged = await git(p, ['diff', '--cached', '--quiet']);
-    if (staged.exitCode === 0) return null;
-    const identity = (await this.hasIdentity(p)) ? [] : FALLBACK_IDENTITY;
-    // Bookkeeping commits must not depend on the user's hooks or a signing agent being there.
-    await gitOk(
-      p,
-      [...identity, '-c', 'commit.gpgsign=false', 'commit', '--no-verify', '--quiet', '-m', message],
-      `committing in ${p}`,
+  /**
+   * The worktree's own git dir, found from the main repository (`<common>/worktrees/<id>/gitdir`
+   * names the worktree's .git file), never from the worktree's .git file, which the agent can rewrite.
+   */
+  private async findGitDir(p: string): Promise<string> {
+    const known = this.gitDirs.get(p);
+    if (known !== undefined) return known;
+    const admin = path.join(this.commonDir, 'worktrees');
+    for (const id of await readdir(admin).catch(() => [])) {
+      const gitDir = path.join(admin, id);
+      const pointer = await readFile(path.join(gitDir, 'gitdir'), 'utf8').catch(() => '');
+      const named = pointer.trim();
+      if (named === '') continue;
+      const worktree = await realpath(path.dirname(named)).catch(() => path.dirname(named));
+      if (worktree === p) {
+        this.gitDirs.set(p, gitDir);
+        return gitDir;
+      }
+    }
+    throw new WorkspaceError(
+      `${p} is not a worktree of ${this.repoRoot} (git has no record of it in ${admin}); it may have been pruned`,
     );
-    return this.headSha(p);
   }
 
-  private async hasIdentity(p: string): Promise<boolean> {
-    const name = await git(p, ['config', 'user.name']);
-    const email = await git(p, ['config', 'user.email']);
-    return (
-      name.exitCode === 0 && name.stdout.trim() !== '' && email.exitCode === 0 && email.stdout.trim() !== ''
-    );
+  /** Where git commands for a worktree run: its git dirs pinned, whatever its .git file now says. */
+  private async place(p: string): Promise<PinnedPlace> {
+    const workTree = await realpath(p).catch(() => path.resolve(p));
+    return { workTree, gitDir: await this.findGitDir(workTree), commonDir: this.commonDir };
+  }
+
+  /**
+   * Clears assume-unchanged and skip-worktree on every entry of an index that has them, so add,
+   * diff and reset see every file. Costs no process when no entry has a flag (the usual case).
+   */
+  private async unhide(place: PinnedPlace, env: Record<string, string> = {}): Promise<void> {
+    const indexFile = env['GIT_INDEX_FILE'] ?? path.join(place.gitDir, 'index');
+    let hidden: { assumeUnchanged: string[]; skipWorktree: string[] };
+    try {
+      hidden = await hiddenEntries(indexFile);
+    } catch {
+      // An index this cannot read (a newer format, say): clear the flags on every path anyway.
+      const all = (await gitOk(place, ['ls-files', '-z'], 'listing the index', env))
+        .split('\0')
+        .filter(Boolean);
+      hidden = { assumeUnchanged: all, skipWorktree: all };
+    }
+    const clear = async (flag: string, paths: string[]): Promise<void> => {
+      if (paths.length === 0) return;
+      await gitOk(
+        place,
+        ['update-index', '-z', flag, '--stdin'],
+        `clearing ${flag} in ${place.workTree}`,
+        env,
+        {
+          input: paths.map((name) => `${name}\0`).join(''),
+        },
+      );
+    };
+    // One flag per call: update-index applies only the first of several to each path.
+    await clear('--no-assume-unchanged', hidden.assumeUnchanged);
+    await clear('--no-skip-worktree', hidden.skipWorktree);
+  }
+
+  /**
+   * Stages everything and commits; null when there was nothing to commit. Two git processes in the
+   * usual case (add, commit): identity comes from the cached config listing, HEAD is read from the
+   * ref files, and nothing the index hides (assume-unchanged, skip-worktree) is left out.
+   */
+  async commitAll(p: string, message: string): Promise<string | null> {
+    const place = await this.place(p);
+    // Every turn ends in a commit, so no replace ref outlives the turn that made it, graded or not.
+    await this.sweepReplaceRefs();
+    await this.unhide(place);
+    await gitOk(place, ['add', '-A'], `staging changes in ${p}`);
+    const identity = (await configFor(place)).hasIdentity ? [] : FALLBACK_IDENTITY;
+    // Bookkeeping commits never run hooks or a signing agent (git.ts switches both off as well).
+    const committed = await git(place, [
+      ...identity,
+      'commit',
+      '--no-verify',
+      '--quiet',
+      '--untracked-files=no',
+      '-m',
+      message,
+    ]);
+    if (committed.exitCode !== 0) {
+      if (committed.exitCode === 1 && NOTHING_TO_COMMIT.test(committed.stdout + committed.stderr))
+        return null;
+      const detail = committed.stderr.trim() || committed.stdout.trim() || `exit code ${committed.exitCode}`;
+      throw new WorkspaceError(`committing in ${p} failed: ${detail}`);
+    }
+    return this.headSha(p);
   }
 
   /**
    * Runs `fn` with a throwaway index holding the whole working tree (untracked files included,
-   * ignored files not), so diffs see new files without touching the worktree's real index.
+   * ignored files not, nothing hidden by index flags), so diffs see new files without touching the
+   * worktree's real index.
    */
-  private async withFullIndex<T>(p: string, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+  private async withFullIndex<T>(
+    p: string,
+    fn: (place: PinnedPlace, env: Record<string, string>) => Promise<T>,
+  ): Promise<T> {
+    const place = await this.place(p);
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'loops-index-'));
     try {
       const indexFile = path.join(tmp, 'index');
-      const real = (
-        await gitOk(p, ['rev-parse', '--path-format=absolute', '--git-path', 'index'], 'finding the index')
-      ).trim();
-      const copied = await copyFile(real, indexFile).then(
+      const copied = await copyFile(path.join(place.gitDir, 'index'), indexFile).then(
         () => true,
         () => false,
       );
       const env = { GIT_INDEX_FILE: indexFile };
-      if (!copied) await gitOk(p, ['read-tree', 'HEAD'], 'reading HEAD', env);
-      await gitOk(p, ['add', '-A'], `reading the working tree of ${p}`, env);
-      return await fn(env);
+      if (!copied) await gitOk(place, ['read-tree', 'HEAD'], 'reading HEAD', env);
+      else await this.unhide(place, env);
+      await gitOk(place, ['add', '-A'], `reading the working tree of ${p}`, env);
+      return await fn(place, env);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
   }
 
-  /** Unified diff from `fromSha` to the working tree, new files included. */
+  /** Unified diff from `fromSha` to the working tree, new files included; no textconv, no external diff. */
   async diff(p: string, fromSha: string): Promise<string> {
-    return this.withFullIndex(p, (env) =>
+    return this.withFullIndex(p, (place, env) =>
       gitOk(
-        p,
-        ['diff', '--cached', '--no-color', '--no-ext-diff', fromSha],
+        place,
+        ['diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', fromSha, '--'],
         `diffing ${p} against ${fromSha}`,
         env,
       ),
@@ -354,10 +461,20 @@ export class Worktrees {
 
   /** Paths (relative to the worktree) that differ from `fromSha`, new and deleted files included. */
   async changedFiles(p: string, fromSha: string): Promise<string[]> {
-    const out = await this.withFullIndex(p, (env) =>
+    const out = await this.withFullIndex(p, (place, env) =>
       gitOk(
-        p,
-        ['diff', '--cached', '--name-only', '--no-renames', '-z', fromSha],
+        place,
+        [
+          'diff',
+          '--cached',
+          '--name-only',
+          '--no-renames',
+          '--no-ext-diff',
+          '--no-textconv',
+          '-z',
+          fromSha,
+          '--',
+        ],
         `listing changes in ${p}`,
         env,
       ),
@@ -365,13 +482,112 @@ export class Worktrees {
     return out.split('\0').filter((name) => name !== '');
   }
 
+  /** HEAD's commit, read from the ref files when they say plainly (no process), else from git. */
   async headSha(p: string): Promise<string> {
-    return (await gitOk(p, ['rev-parse', 'HEAD'], `reading HEAD of ${p}`)).trim();
+    const place = await this.place(p);
+    const sha = await readHead(place).catch(() => undefined);
+    if (sha !== undefined) return sha;
+    return (await gitOk(place, ['rev-parse', 'HEAD'], `reading HEAD of ${p}`)).trim();
   }
 
   /** Back to `sha` exactly: tracked changes undone and untracked files removed (ignored ones kept). */
   async resetHard(p: string, sha: string): Promise<void> {
-    await gitOk(p, ['reset', '--hard', '--quiet', sha], `resetting ${p} to ${sha}`);
-    await gitOk(p, ['clean', '-fd', '--quiet'], `cleaning ${p}`);
+    const place = await this.place(p);
+    await this.unhide(place);
+    await gitOk(place, ['reset', '--hard', '--quiet', sha], `resetting ${p} to ${sha}`);
+    await gitOk(place, ['clean', '-fd', '--quiet'], `cleaning ${p}`);
   }
+
+  /** Every file of a commit's tree (read once per commit: a commit never changes). */
+  async tree(p: string, sha: string): Promise<TreeEntry[]> {
+    const known = this.trees.get(sha);
+    if (known) return known;
+    if (!/^[0-9a-f]{40,64}$/i.test(sha)) throw new WorkspaceError(`${sha} is not a commit id`);
+    const out = await gitOk(
+      await this.place(p),
+      ['ls-tree', '-r', '-z', '--full-tree', sha],
+      `reading the tree of ${sha}`,
+    );
+    const entries: TreeEntry[] = [];
+    for (const record of out.split('\0')) {
+      // "<mode> <type> <oid>\t<path>"
+      const tab = record.indexOf('\t');
+      if (tab < 0) continue;
+      const [mode = '', , oid = ''] = record.slice(0, tab).split(' ');
+      entries.push({ mode, oid, path: record.slice(tab + 1) });
+    }
+    this.trees.set(sha, entries);
+    return entries;
+  }
+
+  /** The contents of blobs, by id, in one `git cat-file --batch` for those not read before. */
+  async blobs(p: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
+    const wanted = [...new Set(oids)].filter((oid) => {
+      const cached = this.blobCache.get(oid);
+      if (cached) found.set(oid, cached);
+      return !cached;
+    });
+    if (wanted.length === 0) return found;
+    const out = await gitBytes(await this.place(p), ['cat-file', '--batch'], {
+      input: wanted.map((oid) => `${oid}\n`).join(''),
+    });
+    if (out.exitCode !== 0) throw new WorkspaceError(`reading blobs failed: ${out.stderr.trim()}`);
+    let at = 0;
+    for (const oid of wanted) {
+      // "<oid> <type> <size>\n<content>\n", or "<oid> missing\n".
+      const end = out.stdout.indexOf(0x0a, at);
+      if (end < 0) break;
+      const header = out.stdout.toString('latin1', at, end).split(' ');
+      at = end + 1;
+      if (header[1] === 'missing' || header[2] === undefined) continue;
+      const size = Number(header[2]);
+      const content = Buffer.from(out.stdout.subarray(at, at + size));
+      at += size + 1;
+      found.set(oid, content);
+      if (this.blobCacheBytes + size <= 64 * 1024 * 1024) {
+        this.blobCache.set(oid, content);
+        this.blobCacheBytes += size;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Replace refs (`git replace`) made since loops opened the repository: they live in the shared
+   * repository, so one made in a run's worktree would change what the user's own git shows. Each
+   * is deleted; returns their names. Reads the ref files (no process) unless there is one to delete.
+   */
+  async dropNewReplaceRefs(): Promise<string[]> {
+    await this.sweepReplaceRefs();
+    return this.droppedReplaceRefs.splice(0);
+  }
+
+  /** Deletes replace refs made since open, keeping their names for dropNewReplaceRefs to report. */
+  private async sweepReplaceRefs(): Promise<void> {
+    const planted = (await readReplaceRefs(this.commonDir)).filter((ref) => !this.replaceRefsAtOpen.has(ref));
+    for (const ref of planted) {
+      await gitOk(this.repoRoot, ['update-ref', '--no-deref', '-d', ref], `deleting the replace ref ${ref}`);
+      this.droppedReplaceRefs.push(ref);
+    }
+  }
+}
+
+/** HEAD of a worktree from its HEAD file and the shared refs (loose, then packed); undefined when unsure. */
+async function readHead(place: PinnedPlace): Promise<string | undefined> {
+  const head = (await readFile(path.join(place.gitDir, 'HEAD'), 'utf8')).trim();
+  if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
+  const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+  if (ref === undefined || ref.split('/').includes('..')) return undefined;
+  const loose = await readFile(path.join(place.commonDir, ref), 'utf8').catch(() => undefined);
+  if (loose !== undefined) {
+    const sha = loose.trim();
+    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : undefined;
+  }
+  const packed = await readFile(path.join(place.commonDir, 'packed-refs'), 'utf8').catch(() => '');
+  for (const line of packed.split('\n')) {
+    const [sha, name] = line.split(' ');
+    if (name === ref && sha !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) return sha;
+  }
+  return undefined;
 }

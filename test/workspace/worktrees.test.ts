@@ -112,19 +112,30 @@ describe('create', () => {
   });
 
   it('cleans up the branch and folder when git fails halfway', async () => {
+    // A blob the checkout needs is gone: git makes the branch, then fails writing the files.
+    const blob = sh(repo, 'rev-parse', 'HEAD:README.md').trim();
+    await rm(path.join(repo, '.git', 'objects', blob.slice(0, 2), blob.slice(2)));
+    const worktrees = await Worktrees.open(repo);
+    const error = await failure(worktrees.create({ loop: 'a', run: '1', base: 'main' }));
+    expect(error.message).toContain('creating the worktree');
+    expect(existsSync(path.join(repo, '.loops', 'worktrees', 'a', '1'))).toBe(false);
+    expect(branches()).toEqual(['main']);
+    expect(registered()).toEqual([repo]);
+  });
+
+  it("never runs the repository's hooks (a post-checkout hook planted by an earlier run)", async () => {
+    const marker = path.join(repo, 'hook-ran');
     await writeFile(
       path.join(repo, '.git', 'hooks', 'post-checkout'),
-      '#!/bin/sh\necho hook says no >&2\nexit 3\n',
+      `#!/bin/sh\ntouch ${marker}\nexit 3\n`,
       {
         mode: 0o755,
       },
     );
     const worktrees = await Worktrees.open(repo);
-    const error = await failure(worktrees.create({ loop: 'a', run: '1', base: 'main' }));
-    expect(error.message).toContain('hook says no');
-    expect(existsSync(path.join(repo, '.loops', 'worktrees', 'a', '1'))).toBe(false);
-    expect(branches()).toEqual(['main']);
-    expect(registered()).toEqual([repo]);
+    const made = await worktrees.create({ loop: 'a', run: '1', base: 'main' });
+    expect(existsSync(path.join(made.path, 'README.md'))).toBe(true);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('refuses names that are not plain folder and branch names', async () => {

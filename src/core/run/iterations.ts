@@ -170,7 +170,7 @@ export class Iterations {
       const tampered = await this.restoreTampered(n, protectedPaths);
       const grading = await gradeIteration(
         deps.graders,
-        this.gradeContext(n, turn.messages),
+        { ...this.gradeContext(n, turn.messages), protectedPaths },
         emitter,
         deps.control,
         { regressions: this.regressions, errors: deps.errors },

@@ -10,6 +10,7 @@ import type { ErrorTracker } from './error-tracker.js';
 import { boundedDiff } from './evidence.js';
 import type { GradeContext, Grader } from './grader.js';
 import { feedbackFrom } from './index.js';
+import { restoreProtected } from './protect.js';
 import type { RegressionTracker } from './regressions.js';
 
 /** A regression's diff is for a person reading the trace: bounded, but generous. */
@@ -59,8 +60,17 @@ export async function gradeIteration(
 ): Promise<IterationVerdict> {
   const verdicts: Array<{ grader: Grader; verdict: GraderVerdict }> = [];
   const notes = new Map<Grader, string>();
-  for (const grader of graders) {
+  for (const [i, grader] of graders.entries()) {
     if (control.stopRequested) break;
+    // The run restored protected files before grading; a grader that ran worktree code may have
+    // changed them since, so each later grader checks against the base again.
+    if (i > 0 && ctx.protectedPaths !== undefined && ctx.protectedPaths.length > 0) {
+      const restored = await restoreProtected(ctx.worktrees, ctx.worktree, ctx.baseSha, ctx.protectedPaths);
+      if (restored.length > 0 && tracking) {
+        const message = `protected file(s) ${restored.join(', ')} changed while grading; they were restored before ${grader.name}`;
+        emitter.emit(tracking.errors.record('tool_failure', message, ctx.iteration));
+      }
+    }
     // Read per grader: a metric grader that discards moves HEAD for the graders after it.
     const sha = tracking ? await ctx.worktrees.headSha(ctx.worktree) : undefined;
     emitter.emit({ type: 'grader.started', grader: grader.name, kind: grader.kind });

@@ -52,6 +52,11 @@ export interface GradeContext {
   /** state/NAME/results.tsv, the metric graders' keep/discard ledger. */
   resultsPath: string;
   worktrees: Worktrees;
+  /**
+   * The protected globs. When given, they are put back from the base before each grader after the
+   * first (one grader runs worktree code that could rewrite the next one's script).
+   */
+  protectedPaths?: readonly string[];
 }
 
 export interface Grader {

@@ -14,13 +14,13 @@
  * `package.json#jest` entries: a glob that matches no file, which restoreProtected puts back.
  * Paths are relative to the repository root, which is also the worktree's root.
  */
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { LoopDefinition } from '../definition/schema.js';
-import type { Worktrees } from '../../workspace/worktrees.js';
-import { git, gitOk } from '../../workspace/git.js';
 import picomatch from 'picomatch';
+import type { LoopDefinition } from '../definition/schema.js';
+import type { TreeEntry, Worktrees } from '../../workspace/worktrees.js';
+import { readRegular, writeConfined } from '../../tools/confined-io.js';
 
 /** Commands of a command line, each as its words: quotes removed, `;`, `&&`, `|`, `(`... between commands. */
 export function shellCommands(command: string): string[][] {
@@ -289,9 +289,11 @@ export async function protectedPaths(def: LoopDefinition, root: string): Promise
 
 /**
  * The tools refuse writes to protected files, but a shell command can still change them. Before the
- * graders run, any protected file that differs from the run's base is put back (deleted when the base
- * had none), and so is any guarded package.json entry, so what the graders check against is what the
- * person wrote. Returns the files and entries restored.
+ * graders run, every protected file is compared byte by byte with the run's base commit (the blob
+ * read from the base, the file read from disk), so no index flag (assume-unchanged, skip-worktree)
+ * and no replace ref hides a change; one that differs is put back from the base (deleted when the
+ * base had none), and so is any guarded package.json entry. Replace refs made during the run are
+ * deleted, since they would reach the user's repository. Returns what was restored or deleted.
  */
 export async function restoreProtected(
   worktrees: Worktrees,
@@ -299,20 +301,141 @@ export async function restoreProtected(
   baseSha: string,
   globs: readonly string[],
 ): Promise<string[]> {
-  const fileGlobs = globs.filter((glob) => !PACKAGE_KEY.test(glob));
+  const fileGlobs = globs.filter((each) => !PACKAGE_KEY.test(each));
   const restored: string[] = [];
   if (fileGlobs.length > 0) {
     const isProtected = picomatch(fileGlobs, { dot: true });
-    const changed = (await worktrees.changedFiles(worktree, baseSha)).filter((file) => isProtected(file));
-    for (const file of changed) {
-      const existed = (await git(worktree, ['cat-file', '-e', `${baseSha}:${file}`])).exitCode === 0;
-      if (existed) await gitOk(worktree, ['checkout', baseSha, '--', file], `restoring ${file}`);
-      else await rm(path.join(worktree, file), { force: true });
+    const base = new Map(
+      (await worktrees.tree(worktree, baseSha))
+        .filter((entry) => entry.mode !== '160000' && isProtected(entry.path))
+        .map((entry) => [entry.path, entry]),
+    );
+    // Files on disk, not git's view of them: a file the agent added and also ignored still counts.
+    const onDisk = await protectedOnDisk(worktree, fileGlobs, isProtected);
+    const candidates = [...new Set([...base.keys(), ...onDisk])].sort();
+    const blobs = await worktrees.blobs(
+      worktree,
+      [...base.values()].map((entry) => entry.oid),
+    );
+    for (const file of candidates) {
+      const entry = base.get(file);
+      const content = entry === undefined ? undefined : blobs.get(entry.oid);
+      if (entry !== undefined && content === undefined) continue; // the base itself lacks it: nothing to compare
+      if (await matchesBase(worktree, file, entry, content)) continue;
+      await putBack(worktree, file, entry, content);
+      restored.push(file);
     }
-    restored.push(...changed);
   }
-  restored.push(...(await restorePackageEntries(worktree, baseSha, globs)));
+  restored.push(...(await restorePackageEntries(worktree, baseSha, globs, worktrees)));
+  for (const ref of await worktrees.dropNewReplaceRefs())
+    restored.push(`${ref} (a git replace ref, deleted)`);
   return restored;
+}
+
+/**
+ * Every non-folder on disk (files, symlinks, anything else) that a protected glob matches, found by
+ * walking only the folders the globs can reach (the part of each before its first wildcard), never
+ * through a symlink, never into .git or node_modules.
+ */
+async function protectedOnDisk(
+  root: string,
+  globs: readonly string[],
+  isProtected: (file: string) => boolean,
+): Promise<string[]> {
+  const bases = [...new Set(globs.map((each) => picomatch.scan(each).base.replace(/\/+$/, '')))].sort();
+  // A base inside another is walked with it.
+  const roots = bases.filter(
+    (base, i) => !bases.slice(0, i).some((outer) => outer === '' || base.startsWith(`${outer}/`)),
+  );
+  const found: string[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    const abs = rel === '' ? root : path.join(root, rel);
+    const info = await lstat(abs).catch(() => undefined);
+    if (info === undefined) return;
+    if (!info.isDirectory()) {
+      if (isProtected(rel)) found.push(rel);
+      return;
+    }
+    for (const entry of await readdir(abs, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isDirectory() && (entry.name === '.git' || entry.name === 'node_modules')) continue;
+      if (rel === '' && entry.name === '.git') continue;
+      await visit(rel === '' ? entry.name : `${rel}/${entry.name}`);
+    }
+  };
+  for (const base of roots) {
+    if (base.split('/').includes('..')) continue;
+    await visit(base);
+  }
+  return found;
+}
+
+/** Whether the worktree's `file` is exactly the base's entry (undefined: the base had no such file). */
+async function matchesBase(
+  root: string,
+  file: string,
+  entry: TreeEntry | undefined,
+  content: Buffer | undefined,
+): Promise<boolean> {
+  const abs = path.join(root, file);
+  if (!(await realFolders(root, file))) return false;
+  const info = await lstat(abs).catch(() => undefined);
+  if (entry === undefined || content === undefined) return info === undefined;
+  if (info === undefined) return false;
+  if (entry.mode === '120000') {
+    return info.isSymbolicLink() && Buffer.from(await readlink(abs, 'buffer')).equals(content);
+  }
+  if (!info.isFile() || (entry.mode === '100755') !== ((info.mode & 0o111) !== 0)) return false;
+  const bytes = await readRegular(abs);
+  return bytes !== undefined && bytes.equals(content);
+}
+
+/** Whether every folder on the way to `file` is a real folder (not a symlink, not a file), or missing. */
+async function realFolders(root: string, file: string): Promise<boolean> {
+  const parts = file.split('/').slice(0, -1);
+  let at = root;
+  for (const part of parts) {
+    at = path.join(at, part);
+    const info = await lstat(at).catch(() => undefined);
+    if (info === undefined) return true;
+    if (!info.isDirectory()) return false;
+  }
+  return true;
+}
+
+/**
+ * Puts `file` back as the base had it (or removes it). Whatever the agent put on the way (a symlink
+ * or a file where the base had a folder, a folder or a symlink where it had a file) is removed
+ * first, so the write lands on the path itself, inside the worktree, never through a link.
+ */
+async function putBack(
+  root: string,
+  file: string,
+  entry: TreeEntry | undefined,
+  content: Buffer | undefined,
+): Promise<void> {
+  const parts = file.split('/');
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = path.join(at, part);
+    const info = await lstat(at).catch(() => undefined);
+    if (info === undefined) break;
+    if (!info.isDirectory()) await rm(at, { force: true });
+  }
+  const abs = path.join(root, file);
+  const info = await lstat(abs).catch(() => undefined);
+  if (info !== undefined && (entry === undefined || !info.isFile() || entry.mode === '120000')) {
+    await rm(abs, { recursive: true, force: true });
+  }
+  if (entry === undefined || content === undefined) return;
+  if (entry.mode === '120000') {
+    await mkdir(path.dirname(abs), { recursive: true });
+    await symlink(content.toString('utf8'), abs);
+    return;
+  }
+  await writeConfined(root, file, content, [], {
+    restoring: true,
+    mode: entry.mode === '100755' ? 0o755 : 0o644,
+  });
 }
 
 /** `scripts.test:unit` → ['scripts', 'test:unit'] (a script's name may hold dots); `jest` → ['jest']. */
@@ -365,15 +488,20 @@ export async function restorePackageEntries(
   worktree: string,
   baseSha: string,
   globs: readonly string[],
+  worktrees: Worktrees,
 ): Promise<string[]> {
-  const entries = globs.flatMap((glob) => PACKAGE_KEY.exec(glob)?.[1] ?? []);
+  const entries = globs.flatMap((each) => PACKAGE_KEY.exec(each)?.[1] ?? []);
   if (entries.length === 0) return [];
+  if (!(await realFolders(worktree, 'package.json'))) return [];
   const file = path.join(worktree, 'package.json');
-  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const bytes = await readRegular(file);
+  const text = bytes?.toString('utf8');
   const current = parsePackage(text);
   if (text === undefined || current === undefined) return [];
-  const shown = await git(worktree, ['show', `${baseSha}:package.json`]);
-  const base = shown.exitCode === 0 ? parsePackage(shown.stdout) : {};
+  const inBase = (await worktrees.tree(worktree, baseSha)).find((entry) => entry.path === 'package.json');
+  const baseText =
+    inBase && (await worktrees.blobs(worktree, [inBase.oid])).get(inBase.oid)?.toString('utf8');
+  const base = inBase ? parsePackage(baseText) : {};
   if (base === undefined) return [];
   const restored: string[] = [];
   for (const entry of entries) {
@@ -383,6 +511,7 @@ export async function restorePackageEntries(
     setAt(current, key, was);
     restored.push(`package.json#${entry}`);
   }
-  if (restored.length > 0) await writeFile(file, formatLike(text, current));
+  if (restored.length > 0)
+    await writeConfined(worktree, 'package.json', formatLike(text, current), [], { restoring: true });
   return restored;
 }

@@ -54,7 +54,36 @@ export interface GraderVerdict {
   durationMs: number;
 }
 
+/**
+ * Where an event comes from. Run events (the default when absent) belong to one run; supervisor,
+ * trigger and hill-climb events have their own stream id in `run` (e.g. `supervisor`) with its own seq,
+ * so the store's de-duplication by (run, seq) holds for them too.
+ */
+export type EventSource = 'run' | 'supervisor' | 'trigger' | 'hillclimb';
+
+/** What the stall detector read off one iteration: verifier movement and repetition, never the text. */
+export interface ProgressSignals {
+  /** The committed diff differs from every earlier one of this run. */
+  newDiff: boolean;
+  /** The committed diff equals one seen earlier in this run (returning to it is not progress). */
+  returnedToEarlierDiff: boolean;
+  testsMoved: boolean;
+  scoresMoved: boolean;
+  metricBestMoved: boolean;
+  /** Error signatures not seen before / seen before. */
+  newErrors: number;
+  repeatedErrors: number;
+  /** The turn's tool calls (a canonical multiset of name + arguments) repeat an earlier turn's. */
+  repeatedToolCalls: boolean;
+  /** The turns' tool calls cycle (A,B,A,B). */
+  cycle: boolean;
+}
+
+export type StallAction = 'nudge' | 'pause' | 'stop';
+
 export interface EventBase {
+  /** Absent means 'run'. */
+  source?: EventSource;
   loop: string;
   run: string;
   /** 0 before the first iteration starts. */
@@ -155,7 +184,56 @@ export type LoopEventBody =
       worktree: string;
       budget?: { cap: BudgetCap; limit: number; used: number };
       durationMs: number;
-    };
+    }
+  /** A tool call matched an `approve:` rule and waits at its safe point for a person. */
+  | {
+      type: 'approval.requested';
+      approvalId: string;
+      callId: string;
+      tool: string;
+      input: unknown;
+      /** The rule that matched, as written in LOOP.md, and the part of the call it matched. */
+      rule: string;
+      matched: string;
+      /** How long it waits before it is denied; null when it waits until answered or stopped. */
+      timeoutMs: number | null;
+    }
+  | {
+      type: 'approval.resolved';
+      approvalId: string;
+      callId: string;
+      approved: boolean;
+      by: 'person' | 'headless' | 'timeout' | 'stop';
+      /** For a denial, what the model is told as the tool's error. */
+      reason: string;
+    }
+  /** One iteration's progress signals, and whether they count as progress. */
+  | {
+      type: 'stall.signals';
+      progress: boolean;
+      signals: ProgressSignals;
+      /** Iterations in a row without progress, this one included. */
+      quiet: number;
+      window: number;
+    }
+  | { type: 'stall.detected'; reason: string; window: number; action: StallAction }
+  | { type: 'stall.cleared'; reason: string }
+  /** A supervisor event: the answer to a command (started, queued, done, refused). */
+  | {
+      type: 'command.replied';
+      id: string;
+      command: string;
+      ok: boolean;
+      status: 'started' | 'queued' | 'done' | 'refused';
+      reason: string;
+      target?: string;
+    }
+  /** An MCP server of the loop is up, with the tools it offers the model. */
+  | { type: 'connector.started'; server: string; transport: 'stdio' | 'http'; tools: string[] }
+  /** What an MCP server wrote on stderr (kept out of the screen, in the trace). */
+  | { type: 'connector.log'; server: string; text: string }
+  /** A supervisor event: the starts waiting behind the limit on runs at once, in order. */
+  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

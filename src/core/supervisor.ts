@@ -5,7 +5,13 @@
 import { loadAllLoops, type LoadResult } from './definition/load.js';
 import { formatProblem } from './definition/problems.js';
 import type { LoopDefinition } from './definition/schema.js';
-import type { Command, LoopInfo, SupervisorPort } from './control.js';
+import {
+  newCommandId,
+  type Command,
+  type CommandReply,
+  type LoopInfo,
+  type SupervisorPort,
+} from './control.js';
 import type { EventListener, LoopEvent, Outcome, TokenUsage } from './events.js';
 import { RunControl } from './run/control.js';
 import { executeRun, type RunResult } from './run/run.js';
@@ -16,6 +22,7 @@ import { Worktrees } from '../workspace/worktrees.js';
 import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../state/paths.js';
 import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
+import { openTelemetry, type Telemetry } from '../telemetry/setup.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -31,6 +38,7 @@ export interface SupervisorOptions {
 }
 
 interface ActiveRun {
+  id: string;
   control: RunControl;
   done: Promise<RunResult>;
 }
@@ -51,6 +59,7 @@ export class Supervisor implements SupervisorPort {
     private readonly lock: StateLock,
     private definitions: Array<{ name: string; result: LoadResult }>,
     private readonly options: SupervisorOptions,
+    private readonly telemetry: Telemetry | undefined,
   ) {
     for (const { name } of definitions) {
       const last = index.lastRun(name);
@@ -80,7 +89,19 @@ export class Supervisor implements SupervisorPort {
         (options.onError ?? ((e: unknown) => process.emitWarning(String(e))))(kept.reason);
       }
       const definitions = await loadAllLoops(worktrees.repoRoot);
-      self = new Supervisor(worktrees.repoRoot, paths, worktrees, index, lock, definitions, options);
+      const telemetry = await openTelemetry(options.env ?? process.env, (e) =>
+        (options.onError ?? ((err: unknown) => process.emitWarning(String(err))))(e),
+      );
+      self = new Supervisor(
+        worktrees.repoRoot,
+        paths,
+        worktrees,
+        index,
+        lock,
+        definitions,
+        options,
+        telemetry,
+      );
       return self;
     } catch (err) {
       await lock.release();
@@ -124,30 +145,64 @@ export class Supervisor implements SupervisorPort {
     return () => this.listeners.delete(listener);
   }
 
-  send(command: Command): void {
+  send(command: Command): CommandReply {
+    const id = command.id ?? newCommandId();
+    const reply = (
+      ok: boolean,
+      status: CommandReply['status'],
+      reason: string,
+      run?: string,
+    ): CommandReply => ({
+      id,
+      type: command.type,
+      loop: command.loop,
+      ok,
+      status,
+      reason,
+      ...(run === undefined ? {} : { run }),
+    });
+    if (command.type === 'start') {
+      const refusal = this.startRefusal(command.loop);
+      if (refusal) return reply(false, 'refused', refusal);
+      const runId = newRunId();
+      void this.start(command.loop, command.trigger ?? 'manual', runId).catch((err: unknown) =>
+        this.reportError(err),
+      );
+      return reply(true, 'started', `started run ${runId}`, runId);
+    }
+    const runs = this.runsOf(command.loop).filter((r) => command.run === undefined || r.id === command.run);
+    if (command.run !== undefined && runs.length === 0)
+      return reply(false, 'refused', `run ${command.run} of ${command.loop} is not in flight`);
     switch (command.type) {
-      case 'start':
-        if (this.canStart(command.loop))
-          void this.start(command.loop, command.trigger ?? 'manual').catch((err: unknown) =>
-            this.reportError(err),
-          );
-        return;
       case 'stop':
-        for (const run of this.runsOf(command.loop)) run.control.stop();
-        return;
+        if (runs.length === 0) return reply(false, 'refused', `${command.loop} has no run in flight`);
+        for (const run of runs) run.control.stop(command.reason);
+        return reply(true, 'done', `stopping ${runs.length} run(s)`);
       case 'pause':
-        for (const run of this.runsOf(command.loop)) run.control.pause();
-        return;
+        if (runs.length === 0) return reply(false, 'refused', `${command.loop} has no run in flight`);
+        for (const run of runs) run.control.pause();
+        return reply(true, 'done', 'pausing at the next safe point');
       case 'resume':
-        for (const run of this.runsOf(command.loop)) run.control.resume();
-        return;
-      case 'instruct': {
-        const runs = this.runsOf(command.loop);
-        if (runs.length === 0)
+        if (runs.length === 0) return reply(false, 'refused', `${command.loop} has no run in flight`);
+        for (const run of runs) run.control.resume();
+        return reply(true, 'done', 'resumed');
+      case 'instruct':
+        if (runs.length === 0) {
+          if (!this.definition(command.loop))
+            return reply(false, 'refused', `no valid loop named ${command.loop}`);
           this.pending.set(command.loop, [...(this.pending.get(command.loop) ?? []), command.text]);
+          return reply(true, 'queued', 'kept for the next run of this loop');
+        }
         for (const run of runs) run.control.instruct(command.text, command.now);
-        return;
-      }
+        return reply(
+          true,
+          'done',
+          command.now ? 'interrupting with the instruction' : 'queued for the next iteration',
+        );
+      case 'approve':
+      case 'deny':
+        // Approvals arrive with the approval policy; until then nothing is ever waiting for one.
+        return reply(false, 'refused', `no approval ${command.approvalId} is waiting`);
     }
   }
 
@@ -156,15 +211,25 @@ export class Supervisor implements SupervisorPort {
   }
 
   canStart(loop: string): boolean {
-    const def = this.definition(loop);
-    if (!def || this.closed) return false;
-    if (this.runsOf(loop).length >= def.concurrency) return false;
+    return this.startRefusal(loop) === undefined;
+  }
+
+  /** Why a start of this loop would be refused now, or undefined when it may start. */
+  startRefusal(loop: string): string | undefined {
+    if (this.closed) return 'loops is shutting down';
+    const entry = this.definitions.find((d) => d.name === loop);
+    if (!entry) return `no loop named ${loop}`;
+    if (!entry.result.ok) return `${loop} has a problem in its LOOP.md: run loops validate ${loop}`;
+    if (this.runsOf(loop).length >= entry.result.definition.concurrency)
+      return `${loop} is already running (concurrency ${entry.result.definition.concurrency})`;
     const inFlight = [...this.active.values()].reduce((n, runs) => n + runs.length, 0);
-    return inFlight < (this.options.maxConcurrent ?? 4);
+    const limit = this.options.maxConcurrent ?? 4;
+    if (inFlight >= limit) return `${inFlight} runs are in flight, the limit on runs at once`;
+    return undefined;
   }
 
   /** Starts one run and resolves with its result; the run's events reach every subscriber. */
-  async start(loop: string, trigger = 'manual'): Promise<RunResult> {
+  async start(loop: string, trigger = 'manual', runId: string = newRunId()): Promise<RunResult> {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
     const control = new RunControl();
@@ -173,7 +238,7 @@ export class Supervisor implements SupervisorPort {
     const env = this.options.env ?? process.env;
     const done = executeRun({
       definition: def,
-      runId: newRunId(),
+      runId,
       trigger,
       createProvider: async () => {
         const provider = await createProvider({
@@ -193,10 +258,12 @@ export class Supervisor implements SupervisorPort {
       paths: this.paths,
       index: this.index,
       control,
+      env,
       onEvent: (event) => this.publish(event),
+      observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
       ...(this.options.price ? { price: this.options.price } : {}),
     });
-    const entry: ActiveRun = { control, done };
+    const entry: ActiveRun = { id: runId, control, done };
     this.active.set(loop, [...this.runsOf(loop), entry]);
     try {
       const result = await done;
@@ -217,6 +284,7 @@ export class Supervisor implements SupervisorPort {
     const all = [...this.active.values()].flat();
     for (const run of all) run.control.stop(reason);
     await Promise.allSettled(all.map((r) => r.done));
+    await this.telemetry?.shutdown();
     await this.lock.release();
   }
 
@@ -233,8 +301,9 @@ export class Supervisor implements SupervisorPort {
     for (const listener of this.listeners) {
       try {
         listener(event);
-      } catch {
-        // A broken subscriber must not break the run; the trace file still has the event.
+      } catch (err) {
+        // A broken subscriber must not break the run (the trace file still has the event), but it is reported.
+        this.reportError(err);
       }
     }
   }

@@ -124,8 +124,13 @@ function Screen(props: { port: SupervisorPort; onExit: (() => void) | undefined 
         if (view.info.problem !== undefined) {
           return change({ notice: `${name} cannot start: ${view.info.problem}` });
         }
-        port.send({ type: 'start', loop: name });
-        return;
+        {
+          // Every start gets an answer on screen: started, queued behind the limit, or refused and why.
+          const reply = port.send({ type: 'start', loop: name });
+          return change({
+            notice: reply.ok ? `${name}: ${reply.reason}` : `${name} not started: ${reply.reason}`,
+          });
+        }
       case 'loop.stop':
         if (view === undefined || (view.status !== 'running' && view.status !== 'paused')) {
           return change({ notice: `${name || 'nothing'} is not running` });
@@ -134,8 +139,14 @@ function Screen(props: { port: SupervisorPort; onExit: (() => void) | undefined 
         store.markStopping(name);
         return;
       case 'loop.pause':
-        if (view?.status === 'running') return port.send({ type: 'pause', loop: name });
-        if (view?.status === 'paused') return port.send({ type: 'resume', loop: name });
+        if (view?.status === 'running') {
+          port.send({ type: 'pause', loop: name });
+          return;
+        }
+        if (view?.status === 'paused') {
+          port.send({ type: 'resume', loop: name });
+          return;
+        }
         return change({ notice: `${name || 'nothing'} is not running` });
       case 'loop.instruct':
       case 'loop.interrupt':

@@ -1,5 +1,5 @@
 /** A SupervisorPort for UI tests: records the commands sent and lets the test emit events. */
-import type { Command, LoopInfo, SupervisorPort } from '../../src/core/control.js';
+import type { Command, CommandReply, LoopInfo, SupervisorPort } from '../../src/core/control.js';
 import type { EventListener, LoopEvent, LoopEventBody, TokenUsage } from '../../src/core/events.js';
 
 export class FakePort implements SupervisorPort {
@@ -12,8 +12,16 @@ export class FakePort implements SupervisorPort {
     return this.infos;
   }
 
-  send(command: Command): void {
+  /** What the next commands are answered with; by default every command is done. */
+  reply: (command: Command) => Omit<CommandReply, 'id' | 'type' | 'loop'> = () => ({
+    ok: true,
+    status: 'done',
+    reason: 'done',
+  });
+
+  send(command: Command): CommandReply {
     this.sent.push(command);
+    return { id: `c${this.sent.length}`, type: command.type, loop: command.loop, ...this.reply(command) };
   }
 
   subscribe(listener: EventListener): () => void {

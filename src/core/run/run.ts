@@ -12,14 +12,17 @@ import type { Worktrees } from '../../workspace/worktrees.js';
 import type { StatePaths } from '../../state/paths.js';
 import type { StateIndex } from '../../state/index-db.js';
 import { TraceWriter } from '../../state/trace.js';
+import type { StateIndex as Index } from '../../state/index-db.js';
 import type { RunSummary } from '../../state/summary.js';
 import { BudgetTracker } from '../budget/caps.js';
 import { pricerFor, unpricedWarnings } from '../budget/prices.js';
+import type { BudgetConfig } from '../definition/schema.js';
 import { callFromEvent } from '../budget/ledger.js';
 import type { Grader } from '../verify/grader.js';
 import { ErrorTracker, errorsPath } from '../verify/error-tracker.js';
 import type { RunControl } from './control.js';
 import { createEmitter } from './emitter.js';
+import { ObserverList, type RunObserver } from './observers.js';
 import { Iterations } from './iterations.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
@@ -35,6 +38,10 @@ export interface RunDeps {
   index: StateIndex;
   control: RunControl;
   onEvent?: (event: LoopEvent) => void;
+  /** loops' own environment: where named variables (an MCP server's token, say) come from. */
+  env?: NodeJS.ProcessEnv;
+  /** More observers of the run's events (the stall detector, telemetry), made once the run is known. */
+  observers?: (run: { definition: LoopDefinition; run: string }) => RunObserver[];
   /** Prices each call; default: the price table for the loop's provider (budget/prices.ts). */
   price?: (model: string, usage: TokenUsage) => number | null;
   /** The clock of the minutes budget (milliseconds); tests pass their own. */
@@ -74,29 +81,26 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   const tracePath = deps.paths.trace(def.name, deps.runId);
   const summaryPath = deps.paths.runSummary(def.name, deps.runId);
   const trace = await TraceWriter.open(tracePath);
-  let traceError: unknown;
   const price = deps.price ?? pricerFor(def.agent.provider);
-  const warnUnpriced = unpricedWarnings(def.budget, (message) =>
-    emitter.emit({ type: 'run.error', kind: 'budget.unpriced', message }),
-  );
   // Classifies errors as they are emitted; its error.recorded events follow the event that caused them.
   const errors = await ErrorTracker.open(errorsPath(deps.paths, def.name));
   // Instructions given with `!` reach the agent inside its turn; the run also keeps them in MEMORY.md.
   const heard: string[] = [];
-  const emitter = createEmitter(def.name, deps.runId, (event) => {
-    if (event.type === 'instruction.received' && event.mode === 'now') heard.push(event.text);
-    trace.append(event).catch((err: unknown) => {
-      traceError ??= err;
-    });
-    // The spend ledger, in memory until the iteration ends (index.flush) or the run is recorded.
-    if (event.type === 'model.response') {
-      const call = callFromEvent(event, price);
-      deps.index.recordCall(call);
-      if (call.usd === null) warnUnpriced(call.model);
-    }
-    deps.onEvent?.(event);
-    for (const body of errors.observe(event)) emitter.emit(body);
-  });
+  const observers = new ObserverList((body) => emitter.emit(body));
+  const emitter = createEmitter(def.name, deps.runId, observers.dispatch);
+  const traceObserver = traceRecorder(trace);
+  observers
+    .add(instructionLog(heard))
+    .add(traceObserver)
+    .add(
+      spendRecorder(deps.index, price, def.budget, (message) =>
+        emitter.emit({ type: 'run.error', kind: 'budget.unpriced', message }),
+      ),
+    )
+    .add({ observe: (event) => deps.onEvent?.(event) })
+    .add({ observe: (event) => errors.observe(event), flush: () => errors.flush() });
+  for (const observer of deps.observers?.({ definition: def, run: deps.runId }) ?? [])
+    observers.add(observer);
   const budget = new BudgetTracker(def.budget, deps.now);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
@@ -121,7 +125,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     await recordStart(deps.index, facts);
     await warnIfDirty(deps, emitter);
     const run = new Iterations(
-      { ...deps, price, provider, graders, errors },
+      { ...deps, price, provider, graders, errors, flushRecords: () => observers.flush() },
       worktree,
       emitter,
       budget,
@@ -151,11 +155,54 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     worktree: worktreePath,
     durationMs: Date.now() - started,
   });
-  await trace.close();
-  await errors.flush();
+  await observers.flush();
+  await observers.close();
   await recordEnd(deps.index, summaryPath, facts, ending, totals, graderLog);
   // The run itself is recorded; a trace that could not be written is still an error the caller must see.
+  const traceError = traceObserver.error();
   if (traceError instanceof Error) throw traceError;
   if (traceError !== undefined) throw new Error('the trace could not be written');
   return { run: deps.runId, ...ending, ...totals, branch, worktree: worktreePath, tracePath, summaryPath };
+}
+
+/** Keeps the `!` instructions the agent turn delivered, for MEMORY.md. */
+function instructionLog(heard: string[]): RunObserver {
+  return {
+    observe(event) {
+      if (event.type === 'instruction.received' && event.mode === 'now') heard.push(event.text);
+    },
+  };
+}
+
+/** Appends every event to the trace file as it happens; a write error is kept for the caller. */
+function traceRecorder(trace: TraceWriter): RunObserver & { error(): unknown } {
+  let failure: unknown;
+  return {
+    observe(event) {
+      trace.append(event).catch((err: unknown) => {
+        failure ??= err;
+      });
+    },
+    close: () => trace.close(),
+    error: () => failure,
+  };
+}
+
+/** Every billed model call into the spend ledger; an unpriced model is warned about once. */
+function spendRecorder(
+  index: Index,
+  price: (model: string, usage: TokenUsage) => number | null,
+  budget: BudgetConfig,
+  warn: (message: string) => void,
+): RunObserver {
+  const warnUnpriced = unpricedWarnings(budget, warn);
+  return {
+    observe(event) {
+      if (event.type !== 'model.response') return;
+      const call = callFromEvent(event, price);
+      index.recordCall(call);
+      if (call.usd === null) warnUnpriced(call.model);
+    },
+    flush: () => index.flush(),
+  };
 }

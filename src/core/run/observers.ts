@@ -1,0 +1,52 @@
+/**
+ * A run's event sink as a list of observers: the trace writer, the spend ledger, the error tracker,
+ * the instruction log, the forwarder to the supervisor, and whatever comes next (the stall detector,
+ * telemetry). Each sees every event in order; events an observer emits in answer are queued and
+ * emitted after the current event has reached every observer, never from inside another emit.
+ */
+import type { LoopEvent, LoopEventBody } from '../events.js';
+
+export interface RunObserver {
+  /** Sees one event; may answer with events to emit after it (an error signature, a stall verdict). */
+  observe(event: LoopEvent): readonly LoopEventBody[] | void;
+  /** Called at every iteration's end and before the run's record is written. */
+  flush?(): Promise<void>;
+  /** Called once after `run.ended`. */
+  close?(): Promise<void>;
+}
+
+export class ObserverList {
+  private readonly observers: RunObserver[] = [];
+  private readonly queue: LoopEventBody[] = [];
+  private draining = false;
+
+  constructor(private readonly emit: (body: LoopEventBody) => void) {}
+
+  add(observer: RunObserver): this {
+    this.observers.push(observer);
+    return this;
+  }
+
+  /** The emitter's sink: every observer sees the event, then the events they answered with follow. */
+  readonly dispatch = (event: LoopEvent): void => {
+    for (const observer of this.observers) {
+      const answered = observer.observe(event);
+      if (answered) this.queue.push(...answered);
+    }
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let body = this.queue.shift(); body; body = this.queue.shift()) this.emit(body);
+    } finally {
+      this.draining = false;
+    }
+  };
+
+  async flush(): Promise<void> {
+    for (const observer of this.observers) await observer.flush?.();
+  }
+
+  async close(): Promise<void> {
+    for (const observer of this.observers) await observer.close?.();
+  }
+}

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NOT_YET_ENFORCED } from '../../src/core/definition/not-yet.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { runCli, type CliOptions } from './cli-process.js';
 
@@ -132,15 +133,26 @@ describe('loops validate', () => {
     expect(r.exitCode).toBe(0);
     const out = r.stdout.trimEnd().split('\n');
     expect(out[0]).toBe('ok  later');
+    // Whatever is still in the not-yet table warns at its line; what has been built (deleted from the
+    // table) does not. The metric pattern's missing capture group always warns.
+    const lineOf: Record<string, number> = {
+      'agent.route.triage': 4,
+      'agent.mcp': 5,
+      trigger: 6,
+      stall: 7,
+      approve: 8,
+    };
+    const notYet = new Set(NOT_YET_ENFORCED.map(({ path }) => path.join('.')));
+    const expected = Object.entries(lineOf)
+      .filter(([field]) => notYet.has(field))
+      .map(([field, line]) => `loops/later/LOOP.md:${line}: ${field}`);
     expect(out.slice(1).map((line) => line.trim().split(': warning: ')[0])).toEqual([
-      'loops/later/LOOP.md:4: agent.route.triage',
-      'loops/later/LOOP.md:5: agent.mcp',
-      'loops/later/LOOP.md:6: trigger',
-      'loops/later/LOOP.md:7: stall',
-      'loops/later/LOOP.md:8: approve',
+      ...expected,
       'loops/later/LOOP.md:10: verify[0].metric.pattern',
     ]);
-    expect(r.stdout).toContain('trigger: warning: not yet enforced: triggers do not run yet');
+    expect(notYet.size).toBe(expected.length); // every entry of the table is tried here
+    if (notYet.has('trigger'))
+      expect(r.stdout).toContain('trigger: warning: not yet enforced: triggers do not run yet');
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Supervisor } from '../../src/core/supervisor.js';
 import { WorkspaceError, Worktrees } from '../../src/workspace/worktrees.js';
 import { tempDir } from '../tools/temp-dir.js';
 import { makeRepo, sh } from './git-repo.js';
@@ -248,6 +249,24 @@ describe('remove and pruneOrphans', () => {
     } finally {
       await done();
     }
+  });
+});
+
+describe('opening the supervisor', () => {
+  it('reports a worktree folder it kept because it holds work', async () => {
+    const worktrees = await Worktrees.open(repo);
+    const lost = await worktrees.create({ loop: 'a', run: 'lost', base: 'main' });
+    await writeFile(path.join(lost.path, 'draft.txt'), 'not committed\n');
+    await rm(path.join(repo, '.git', 'worktrees', 'lost'), { recursive: true });
+    const reported: unknown[] = [];
+    const supervisor = await Supervisor.open(repo, { env: {}, onError: (e) => reported.push(e) });
+    await supervisor.shutdown();
+    expect(reported).toEqual([
+      expect.stringContaining(
+        `${lost.path} is no longer a git worktree but has 1 file(s) its branch lacks: kept`,
+      ),
+    ]);
+    expect(existsSync(path.join(lost.path, 'draft.txt'))).toBe(true);
   });
 });
 

@@ -43,6 +43,7 @@ function checkedString(check: (value: string) => string | undefined): z.ZodStrin
     .string()
     .min(1)
     .superRefine((value, ctx) => {
+      if (value === '') return; // "must not be empty" says it already
       const problem = check(value);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
     });

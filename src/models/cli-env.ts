@@ -5,7 +5,7 @@
  * credentials and configuration, and any secret the user's environment holds is cut out of what it
  * reports before that is emitted.
  */
-import { isSecretName, scrubEnv } from '../tools/env.js';
+import { isSecretName, scrubEnv } from '../process/env.js';
 import type { ProviderEvent } from './provider.js';
 
 /** Names or name prefixes (ending in `*`) of a provider's own variables, passed through the scrub. */

@@ -5,7 +5,7 @@
  * it exits, and when loops exits. Failures become ProviderErrors that say what to do.
  */
 import { execa } from 'execa';
-import { GROUPS, superviseGroup } from '../tools/process-group.js';
+import { GROUPS, superviseGroup } from '../process/process-group.js';
 import type { Redactor } from './cli-env.js';
 import { ProviderError } from './provider.js';
 

@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { runShell, type ShellResult } from './shell.js';
+import { runShell, type ShellResult } from '../process/shell.js';
 
 const input = z.strictObject({
   command: z

@@ -7,7 +7,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { CommandGraderConfig } from '../definition/schema.js';
 import type { GraderVerdict } from '../events.js';
-import { runShell } from '../../tools/shell.js';
+import { runShell } from '../../process/shell.js';
 import type { GradeContext, Grader } from './grader.js';
 import { clipHead } from './clip.js';
 import { failureExcerpt } from './failure-excerpt.js';

@@ -9,7 +9,7 @@
  * pass, or every metric loop would be "verified" after its first iteration).
  */
 import type { GraderVerdict } from '../events.js';
-import { runShell } from '../../tools/shell.js';
+import { runShell } from '../../process/shell.js';
 import { appendResult, type ResultStatus } from '../../state/results-tsv.js';
 import type { MetricGraderConfig } from './configs.js';
 import type { GradeContext, Grader } from './grader.js';

@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { scrubEnv } from '../../src/tools/env.js';
-import { capText, OutputCollector } from '../../src/tools/output-cap.js';
-import { runShell } from '../../src/tools/shell.js';
+import { scrubEnv } from '../../src/process/env.js';
+import { capText, OutputCollector } from '../../src/process/output-cap.js';
+import { runShell } from '../../src/process/shell.js';
 import { createToolbox, executeTool } from '../../src/tools/toolbox.js';
 import type { ToolContext } from '../../src/tools/types.js';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../tools/temp-dir.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -31,6 +31,8 @@ export const runTool = defineTool({
       timeoutMs: limit,
       outputCap: ctx.outputCap,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+      profile: 'agent',
     });
     return { ok: result.exitCode === 0, output: describe(result, limit) };
   },

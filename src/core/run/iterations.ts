@@ -5,6 +5,7 @@
 import type { LoopDefinition } from '../definition/schema.js';
 import type { Message, ModelProvider } from '../../models/provider.js';
 import type { Worktree } from '../../workspace/worktrees.js';
+import type { Sandbox } from '../../process/sandbox.js';
 import type { RunSummary } from '../../state/summary.js';
 import { resultsPath } from '../../state/results-tsv.js';
 import { createToolbox } from '../../tools/toolbox.js';
@@ -31,6 +32,8 @@ export interface ReadyDeps extends RunDeps {
   provider: ModelProvider;
   graders: Grader[];
   errors: ErrorTracker;
+  /** Where the run tool and the command and metric graders run worktree code. */
+  sandbox: Sandbox;
 }
 
 /** The iterations of one run, and what they carry from one to the next. */
@@ -84,6 +87,7 @@ export class Iterations {
       runTimeoutMs: this.deps.runTimeoutMs ?? 10 * 60_000,
       outputCap: this.deps.outputCap ?? 16_000,
       protectedPaths,
+      sandbox: this.deps.sandbox,
     };
   }
 
@@ -242,6 +246,7 @@ export class Iterations {
       emit: (body) => this.emitter.emit(body),
       resultsPath: resultsPath(deps.paths, def.name),
       worktrees: deps.worktrees,
+      sandbox: deps.sandbox,
     };
   }
 

@@ -67,6 +67,9 @@ export function createCommandGrader(cfg: CommandGraderConfig, index: number): Gr
         timeoutMs: cfg.timeout * 1000,
         outputCap: OUTPUT_CAP,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+        // Only a holdout grader sees the holdout graders' files; every grader runs the agent's code.
+        profile: cfg.holdout ? 'holdout' : 'grader',
       });
       const verdict: GraderVerdict = {
         name,

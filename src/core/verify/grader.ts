@@ -4,6 +4,7 @@ import type { GraderVerdict, LoopEventBody } from '../events.js';
 import type { Message } from '../../models/provider.js';
 import type { Worktrees } from '../../workspace/worktrees.js';
 import type { CallOptions, CallResult } from '../run/model-caller.js';
+import type { Sandbox } from '../../process/sandbox.js';
 
 /** A separate agent with its own conversation (a checker); never the author's. */
 export interface SubAgentRequest {
@@ -45,6 +46,8 @@ export interface GradeContext {
   /** state/NAME/results.tsv, the metric graders' keep/discard ledger. */
   resultsPath: string;
   worktrees: Worktrees;
+  /** Where command and metric graders run the agent's code (process/sandbox.ts); unconfined when not given. */
+  sandbox?: Sandbox;
 }
 
 export interface Grader {

@@ -85,6 +85,9 @@ export function createMetricGrader(cfg: MetricGraderConfig, index: number): Grad
         timeoutMs: cfg.timeout * 1000,
         outputCap: OUTPUT_CAP,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+        // Only a holdout grader sees the holdout graders' files; every grader runs the agent's code.
+        profile: cfg.holdout ? 'holdout' : 'grader',
       });
       const verdict: GraderVerdict = { name, kind: 'metric', passed: false, feedback: '', durationMs: 0 };
       if (result.canceled) {

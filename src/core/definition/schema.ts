@@ -145,10 +145,12 @@ export const sandboxSchema = z.union([
   z.literal('off'),
   z.strictObject({
     network: z
-      .boolean({
-        error:
-          'sandbox.network is true or false: a list of hosts cannot be enforced by the sandbox yet (bubblewrap has no host filter), so it is refused rather than ignored; use true to share the network',
+      .union([z.boolean(), z.array(z.string())])
+      .refine((value) => typeof value === 'boolean', {
+        message:
+          'a list of hosts cannot be enforced by the sandbox yet (bubblewrap has no host filter), so it is refused rather than ignored: use true to share the network, or false',
       })
+      .transform((value) => value === true)
       .prefault(false),
     /** Variables passed from loops' own environment on purpose (their values never go in LOOP.md). */
     env: z.array(envName).prefault([]),

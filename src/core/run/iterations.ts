@@ -5,7 +5,7 @@
 import type { LoopDefinition } from '../definition/schema.js';
 import type { Message, ModelProvider } from '../../models/provider.js';
 import type { Worktree } from '../../workspace/worktrees.js';
-import type { Sandbox } from '../../process/sandbox.js';
+import type { Confinement, Sandbox } from '../../process/sandbox.js';
 import type { RunSummary } from '../../state/summary.js';
 import { resultsPath } from '../../state/results-tsv.js';
 import { createToolbox } from '../../tools/toolbox.js';
@@ -33,7 +33,7 @@ export interface ReadyDeps extends RunDeps {
   graders: Grader[];
   errors: ErrorTracker;
   /** Where the run tool and the command and metric graders run worktree code. */
-  sandbox: Sandbox;
+  sandbox: Sandbox & { confinement: Confinement };
 }
 
 /** The iterations of one run, and what they carry from one to the next. */
@@ -140,6 +140,7 @@ export class Iterations {
         memory: memoryForPrompt(this.memory.view, def.memory.max_bytes),
         feedback: this.feedback,
         instructions,
+        confinement: deps.sandbox.confinement,
       });
       emitter.emit({ type: 'context.assembled', parts: context.parts, instructions });
 

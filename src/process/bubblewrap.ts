@@ -11,7 +11,7 @@
  * typing into the terminal), and it dies with loops.
  */
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandRequest, PreparedCommand, Sandbox } from './sandbox.js';
 import { SandboxUnavailableError } from './sandbox.js';
@@ -92,6 +92,9 @@ export class BwrapSandbox implements Sandbox {
       holdoutFiles: this.policy.holdoutFiles.filter((p) => existsSync(p)),
       holdoutDirs: this.policy.holdoutDirs.filter((p) => existsSync(p)),
     };
+    // The shared cache is made on first use by setup, never for the agent's profile.
+    if (request.profile === 'setup' && policy.setupCache !== undefined)
+      mkdirSync(policy.setupCache, { recursive: true });
     return {
       file: this.policy.binary,
       args: bwrapArgs(policy, request),

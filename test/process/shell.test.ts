@@ -33,6 +33,18 @@ function alive(pid: number): boolean {
 const opts = () => ({ cwd: dir, timeoutMs: 20_000, outputCap: 10_000 });
 
 describe('scrubEnv', () => {
+  it('drops a secret by its value too: under an innocent name, or inside another value', () => {
+    const env = scrubEnv({
+      PATH: '/usr/bin',
+      SERVICE_PASSWORD: 'hunter2-very-long',
+      BACKUP_COPY: 'hunter2-very-long',
+      DB_URL: 'postgres://app:hunter2-very-long@db/app',
+      SHORT_TOKEN: 'abc',
+      GREETING: 'abc',
+    });
+    expect(env).toEqual({ PATH: '/usr/bin', GREETING: 'abc' });
+  });
+
   it('removes keys, tokens and secrets and keeps the rest', () => {
     const env = scrubEnv({
       PATH: '/usr/bin',

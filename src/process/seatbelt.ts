@@ -18,17 +18,24 @@ export function seatbeltProfile(policy: BwrapPolicy, request: CommandRequest): s
   const network = policy.network || request.profile === 'setup';
   const writable = [policy.worktree, policy.tmpDir, policy.homeDir];
   if (request.profile === 'setup' && policy.setupCache !== undefined) writable.push(policy.setupCache);
-  const hidden = [...policy.hiddenDirs, ...policy.hiddenInWorktree, policy.home];
-  if (request.profile !== 'holdout') hidden.push(...policy.holdoutDirs, ...policy.holdoutFiles);
+  const inside = [...policy.hiddenInWorktree];
+  if (request.profile !== 'holdout') inside.push(...policy.holdoutDirs, ...policy.holdoutFiles);
+  const subpaths = (paths: readonly string[]): string => paths.map((p) => `(subpath ${quote(p)})`).join(' ');
+  const deny = (what: string, paths: readonly string[]): string[] =>
+    paths.length > 0 ? [`(deny ${what} ${subpaths(paths)})`] : [];
+  // Later rules win: the real home is denied and what commands need in it allowed back; loops' records
+  // (.loops/ holds the worktree) denied and the worktree allowed back; then what is hidden inside it.
   const lines = [
     '(version 1)',
     '(allow default)',
     '(deny file-write*)',
-    `(allow file-write* ${writable.map((p) => `(subpath ${quote(p)})`).join(' ')} (literal "/dev/null"))`,
+    `(allow file-write* ${subpaths(writable)} (literal "/dev/null"))`,
+    `(deny file-read* (subpath ${quote(policy.home)}))`,
+    `(allow file-read* ${subpaths([policy.homeDir, ...policy.reveal])})`,
+    ...deny('file-read* file-write*', policy.hiddenDirs),
+    `(allow file-read* file-write* (subpath ${quote(policy.worktree)}))`,
     `(deny file-write* (literal ${quote(`${policy.worktree}/.git`)}))`,
-    `(deny file-read* ${hidden.map((p) => `(subpath ${quote(p)})`).join(' ')})`,
-    // The private home is inside the real one's hidden subtree on some setups: allow it back.
-    `(allow file-read* (subpath ${quote(policy.homeDir)}) (subpath ${quote(policy.worktree)}))`,
+    ...deny('file-read* file-write*', inside),
     '(deny signal (target others))',
   ];
   // Unix sockets stay denied too: a daemon's socket (docker's, say) is a way out.

@@ -9,6 +9,7 @@ import { loadLoop } from '../../src/core/definition/load.js';
 import { formatProblem } from '../../src/core/definition/problems.js';
 import { buildSystemPrompt } from '../../src/core/run/context.js';
 import { bwrapArgs, describeBwrapFailure, type BwrapPolicy } from '../../src/process/bubblewrap.js';
+import { seatbeltProfile } from '../../src/process/seatbelt.js';
 import type { SandboxProfile } from '../../src/process/sandbox.js';
 import { runTool } from '../../src/tools/run.js';
 import { testDefinition } from '../verify/context.js';
@@ -163,5 +164,29 @@ describe("the agent's instructions describe the confinement truthfully", () => {
     expect(runTool.spec.description).toMatch(
       /sandboxed.*private \/tmp.*HOME is an empty folder.*network is off/,
     );
+  });
+});
+
+describe('the Seatbelt profile (macOS; built here, never run here)', () => {
+  const profile = (p: SandboxProfile, policy: Partial<BwrapPolicy> = {}): string =>
+    seatbeltProfile(
+      { ...POLICY, ...policy },
+      { file: '/bin/sh', args: [], cwd: POLICY.worktree, env: {}, profile: p },
+    );
+
+  it('denies the network unless allowed, and signals to other processes always', () => {
+    expect(profile('agent')).toContain('(deny network*)');
+    expect(profile('agent', { network: true })).not.toContain('(deny network*)');
+    expect(profile('setup')).not.toContain('(deny network*)');
+    expect(profile('agent')).toContain('(deny signal (target others))');
+  });
+
+  it('allows the worktree back after denying .loops/, and hides holdout files from all but holdout', () => {
+    const text = profile('agent');
+    expect(text.indexOf('(subpath "/repo/.loops")')).toBeLessThan(
+      text.indexOf(`(allow file-read* file-write* (subpath "${POLICY.worktree}"))`),
+    );
+    expect(text).toContain('(subpath "/repo/answers.txt")');
+    expect(profile('holdout')).not.toContain('/repo/answers.txt');
   });
 });

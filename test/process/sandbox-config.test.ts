@@ -10,6 +10,7 @@ import { formatProblem } from '../../src/core/definition/problems.js';
 import { buildSystemPrompt } from '../../src/core/run/context.js';
 import { bwrapArgs, describeBwrapFailure, type BwrapPolicy } from '../../src/process/bubblewrap.js';
 import { seatbeltProfile } from '../../src/process/seatbelt.js';
+import { sandboxBanner } from '../../src/demo/sandbox-banner.js';
 import type { SandboxProfile } from '../../src/process/sandbox.js';
 import { runTool } from '../../src/tools/run.js';
 import { testDefinition } from '../verify/context.js';
@@ -188,5 +189,17 @@ describe('the Seatbelt profile (macOS; built here, never run here)', () => {
     );
     expect(text).toContain('(subpath "/repo/answers.txt")');
     expect(profile('holdout')).not.toContain('/repo/answers.txt');
+  });
+});
+
+describe("the demo's banner", () => {
+  it('names the fix when bubblewrap cannot start, and says the demo runs without the sandbox', async () => {
+    const banner = await sandboxBanner('linux', '/nonexistent/bin/bwrap');
+    expect(banner).toContain('WITHOUT the sandbox');
+    expect(banner).toContain('sudo apt-get install bubblewrap');
+  });
+
+  it('is not shown where the sandbox starts', async () => {
+    expect(await sandboxBanner('linux', 'bwrap')).toBeUndefined();
   });
 });

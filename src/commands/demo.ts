@@ -4,6 +4,7 @@ import { OUTCOME_EXIT_CODES } from '../core/events.js';
 import { describeEventLine } from '../core/describe.js';
 import { createDemoRepo } from '../demo/setup.js';
 import { paced } from '../demo/pacing.js';
+import { sandboxBanner } from '../demo/sandbox-banner.js';
 import type { CommonOptions } from './index.js';
 import { supervise } from './supervise.js';
 
@@ -11,14 +12,25 @@ export async function demo(options: CommonOptions): Promise<number> {
   const dir = await createDemoRepo();
   const interactive = !options.headless && process.stdin.isTTY === true && process.stdout.isTTY === true;
   process.stderr.write(`loops demo: a throwaway repository at ${dir}\n`);
+  // The demo runs where the sandbox cannot (a fresh machine): unconfined then, and it says so loudly.
+  const banner = await sandboxBanner();
+  if (banner !== undefined) process.stderr.write(banner);
   const code = interactive
-    ? await supervise({ ...options, repo: dir }, { wrapProvider: (p) => paced(p, paceMs(700)) }, true)
+    ? await supervise(
+        { ...options, repo: dir },
+        { wrapProvider: (p) => paced(p, paceMs(700)), sandbox: DEMO_SANDBOX },
+        true,
+      )
     : await headlessDemo(dir);
+  if (banner !== undefined && interactive) process.stderr.write(banner);
   process.stderr.write(
     `\nThe demo's work is on branches in ${dir}:\n  git -C ${dir} branch --list 'loops/*'\n  git -C ${dir} log -p loops/fix-tests/<run>\n`,
   );
   return code;
 }
+
+/** Only the demo's own scripted loops may fall back to running unconfined. */
+const DEMO_SANDBOX = { fallback: 'unconfined' } as const;
 
 function paceMs(fallback: number): number {
   const fromEnv = Number(process.env.LOOPS_DEMO_PACE_MS);
@@ -27,7 +39,10 @@ function paceMs(fallback: number): number {
 
 /** Without a terminal: run every demo loop at once and print their outcomes. */
 async function headlessDemo(dir: string): Promise<number> {
-  const supervisor = await Supervisor.open(dir, { wrapProvider: (p) => paced(p, paceMs(0)) });
+  const supervisor = await Supervisor.open(dir, {
+    wrapProvider: (p) => paced(p, paceMs(0)),
+    sandbox: DEMO_SANDBOX,
+  });
   try {
     supervisor.subscribe((event) => {
       const line = describeEventLine(event);

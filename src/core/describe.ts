@@ -27,7 +27,13 @@ export function describeEvent(event: LoopEvent): EventLine[] {
   });
   switch (event.type) {
     case 'run.started':
-      return [line('run', `▶ run ${event.run} started (${event.trigger}) on ${event.branch}`)];
+      return [
+        line(
+          'run',
+          `▶ run ${event.run} started (${event.trigger}) on ${event.branch}` +
+            (event.sandbox ? `; sandbox: ${event.sandbox.kind}` : ''),
+        ),
+      ];
     case 'iteration.started':
       return [line('run', `── iteration ${event.iteration}`)];
     case 'model.response': {

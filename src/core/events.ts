@@ -11,6 +11,9 @@ export type BudgetCap = 'iterations' | 'tool_calls' | 'usd' | 'tokens' | 'minute
 
 export type ModelStep = 'work' | 'triage' | 'summary' | 'review';
 
+/** How a run's commands are confined (process/sandbox.ts): off, a sandbox of loops', or a CLI agent's own. */
+export type ConfinementKind = 'bubblewrap' | 'seatbelt' | 'off' | 'claude-code' | 'codex';
+
 export interface TokenUsage {
   /** Input tokens billed at the full rate (cache reads and writes excluded). */
   input: number;
@@ -105,6 +108,8 @@ export type LoopEventBody =
       branch: string;
       worktree: string;
       budget: Record<BudgetCap, number | null>;
+      /** How the run's commands are confined (process/sandbox.ts); absent in traces older than the sandbox. */
+      sandbox?: { kind: ConfinementKind; description: string };
     }
   | { type: 'iteration.started' }
   | {

@@ -23,6 +23,7 @@ import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../
 import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
 import { openTelemetry, type Telemetry } from '../telemetry/setup.js';
+import { RunSandbox, type RunSandboxOptions } from '../process/run-sandbox.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   wrapProvider?: (provider: ModelProvider) => ModelProvider;
   price?: (model: string, usage: TokenUsage) => number | null;
   maxRetries?: number;
+  /** The sandbox's binary and what to do when it cannot start (the demo runs unconfined); default: fail. */
+  sandbox?: Pick<RunSandboxOptions, 'bwrapPath' | 'fallback'>;
   /** Failures outside any run's record (e.g. the state folder became unwritable); never swallowed. */
   onError?: (error: unknown) => void;
 }
@@ -240,8 +243,11 @@ export class Supervisor implements SupervisorPort {
       definition: def,
       runId,
       trigger,
-      createProvider: async () => {
+      openSandbox: () =>
+        RunSandbox.open({ definition: def, repoRoot: this.repoRoot, env, ...this.options.sandbox }),
+      createProvider: async (sandbox) => {
         const provider = await createProvider({
+          sandbox,
           provider: def.agent.provider,
           model: def.model,
           ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),

@@ -37,7 +37,24 @@ export interface ClaudeCodeProviderOptions {
   env: NodeJS.ProcessEnv;
   /** The executable; `claude` on PATH by default. */
   executable?: string;
+  /** Variables the loop passes through on purpose (`sandbox: { env: [...] }`). */
+  passEnv?: Record<string, string>;
 }
+
+/**
+ * Claude Code's own sandbox, switched on for every session loops starts: its shell commands run
+ * confined (bubblewrap or Seatbelt) with no way to retry one unconfined, and a session where the
+ * sandbox cannot start fails instead of running without it. Passed as flag settings, which outrank a
+ * project's .claude/settings.json (the agent can write that file in its worktree).
+ */
+export const CLAUDE_SANDBOX_SETTINGS = JSON.stringify({
+  sandbox: {
+    enabled: true,
+    failIfUnavailable: true,
+    allowUnsandboxedCommands: false,
+    autoAllowBashIfSandboxed: true,
+  },
+});
 
 /** DEFAULT_MODELS['claude-code']: let Claude Code choose. */
 const DEFAULT_MODEL = 'default';
@@ -50,7 +67,7 @@ export class ClaudeCodeProvider implements ModelProvider {
 
   constructor(opts: ClaudeCodeProviderOptions) {
     this.file = opts.executable ?? 'claude';
-    this.env = cliEnv(opts.env, CLAUDE_CODE_ENV);
+    this.env = { ...cliEnv(opts.env, CLAUDE_CODE_ENV), ...opts.passEnv };
     this.redactor = new Redactor(opts.env);
   }
 
@@ -69,6 +86,8 @@ export class ClaudeCodeProvider implements ModelProvider {
       // is refused and reported in the result.
       '--permission-mode',
       'acceptEdits',
+      '--settings',
+      CLAUDE_SANDBOX_SETTINGS,
       ...(request.model === DEFAULT_MODEL ? [] : ['--model', request.model]),
       ...(forced ? ['--json-schema', JSON.stringify(forced.inputSchema)] : []),
       ...(asArgument ? [prompt] : []),

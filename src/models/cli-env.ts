@@ -5,7 +5,7 @@
  * credentials and configuration, and any secret the user's environment holds is cut out of what it
  * reports before that is emitted.
  */
-import { isSecretName, scrubEnv } from '../tools/env.js';
+import { scrubEnv, secretValues } from '../process/env.js';
 import type { ProviderEvent } from './provider.js';
 
 /** Names or name prefixes (ending in `*`) of a provider's own variables, passed through the scrub. */
@@ -20,9 +20,6 @@ export const CLAUDE_CODE_ENV: EnvAllowlist = [
 ];
 
 export const CODEX_ENV: EnvAllowlist = ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME'];
-
-/** A value shorter than this is too likely to occur by chance in ordinary output to be cut out. */
-const MIN_SECRET_LENGTH = 8;
 
 /** The child's whole environment: `env` without credentials, plus the allowed variables. */
 export function cliEnv(env: NodeJS.ProcessEnv, allow: EnvAllowlist): Record<string, string> {
@@ -42,11 +39,8 @@ export class Redactor {
   private readonly secrets: string[];
 
   constructor(env: NodeJS.ProcessEnv) {
-    const values = Object.entries(env).flatMap(([name, value]) =>
-      value !== undefined && value.length >= MIN_SECRET_LENGTH && isSecretName(name) ? [value] : [],
-    );
     // Longest first, so a secret that contains another is cut out whole.
-    this.secrets = [...new Set(values)].sort((a, b) => b.length - a.length);
+    this.secrets = secretValues(env);
   }
 
   text(text: string): string {

@@ -5,8 +5,9 @@
  * it exits, and when loops exits. Failures become ProviderErrors that say what to do.
  */
 import { execa } from 'execa';
-import { GROUPS, superviseGroup } from '../tools/process-group.js';
+import { GROUPS, superviseGroup } from '../process/process-group.js';
 import type { Redactor } from './cli-env.js';
+import type { Sandbox } from '../process/sandbox.js';
 import { ProviderError } from './provider.js';
 
 export interface CliSpec {
@@ -27,7 +28,12 @@ export interface CliSpec {
   missingHint: string;
   /** Each stdout line, without its newline, as it arrives. */
   onLine: (line: string) => void;
+  /** Runs the CLI confined (the command provider); claude and codex bring their own sandbox. */
+  sandbox?: Sandbox;
 }
+
+/** bwrap's own words when the program it was to run does not exist. */
+const SANDBOXED_MISSING = /^bwrap: execvp [^\n]*: No such file or directory/m;
 
 export interface CliExit {
   exitCode: number;
@@ -50,9 +56,16 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
       spec.provider,
     );
   }
-  const child = execa(spec.file, spec.args, {
+  const prepared = spec.sandbox?.prepareCommand({
+    file: spec.file,
+    args: spec.args,
     cwd: spec.cwd,
-    env: spec.env,
+    env: { ...spec.env } as Record<string, string>,
+    profile: 'agent',
+  });
+  const child = execa(prepared?.file ?? spec.file, prepared?.args ?? spec.args, {
+    cwd: spec.cwd,
+    env: prepared?.env ?? spec.env,
     extendEnv: false,
     reject: false,
     buffer: { stdout: false, stderr: true },
@@ -67,7 +80,9 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
     for await (const line of child.iterable({ from: 'stdout' })) spec.onLine(line);
     const result = await child;
     if (spec.signal?.aborted) throw aborted(spec);
-    if (result.code === 'ENOENT') {
+    const missingInside =
+      prepared !== undefined && result.exitCode === 1 && SANDBOXED_MISSING.test(result.stderr);
+    if (result.code === 'ENOENT' || missingInside) {
       throw new ProviderError(
         'config',
         `\`${spec.file}\` was not found on PATH: ${spec.missingHint}`,

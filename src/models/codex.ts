@@ -30,6 +30,8 @@ export interface CodexProviderOptions {
   env: NodeJS.ProcessEnv;
   /** The executable; `codex` on PATH by default. */
   executable?: string;
+  /** Variables the loop passes through on purpose (`sandbox: { env: [...] }`). */
+  passEnv?: Record<string, string>;
 }
 
 /** DEFAULT_MODELS.codex: let Codex choose. */
@@ -46,7 +48,7 @@ export class CodexProvider implements ModelProvider {
 
   constructor(opts: CodexProviderOptions) {
     this.file = opts.executable ?? 'codex';
-    this.env = cliEnv(opts.env, CODEX_ENV);
+    this.env = { ...cliEnv(opts.env, CODEX_ENV), ...opts.passEnv };
     this.redactor = new Redactor(opts.env);
   }
 
@@ -56,7 +58,7 @@ export class CodexProvider implements ModelProvider {
     const args = [
       'exec',
       '--json',
-      // Read-only by default; the worktree is the agent's to change, and nothing outside it.
+      // Codex's own sandbox: the worktree is the agent's to change, nothing outside it, no network.
       '--sandbox',
       'workspace-write',
       ...(request.model === DEFAULT_MODEL ? [] : ['-m', request.model]),

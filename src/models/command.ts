@@ -14,6 +14,7 @@ import { exitError, runCli } from './cli-process.js';
 import { renderPrompt } from './cli-prompt.js';
 import { ProviderError, type ModelProvider, type ModelRequest, type ModelResponse } from './provider.js';
 import { countTokens } from './tokens.js';
+import type { Sandbox } from '../process/sandbox.js';
 
 export const PROMPT_PLACEHOLDER = '{prompt}';
 
@@ -22,6 +23,8 @@ export interface CommandProviderOptions {
   command: readonly string[];
   /** The user's environment; the child gets it without credentials. */
   env: NodeJS.ProcessEnv;
+  /** The run's sandbox: the command runs the agent's tools, so it is confined like the run tool. */
+  sandbox?: Sandbox;
 }
 
 export class CommandProvider implements ModelProvider {
@@ -30,8 +33,10 @@ export class CommandProvider implements ModelProvider {
   private readonly args: readonly string[];
   private readonly env: Record<string, string>;
   private readonly redactor: Redactor;
+  private readonly sandbox: Sandbox | undefined;
 
   constructor(opts: CommandProviderOptions) {
+    this.sandbox = opts.sandbox;
     const [file, ...args] = opts.command;
     if (file === undefined || file.trim() === '') {
       throw new ProviderError(
@@ -62,6 +67,7 @@ export class CommandProvider implements ModelProvider {
       ...(onStdin ? { input: prompt } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
       missingHint: 'check agent.command in LOOP.md',
+      ...(this.sandbox ? { sandbox: this.sandbox } : {}),
       onLine: (raw) => {
         const line = this.redactor.text(raw);
         lines.push(line);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { ProviderName } from '../core/definition/schema.js';
 import type { ModelProvider } from './provider.js';
+import type { RunSandbox } from '../process/run-sandbox.js';
 
 export interface ProviderOptions {
   provider: ProviderName;
@@ -22,6 +23,11 @@ export interface ProviderOptions {
   maxRetries?: number;
   /** agent.command, for the command provider. */
   command?: readonly string[];
+  /**
+   * The run's sandbox: the command provider runs inside it; claude-code and codex run under their own
+   * sandbox and get only the variables it passes through on purpose.
+   */
+  sandbox?: RunSandbox;
 }
 
 export async function createProvider(opts: ProviderOptions): Promise<ModelProvider> {
@@ -42,15 +48,19 @@ export async function createProvider(opts: ProviderOptions): Promise<ModelProvid
     }
     case 'claude-code': {
       const { ClaudeCodeProvider } = await import('./claude-code.js');
-      return new ClaudeCodeProvider({ env: opts.env });
+      return new ClaudeCodeProvider({ env: opts.env, passEnv: opts.sandbox?.passedEnv ?? {} });
     }
     case 'codex': {
       const { CodexProvider } = await import('./codex.js');
-      return new CodexProvider({ env: opts.env });
+      return new CodexProvider({ env: opts.env, passEnv: opts.sandbox?.passedEnv ?? {} });
     }
     case 'command': {
       const { CommandProvider } = await import('./command.js');
-      return new CommandProvider({ command: opts.command ?? [], env: opts.env });
+      return new CommandProvider({
+        command: opts.command ?? [],
+        env: opts.env,
+        ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+      });
     }
   }
 }

@@ -19,6 +19,8 @@ export interface RunSummary {
   branch: string;
   worktree: string;
   budget?: { cap: BudgetCap; limit: number; used: number };
+  /** How the run's commands were confined, or that they were not. */
+  sandbox?: string;
   graders: Array<{ iteration: number; name: string; passed: boolean; score?: number; feedback: string }>;
 }
 
@@ -50,6 +52,7 @@ export function renderRunSummary(s: RunSummary): string {
     ['base', `${code(s.base)} at ${code(s.baseSha.slice(0, 12))}`],
     ['worktree', code(s.worktree)],
   );
+  if (s.sandbox !== undefined) rows.push(['sandbox', s.sandbox]);
 
   const lines = [
     `# ${s.loop}: run ${s.run}`,

@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { runShell, type ShellResult } from './shell.js';
+import { runShell, type ShellResult } from '../process/shell.js';
 
 const input = z.strictObject({
   command: z
@@ -20,7 +20,9 @@ export const runTool = defineTool({
   description:
     'Run a shell command in the worktree and return its exit code and output (stdout and stderr together; ' +
     'long output keeps its start and end). Runs without a terminal or stdin and is killed, with everything it ' +
-    'started, when the time limit passes.',
+    'started, when the time limit passes. Unless the loop turned the sandbox off, it runs sandboxed: only the ' +
+    'worktree and a private /tmp are writable, HOME is an empty folder, the rest of the file system is ' +
+    'read-only, and the network is off unless the loop allows it.',
   input,
   async run({ command, timeout_seconds: timeoutSeconds }, ctx) {
     const limit =
@@ -31,6 +33,8 @@ export const runTool = defineTool({
       timeoutMs: limit,
       outputCap: ctx.outputCap,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+      profile: 'agent',
     });
     return { ok: result.exitCode === 0, output: describe(result, limit) };
   },

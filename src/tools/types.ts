@@ -1,5 +1,6 @@
 /** The agent's tools: what each does is confined to the run's worktree. */
 import type { ToolSpec } from '../models/provider.js';
+import type { Sandbox } from '../process/sandbox.js';
 
 export interface ToolContext {
   /** Absolute path of the worktree; every path the agent names resolves inside it. */
@@ -11,6 +12,8 @@ export interface ToolContext {
   outputCap: number;
   /** Paths (globs relative to the worktree) the agent may read but never write. */
   protectedPaths: string[];
+  /** Where the `run` tool's commands run (process/sandbox.ts); unconfined when not given. */
+  sandbox?: Sandbox;
 }
 
 export interface ToolResult {

@@ -148,7 +148,9 @@ describe('loops run', () => {
     expect(await repo.git('show', 'main:src/cart.js')).not.toContain('item.priceCents * item.quantity');
 
     const progress = r.stderr.split('\n');
-    expect(progress).toContain(`[fix-tests #0] ▶ run ${summary.run} started (manual) on ${summary.branch}`);
+    expect(progress).toContain(
+      `[fix-tests #0] ▶ run ${summary.run} started (manual) on ${summary.branch}; sandbox: bubblewrap`,
+    );
     expect(progress).toContain('[fix-tests #1] → run {"command":"node --test"}');
     expect(progress).toContain('[fix-tests #1] ✗ command: node --test (2 passed, 1 failed)');
     expect(progress).toContain('[fix-tests #2] ✓ command: node --test (3 passed, 0 failed)');

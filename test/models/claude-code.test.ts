@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verdictTool } from '../../src/core/verify/verdict.js';
-import { ClaudeCodeProvider } from '../../src/models/claude-code.js';
+import { CLAUDE_SANDBOX_SETTINGS, ClaudeCodeProvider } from '../../src/models/claude-code.js';
 import type { ProviderEvent } from '../../src/models/provider.js';
 import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
 import { makeCaller, makeRequest, providerErrorOf, type CallerHarness } from './helpers.js';
@@ -73,6 +73,8 @@ describe('ClaudeCodeProvider', () => {
       '--verbose',
       '--permission-mode',
       'acceptEdits',
+      '--settings',
+      CLAUDE_SANDBOX_SETTINGS,
       '--model',
       'claude-sonnet-4-6',
       'You fix failing tests.\n\nThe tests fail. Fix them.',
@@ -113,6 +115,20 @@ describe('ClaudeCodeProvider', () => {
     const unforced = await provider().complete(makeRequest({ cwd: cli.worktree, tools: [tool] }));
     expect(unforced.toolCalls).toEqual([]);
     expect((await cli.started()).args).not.toContain('--json-schema');
+  });
+
+  it("switches Claude Code's own sandbox on, with no unconfined retry and no silent fallback", async () => {
+    await provider().complete(makeRequest({ cwd: cli.worktree }));
+    const args = (await cli.started()).args;
+    const settings: unknown = JSON.parse(args[args.indexOf('--settings') + 1] ?? '{}');
+    expect(settings).toEqual({
+      sandbox: {
+        enabled: true,
+        failIfUnavailable: true,
+        allowUnsandboxedCommands: false,
+        autoAllowBashIfSandboxed: true,
+      },
+    });
   });
 
   it('lets Claude Code pick the model when the loop names none', async () => {

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandProvider } from '../../src/models/command.js';
 import { countTokens } from '../../src/models/tokens.js';
@@ -19,11 +21,16 @@ afterEach(async () => {
   await cli.cleanup();
 });
 
-/** The command reads TOKEN from a config of its own (FAKE_LEAK), as MY_SERVICE_TOKEN is not passed on. */
+/**
+ * The command reads TOKEN from a config of its own (the file FAKE_LEAK_FILE names): MY_SERVICE_TOKEN is
+ * not passed on, nor is a copy of its value under an innocent name.
+ */
 function provider(command: string[], mode = 'ok', extra: NodeJS.ProcessEnv = {}): CommandProvider {
+  const leakFile = path.join(cli.worktree, '..', 'leak.txt');
+  writeFileSync(leakFile, TOKEN);
   return new CommandProvider({
     command,
-    env: cli.env(mode, { MY_SERVICE_TOKEN: TOKEN, FAKE_LEAK: TOKEN, ...extra }),
+    env: cli.env(mode, { MY_SERVICE_TOKEN: TOKEN, FAKE_LEAK_FILE: leakFile, ...extra }),
   });
 }
 

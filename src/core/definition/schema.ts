@@ -57,7 +57,10 @@ export const routeSchema = z.strictObject({
   review: z.string().min(1).optional(),
 });
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name, like GITHUB_TOKEN');
+/** An environment variable's name, as a shell would accept it. */
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, like DATABASE_URL');
 
 export const mcpServerSchema = z
   .strictObject({
@@ -196,6 +199,28 @@ export const stallSchema = z.strictObject({
   on_stall: z.enum(['nudge', 'pause', 'stop']).prefault('pause'),
 });
 
+/**
+ * How the agent's commands and the graders are confined (docs/sandbox.md): on by default, with the
+ * network off. `off` runs them unconfined. A list of hosts is refused, not ignored: bubblewrap alone
+ * cannot filter by host.
+ */
+export const sandboxSchema = z.union([
+  z.literal('off'),
+  z.strictObject({
+    network: z
+      .union([z.boolean(), z.array(z.string())])
+      .refine((value) => typeof value === 'boolean', {
+        message:
+          'a list of hosts cannot be enforced by the sandbox yet (bubblewrap has no host filter), so it is refused rather than ignored: use true to share the network, or false',
+      })
+      .transform((value) => value === true)
+      .prefault(false),
+    /** Variables passed from loops' own environment on purpose (their values never go in LOOP.md). */
+    env: z.array(envName).prefault([]),
+  }),
+]);
+export type SandboxConfig = z.output<typeof sandboxSchema>;
+
 export const memorySchema = z.strictObject({
   /** MEMORY.md is kept under this size. */
   max_bytes: positiveInt.prefault(16_384),
@@ -227,6 +252,7 @@ export const loopFrontMatterSchema = z.strictObject({
   concurrency: positiveInt.prefault(1),
   memory: memorySchema.prefault({}),
   telemetry: telemetrySchema.prefault({}),
+  sandbox: sandboxSchema.prefault({}),
 });
 
 export type LoopFrontMatter = z.output<typeof loopFrontMatterSchema>;

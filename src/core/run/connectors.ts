@@ -6,7 +6,8 @@
 import type { LoopDefinition } from '../definition/schema.js';
 import type { Tool } from '../../tools/types.js';
 import { Connectors, type Spawn } from '../../tools/mcp/connectors.js';
-import { scrubEnv } from '../../tools/env.js';
+import { scrubEnv } from '../../process/env.js';
+import type { Sandbox } from '../../process/sandbox.js';
 import type { Emitter } from './emitter.js';
 
 export interface RunConnectors {
@@ -24,14 +25,15 @@ export async function openRunConnectors(
   worktree: string,
   emitter: Emitter,
   env: NodeJS.ProcessEnv,
-  prepare: (spawn: Spawn) => Spawn = (spawn) => spawn,
+  sandbox: Sandbox,
 ): Promise<RunConnectors> {
   if (def.agent.mcp.length === 0) return NONE;
   const connectors = await Connectors.open(def.agent.mcp, {
     worktree,
     baseEnv: scrubEnv(env),
     sourceEnv: env,
-    prepare,
+    // A stdio server is code the loop runs on the agent's behalf: it is confined like the agent's shell.
+    prepare: (spawn) => sandbox.prepareCommand({ ...spawn, profile: 'agent' }),
     onLog: (server, text) => {
       const trimmed = text.trimEnd();
       if (trimmed) emitter.emit({ type: 'connector.log', server, text: trimmed.slice(0, LOG_CHARS) });

@@ -8,6 +8,7 @@
 import type { LoopDefinition } from '../definition/schema.js';
 import type { MemoryDoc } from '../../state/memory.js';
 import { capMemory } from '../../state/memory.js';
+import type { Confinement } from '../../process/sandbox.js';
 
 export interface IterationContext {
   system: string;
@@ -18,13 +19,32 @@ export interface IterationContext {
 
 const RULES = `You are an autonomous agent run by loops, working inside a git worktree made for this run.
 - Use the tools to read and change files and to run commands; every path is relative to the worktree root.
-- The worktree is yours alone; nothing outside it can be read or written.
+- The worktree is yours alone; the file tools reach nothing outside it.
 - When you have done what you can this iteration, reply without calling a tool: that ends your turn.
 - After your turn, graders check the work. Their feedback, if it fails, starts your next iteration.
 - Do not edit the graders' files or tests to make them pass; fix the work itself.`;
 
-export function buildSystemPrompt(def: LoopDefinition): string {
-  const sections = [RULES, `# Task: ${def.name}\n\n${def.task}`];
+/** What the agent's commands can reach, as the run's sandbox enforces it (process/sandbox.ts). */
+export function confinementRule(def: LoopDefinition, confinement?: Confinement): string {
+  const network = def.sandbox !== 'off' && def.sandbox.network ? 'on' : 'off';
+  switch (confinement?.kind ?? (def.sandbox === 'off' ? 'off' : 'bubblewrap')) {
+    case 'off':
+      return '- Commands are not sandboxed in this run: keep them to the worktree all the same.';
+    case 'claude-code':
+    case 'codex':
+      return '- Your shell commands run in your own sandbox: the worktree is writable, the rest is read-only.';
+    default:
+      return (
+        '- Commands run sandboxed: only the worktree and /tmp (private to this run) are writable; HOME is an ' +
+        "empty folder; the rest of the file system is read-only; loops' records (state/) and the holdout " +
+        `graders' files are hidden; the network is ${network}. git can read history but not commit: loops ` +
+        'commits your work after each turn.'
+      );
+  }
+}
+
+export function buildSystemPrompt(def: LoopDefinition, confinement?: Confinement): string {
+  const sections = [`${RULES}\n${confinementRule(def, confinement)}`, `# Task: ${def.name}\n\n${def.task}`];
   if (def.skills.length > 0) {
     const skills = def.skills.map((s) => `## Skill: ${s.name}\n${s.description}\n\n${s.body.trim()}`);
     sections.push(`# Skills\n\n${skills.join('\n\n')}`);
@@ -38,6 +58,8 @@ export interface ChangingParts {
   memory: string;
   feedback: string;
   instructions: readonly string[];
+  /** How the run's commands are confined; it does not change, so it goes in the stable system prompt. */
+  confinement?: Confinement;
 }
 
 export function buildUserMessage(p: ChangingParts): string {
@@ -56,7 +78,7 @@ export function buildUserMessage(p: ChangingParts): string {
 }
 
 export function assembleContext(def: LoopDefinition, changing: ChangingParts): IterationContext {
-  const system = buildSystemPrompt(def);
+  const system = buildSystemPrompt(def, changing.confinement);
   const user = buildUserMessage(changing);
   return {
     system,

@@ -5,6 +5,7 @@
 import type { LoopDefinition } from '../definition/schema.js';
 import type { Message, ModelProvider } from '../../models/provider.js';
 import type { Worktree } from '../../workspace/worktrees.js';
+import type { Confinement, Sandbox } from '../../process/sandbox.js';
 import type { RunSummary } from '../../state/summary.js';
 import { resultsPath } from '../../state/results-tsv.js';
 import { createToolbox } from '../../tools/toolbox.js';
@@ -34,6 +35,8 @@ export interface ReadyDeps extends RunDeps {
   errors: ErrorTracker;
   /** Puts what the run's observers hold in memory (the ledger, error signatures) on disk. */
   flushRecords: () => Promise<void>;
+  /** Where the run tool and the command and metric graders run worktree code. */
+  sandbox: Sandbox & { confinement: Confinement };
 }
 
 /** The iterations of one run, and what they carry from one to the next. */
@@ -87,6 +90,7 @@ export class Iterations {
       runTimeoutMs: this.deps.runTimeoutMs ?? 10 * 60_000,
       outputCap: this.deps.outputCap ?? 16_000,
       protectedPaths,
+      sandbox: this.deps.sandbox,
     };
   }
 
@@ -105,6 +109,7 @@ export class Iterations {
       this.worktree.path,
       this.emitter,
       this.deps.env ?? process.env,
+      this.deps.sandbox,
     );
     this.turnDeps.tools = [...this.turnDeps.tools, ...connectors.tools];
     let ending: RunEnding;
@@ -153,6 +158,7 @@ export class Iterations {
         memory: memoryForPrompt(this.memory.view, def.memory.max_bytes),
         feedback: this.feedback,
         instructions,
+        confinement: deps.sandbox.confinement,
       });
       emitter.emit({ type: 'context.assembled', parts: context.parts, instructions });
 
@@ -261,6 +267,7 @@ export class Iterations {
       emit: (body) => this.emitter.emit(body),
       resultsPath: resultsPath(deps.paths, def.name),
       worktrees: deps.worktrees,
+      sandbox: deps.sandbox,
     };
   }
 

@@ -11,6 +11,8 @@ export interface RunFacts {
   trigger: string;
   startedAt: string;
   worktree?: Worktree;
+  /** How the run's commands were confined (process/sandbox.ts). */
+  sandbox?: string;
 }
 
 export interface RunEnding {
@@ -53,6 +55,7 @@ export async function recordEnd(
     branch: facts.worktree?.branch ?? '',
     worktree: facts.worktree?.path ?? '',
     ...(ending.budget ? { budget: ending.budget } : {}),
+    ...(facts.sandbox === undefined ? {} : { sandbox: facts.sandbox }),
     graders,
   });
   await index.upsertRun(

@@ -19,6 +19,7 @@ import { pricerFor, unpricedWarnings } from '../budget/prices.js';
 import type { BudgetConfig } from '../definition/schema.js';
 import { callFromEvent } from '../budget/ledger.js';
 import type { Grader } from '../verify/grader.js';
+import { RunSandbox } from '../../process/run-sandbox.js';
 import { ErrorTracker, errorsPath } from '../verify/error-tracker.js';
 import type { RunControl } from './control.js';
 import { createEmitter } from './emitter.js';
@@ -31,7 +32,12 @@ export interface RunDeps {
   runId: string;
   trigger: string;
   /** Made inside the run so a missing key or a bad grader is recorded as the run's failure. */
-  createProvider: () => Promise<ModelProvider>;
+  createProvider: (sandbox: RunSandbox) => Promise<ModelProvider>;
+  /**
+   * Opens the run's sandbox (process/run-sandbox.ts), before anything else, so one that cannot start
+   * fails the run before the first model call. Default: the loop's `sandbox:` setting, failing closed.
+   */
+  openSandbox?: () => Promise<RunSandbox>;
   createGraders: () => Grader[];
   worktrees: Worktrees;
   paths: StatePaths;
@@ -104,9 +110,14 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   const budget = new BudgetTracker(def.budget, deps.now);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
+  let sandbox: RunSandbox | undefined;
 
   try {
-    const provider = await deps.createProvider();
+    sandbox = await (
+      deps.openSandbox ??
+      (() => RunSandbox.open({ definition: def, repoRoot: deps.worktrees.repoRoot, env: process.env }))
+    )();
+    const provider = await deps.createProvider(sandbox);
     const graders = deps.createGraders();
     const worktree = await deps.worktrees.create({
       loop: def.name,
@@ -114,6 +125,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       base: def.workspace.base,
     });
     facts.worktree = worktree;
+    await sandbox.enter(worktree.path);
+    facts.sandbox = sandbox.confinement.description;
     emitter.emit({
       type: 'run.started',
       trigger: deps.trigger,
@@ -121,11 +134,15 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       branch: worktree.branch,
       worktree: worktree.path,
       budget: { ...def.budget },
+      sandbox: sandbox.confinement,
     });
+    // The demo's fallback: an unconfined run says so where people look, not only in run.started.
+    if (sandbox.warning !== undefined)
+      emitter.emit({ type: 'run.error', kind: 'sandbox', message: sandbox.warning });
     await recordStart(deps.index, facts);
     await warnIfDirty(deps, emitter);
     const run = new Iterations(
-      { ...deps, price, provider, graders, errors, flushRecords: () => observers.flush() },
+      { ...deps, price, provider, graders, errors, sandbox, flushRecords: () => observers.flush() },
       worktree,
       emitter,
       budget,
@@ -138,6 +155,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     emitter.emit({ type: 'run.error', kind: 'run', message });
     ending = { outcome: 'failed', reason: message };
   }
+  await sandbox?.dispose();
 
   const totals: RunTotals = {
     iterations: budget.iterations,

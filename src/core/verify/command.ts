@@ -7,7 +7,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { CommandGraderConfig } from '../definition/schema.js';
 import type { GraderVerdict } from '../events.js';
-import { runShell } from '../../tools/shell.js';
+import { runShell } from '../../process/shell.js';
 import type { GradeContext, Grader } from './grader.js';
 import { clipHead } from './clip.js';
 import { failureExcerpt } from './failure-excerpt.js';
@@ -67,6 +67,9 @@ export function createCommandGrader(cfg: CommandGraderConfig, index: number): Gr
         timeoutMs: cfg.timeout * 1000,
         outputCap: OUTPUT_CAP,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+        // Only a holdout grader sees the holdout graders' files; every grader runs the agent's code.
+        profile: cfg.holdout ? 'holdout' : 'grader',
       });
       const verdict: GraderVerdict = {
         name,

@@ -4,6 +4,7 @@ import type { GraderVerdict, LoopEventBody, ToolCallRecord } from '../events.js'
 import type { Message, ToolSpec } from '../../models/provider.js';
 import type { Worktrees } from '../../workspace/worktrees.js';
 import type { CallOptions, CallResult } from '../run/model-caller.js';
+import type { Sandbox } from '../../process/sandbox.js';
 
 /** A separate agent with its own conversation (a checker); never the author's. */
 export interface SubAgentRequest {
@@ -57,6 +58,8 @@ export interface GradeContext {
    * first (one grader runs worktree code that could rewrite the next one's script).
    */
   protectedPaths?: readonly string[];
+  /** Where command and metric graders run the agent's code (process/sandbox.ts); unconfined when not given. */
+  sandbox?: Sandbox;
 }
 
 export interface Grader {

@@ -13,7 +13,7 @@
  * reaches it; without one, when an attempt improves on a kept value or on the original.
  */
 import type { GraderVerdict } from '../events.js';
-import { runShell } from '../../tools/shell.js';
+import { runShell } from '../../process/shell.js';
 import { appendResult, type ResultStatus } from '../../state/results-tsv.js';
 import type { MetricGraderConfig } from './configs.js';
 import type { GradeContext, Grader } from './grader.js';
@@ -84,6 +84,9 @@ export function createMetricGrader(cfg: MetricGraderConfig, index: number): Grad
       timeoutMs: cfg.timeout * 1000,
       outputCap: OUTPUT_CAP,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+      // Only a holdout grader sees the holdout graders' files; every grader runs the agent's code.
+      profile: cfg.holdout ? 'holdout' : 'grader',
     });
 
   /**

@@ -26,11 +26,28 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAMES.some((pattern) => pattern.test(name));
 }
 
-/** A copy of `env` without credentials and without unset entries. CI and the rest are left as they are. */
+/** A value shorter than this is too likely to occur by chance to be treated as a secret. */
+export const MIN_SECRET_LENGTH = 8;
+
+/** The values of `env`'s secret-named variables, longest first (so one containing another is found whole). */
+export function secretValues(env: NodeJS.ProcessEnv): string[] {
+  const values = Object.entries(env).flatMap(([name, value]) =>
+    value !== undefined && value.length >= MIN_SECRET_LENGTH && isSecretName(name) ? [value] : [],
+  );
+  return [...new Set(values)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * A copy of `env` without credentials and without unset entries. A credential is recognised by its
+ * name, and also by its value: a variable with an innocent name (DB_URL, PGPASS_COPY) that holds or
+ * embeds the value of a secret-named one is dropped too. CI and the rest are left as they are.
+ */
 export function scrubEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const secrets = secretValues(env);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || isSecretName(name)) continue;
+    if (secrets.some((secret) => value.includes(secret))) continue;
     out[name] = value;
   }
   return out;

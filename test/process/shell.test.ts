@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { scrubEnv } from '../../src/tools/env.js';
-import { capText, OutputCollector } from '../../src/tools/output-cap.js';
-import { runShell } from '../../src/tools/shell.js';
+import { scrubEnv } from '../../src/process/env.js';
+import { capText, OutputCollector } from '../../src/process/output-cap.js';
+import { runShell } from '../../src/process/shell.js';
 import { createToolbox, executeTool } from '../../src/tools/toolbox.js';
 import type { ToolContext } from '../../src/tools/types.js';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../tools/temp-dir.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -33,6 +33,18 @@ function alive(pid: number): boolean {
 const opts = () => ({ cwd: dir, timeoutMs: 20_000, outputCap: 10_000 });
 
 describe('scrubEnv', () => {
+  it('drops a secret by its value too: under an innocent name, or inside another value', () => {
+    const env = scrubEnv({
+      PATH: '/usr/bin',
+      SERVICE_PASSWORD: 'hunter2-very-long',
+      BACKUP_COPY: 'hunter2-very-long',
+      DB_URL: 'postgres://app:hunter2-very-long@db/app',
+      SHORT_TOKEN: 'abc',
+      GREETING: 'abc',
+    });
+    expect(env).toEqual({ PATH: '/usr/bin', GREETING: 'abc' });
+  });
+
   it('removes keys, tokens and secrets and keeps the rest', () => {
     const env = scrubEnv({
       PATH: '/usr/bin',

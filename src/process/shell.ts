@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { scrubEnv } from './env.js';
 import { OutputCollector } from './output-cap.js';
 import { GROUPS, superviseGroup } from './process-group.js';
+import { noSandbox, type Sandbox, type SandboxProfile } from './sandbox.js';
 
 export interface ShellResult {
   /** null when the command was killed (timeout, cancel) or could not start. */
@@ -27,7 +28,14 @@ export interface ShellOptions {
   outputCap: number;
   /** The complete environment; defaults to the user's without credentials. */
   env?: Record<string, string>;
+  /** Where the command runs: the run's sandbox; none when not given. */
+  sandbox?: Sandbox;
+  /** Who runs it, which decides what the sandbox lets it reach; default `agent`. */
+  profile?: SandboxProfile;
 }
+
+/** The shell every command line goes through: POSIX sh, as execa's `shell: true` would pick. */
+const SHELL = '/bin/sh';
 
 /** Between SIGTERM and SIGKILL: long enough for a test runner to tidy up, short enough to feel prompt. */
 const KILL_GRACE_MS = 2_000;
@@ -41,10 +49,16 @@ function canceledResult(): ShellResult {
 export async function runShell(command: string, opts: ShellOptions): Promise<ShellResult> {
   if (opts.signal?.aborted) return canceledResult();
 
-  const subprocess = execa(command, {
-    shell: true,
+  const prepared = (opts.sandbox ?? noSandbox).prepareCommand({
+    file: SHELL,
+    args: ['-c', command],
     cwd: opts.cwd,
     env: opts.env ?? scrubEnv(process.env),
+    profile: opts.profile ?? 'agent',
+  });
+  const options = {
+    cwd: prepared.cwd,
+    env: prepared.env,
     extendEnv: false,
     stdin: 'ignore',
     all: true,
@@ -53,7 +67,12 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     stripFinalNewline: false,
     // Its own process group, so a timeout kills the test runner's workers too, not just the shell.
     detached: GROUPS,
-  });
+  } as const;
+  // Windows has no /bin/sh (nor a sandbox here): its own shell runs the line.
+  const subprocess =
+    process.platform === 'win32'
+      ? execa(command, { ...options, shell: true })
+      : execa(prepared.file, prepared.args, options);
 
   const collector = new OutputCollector(opts.outputCap);
   subprocess.all?.setEncoding('utf8');

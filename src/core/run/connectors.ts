@@ -5,7 +5,7 @@
  */
 import type { LoopDefinition } from '../definition/schema.js';
 import type { Tool } from '../../tools/types.js';
-import { Connectors, type Spawn } from '../../tools/mcp/connectors.js';
+import { Connectors } from '../../tools/mcp/connectors.js';
 import { scrubEnv } from '../../process/env.js';
 import type { Sandbox } from '../../process/sandbox.js';
 import type { Emitter } from './emitter.js';

@@ -88,6 +88,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     for (const body of errors.observe(event)) emitter.emit(body);
   });
   const budget = new BudgetTracker(def.budget, deps.now);
+  // The minutes deadline stands still while the run waits for a person (a pause).
+  const detachClock = deps.control.attachClock(budget.deadline);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
 
@@ -124,6 +126,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     ending = { outcome: 'failed', reason: message };
   }
 
+  detachClock();
+  budget.deadline.dispose();
   const totals: RunTotals = {
     iterations: budget.iterations,
     toolCalls: budget.toolCalls,

@@ -120,10 +120,16 @@ export function malformedError(label: ProviderLabel, detail: string, cause: unkn
   return build(label, 'malformed', false, message, cause);
 }
 
-/** A parse failure inside the SDK (JSON.parse of an event, the stream helper's own checks). */
+/**
+ * A parse failure inside the SDK: JSON.parse of an event (a SyntaxError, which the stream helpers wrap
+ * in an error of their own, so the causes are followed), or the helper's own check of event order.
+ */
 export function isMalformedBody(error: unknown): boolean {
-  if (error instanceof SyntaxError) return true;
-  return error instanceof Error && /could not parse|unexpected event order|invalid json/i.test(error.message);
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof SyntaxError) return true;
+    if (/unexpected event order/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 /** No answer at all, or a stream that broke off after it started (`midStream`). */

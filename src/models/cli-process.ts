@@ -83,11 +83,18 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
     stderr += chunk;
     if (stderr.length > STDERR_KEEP_CHARS * 2) stderr = stderr.slice(-STDERR_KEEP_CHARS);
   });
-  const lines = new LineReader(MAX_LINE_CHARS, spec.onLine);
+  // Once the call is aborted (a stop, the deadline, a cap reached), what is still in the pipe is
+  // nobody's: it is neither passed on nor counted.
+  const lines = new LineReader(MAX_LINE_CHARS, (line) => {
+    if (!spec.signal?.aborted) spec.onLine(line);
+  });
   try {
     if (child.stdout) {
       child.stdout.setEncoding('utf8');
-      for await (const chunk of child.stdout) lines.push(String(chunk));
+      for await (const chunk of child.stdout) {
+        if (spec.signal?.aborted) break;
+        lines.push(String(chunk));
+      }
     }
     lines.end();
     const result = await child;

@@ -3,6 +3,7 @@
  * run in the same process and says whether its goal is met; the exit status is 1 when one is not.
  */
 import { formatCostBench, runCostBench } from './cost.js';
+import { formatStopBench, runStopBench } from './stop.js';
 
 const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
   {
@@ -10,6 +11,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runCostBench();
       return { text: formatCostBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'stop',
+    run: async () => {
+      const result = await runStopBench();
+      return { text: formatStopBench(result), met: result.met };
     },
   },
 ];

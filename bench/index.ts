@@ -4,6 +4,7 @@
  */
 import { formatCostBench, runCostBench } from './cost.js';
 import { formatSandboxBench, runSandboxBench } from './sandbox.js';
+import { formatStopBench, runStopBench } from './stop.js';
 
 const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
   {
@@ -18,6 +19,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runSandboxBench();
       return { text: formatSandboxBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'stop',
+    run: async () => {
+      const result = await runStopBench();
+      return { text: formatStopBench(result), met: result.met };
     },
   },
 ];

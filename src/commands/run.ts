@@ -9,6 +9,9 @@ import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
 import { writeJobSummary } from './job-summary.js';
 
+/** After a second Ctrl-C, how long the run has to record its end before loops exits anyway. */
+const FORCE_GRACE_MS = 3_000;
+
 export async function runHeadless(args: string[], options: CommonOptions): Promise<number> {
   const [name, ...extra] = args;
   if (!name || extra.length > 0) {
@@ -37,7 +40,13 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     const onSignal = (): void => {
       process.stderr.write('\nloops: stopping the run (Ctrl-C again to force)…\n');
       supervisor.send({ type: 'stop', loop: name });
-      process.once('SIGINT', () => process.exit(130));
+      // A second Ctrl-C forces the exit, but leaves the run a moment to record its end (run.ended,
+      // its summary): a stop is honoured at once in every state, so that is normally all it takes.
+      process.once('SIGINT', () => {
+        process.stderr.write('loops: forcing the exit once the run has recorded its end\n');
+        setTimeout(() => process.exit(130), FORCE_GRACE_MS).unref();
+        process.once('SIGINT', () => process.exit(130));
+      });
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -93,6 +93,18 @@ export function describeEvent(event: LoopEvent): EventLine[] {
       ];
     case 'connector.started':
       return [line('run', `⇄ MCP ${event.server} (${event.transport}): ${event.tools.length} tool(s)`)];
+    case 'provider.retry': {
+      const status = event.status === undefined ? event.kind : `HTTP ${event.status}`;
+      const wait = `${Math.round(event.waitMs / 100) / 10}s`;
+      const from = event.waitFrom === 'retry-after' ? ' (retry-after)' : '';
+      return [
+        line(
+          'error',
+          `↻ ${event.provider} attempt ${event.attempt} failed (${status}); retrying in ${wait}${from}: ${firstLine(event.reason)}`,
+          false,
+        ),
+      ];
+    }
     case 'run.ended':
       return [line('run', `■ ${event.outcome}: ${firstLine(event.reason)}`, event.outcome === 'verified')];
     default:

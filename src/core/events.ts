@@ -238,7 +238,30 @@ export type LoopEventBody =
   /** What an MCP server wrote on stderr (kept out of the screen, in the trace). */
   | { type: 'connector.log'; server: string; text: string }
   /** A supervisor event: the starts waiting behind the limit on runs at once, in order. */
-  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> };
+  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> }
+  /**
+   * A model call failed in a way worth another try (a 429, a 5xx, a connection that broke off, a
+   * timeout): loops waits `waitMs`, then makes the next attempt, a call of its own with its own
+   * model.request, checked against the caps like any other.
+   */
+  | {
+      type: 'provider.retry';
+      provider: string;
+      model: string;
+      step: ModelStep;
+      /** The attempt that failed, from 1. */
+      attempt: number;
+      /** The HTTP status, when the API answered with one. */
+      status?: number;
+      /** What failed, as a ProviderError kind: rate_limit, overloaded, server, connection, timeout. */
+      kind: string;
+      waitMs: number;
+      /** The API's own wait (retry-after), or loops' exponential back-off. */
+      waitFrom: 'retry-after' | 'backoff';
+      reason: string;
+      /** What the failed attempt used: on its model.response, or unknown (the provider never said). */
+      usage: 'recorded' | 'unknown';
+    };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

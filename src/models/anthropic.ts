@@ -4,7 +4,12 @@
  * The SDK reads ANTHROPIC_* variables from process.env whenever an option is left out, so the key and
  * base URL are always passed explicitly: the run's env (opts.env) is the only source.
  */
-import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import Anthropic, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk';
 import type { ToolCallRecord } from '../core/events.js';
 import { AnthropicStreamWatch } from './anthropic-stream-watch.js';
 import { fromAnthropicUsage } from './anthropic-usage.js';
@@ -15,7 +20,11 @@ import {
   classifyErrorType,
   classifyStatus,
   connectionError,
+  headersOf,
   isAbortError,
+  isMalformedBody,
+  malformedError,
+  timeoutError,
   type ProviderLabel,
 } from './errors.js';
 import {
@@ -35,7 +44,10 @@ export interface AnthropicProviderOptions {
   env: NodeJS.ProcessEnv;
   /** Overrides env.ANTHROPIC_BASE_URL; without `/v1`, which the SDK adds. */
   baseUrl?: string;
-  /** Retries the SDK makes on 429, 5xx and connection errors before the error reaches us. */
+  /**
+   * How many times the caller (ModelCaller) retries a call that failed in a retryable way; the SDK
+   * itself never retries, so each attempt is a call the caps, the trace and the ledger see.
+   */
   maxRetries?: number;
   /** Mark the request for prompt caching (default true); false sends no cache_control at all. */
   cache?: boolean;
@@ -43,17 +55,22 @@ export interface AnthropicProviderOptions {
 
 const CACHE = { type: 'ephemeral' } as const;
 
+/** The SDK's own default, now made by the caller. */
+const DEFAULT_RETRIES = 2;
+
 /** The API rejects a request with more cache_control blocks than this. */
 export const MAX_CACHE_BREAKPOINTS = 4;
 
 export class AnthropicProvider implements ModelProvider {
   readonly name = 'anthropic';
+  readonly maxRetries: number;
   private readonly client: Anthropic;
   private readonly label: ProviderLabel;
   private readonly cache: boolean;
 
   constructor(opts: AnthropicProviderOptions) {
     this.cache = opts.cache ?? true;
+    this.maxRetries = opts.maxRetries ?? DEFAULT_RETRIES;
     const apiKey = readVar(opts.env, 'ANTHROPIC_API_KEY');
     const authToken = apiKey ? undefined : readVar(opts.env, 'ANTHROPIC_AUTH_TOKEN');
     if (!apiKey && !authToken) {
@@ -76,7 +93,8 @@ export class AnthropicProvider implements ModelProvider {
     this.client = new Anthropic({
       ...(apiKey ? { apiKey } : { authToken }),
       baseURL: baseUrl,
-      maxRetries: opts.maxRetries ?? 2,
+      // Retries are the caller's (ModelCaller): an SDK retry would be a call no cap, trace or stop sees.
+      maxRetries: 0,
       // The default logger is console, whose lines would land in the middle of the TUI.
       logLevel: 'off',
     });
@@ -85,7 +103,10 @@ export class AnthropicProvider implements ModelProvider {
   async complete(request: ModelRequest): Promise<ModelResponse> {
     if (request.signal?.aborted) throw abortedError(this.label);
     const params = toAnthropicParams(request, { cache: this.cache });
-    const stream = this.client.messages.stream(params, { signal: request.signal });
+    const stream = this.client.messages.stream(params, {
+      signal: request.signal,
+      ...(request.timeoutMs === undefined ? {} : { timeout: request.timeoutMs }),
+    });
     let connected = false;
     stream.on('connect', () => (connected = true));
     const watch = new AnthropicStreamWatch();
@@ -99,27 +120,34 @@ export class AnthropicProvider implements ModelProvider {
       // A tool call with input that is not JSON: the message so far, that call marked for the loop.
       const salvaged = watch.salvage(error);
       if (salvaged) return salvaged;
-      const failure = this.toProviderError(error, request.signal, connected);
+      const failure = this.toProviderError(error, request, connected);
       // The input tokens reported at the start are billed though the call did not complete.
       if (watch.spent) failure.spent = watch.spent;
       throw failure;
     }
   }
 
-  private toProviderError(
-    error: unknown,
-    signal: AbortSignal | undefined,
-    connected: boolean,
-  ): ProviderError {
+  private toProviderError(error: unknown, request: ModelRequest, connected: boolean): ProviderError {
     if (error instanceof ProviderError) return error;
-    if (error instanceof APIUserAbortError || isAbortError(error) || signal?.aborted) {
+    if (error instanceof APIUserAbortError || isAbortError(error) || request.signal?.aborted) {
       return abortedError(this.label, error);
     }
+    if (error instanceof APIConnectionTimeoutError) return timeoutError(this.label, request.timeoutMs, error);
     if (error instanceof APIError && !(error instanceof APIConnectionError)) {
       // An error event inside the stream has no status, only the error type.
       const status = typeof error.status === 'number' ? error.status : undefined;
       const classified = status === undefined ? classifyErrorType(error.type) : classifyStatus(status);
-      return apiError(this.label, classified, error.apiMessage ?? error.message, status, error);
+      return apiError(
+        this.label,
+        classified,
+        error.apiMessage ?? error.message,
+        status,
+        error,
+        headersOf(error),
+      );
+    }
+    if (isMalformedBody(error)) {
+      return malformedError(this.label, error instanceof Error ? error.message : String(error), error);
     }
     // No answer, or a stream that ended early (a reset socket, "request ended without sending any
     // chunks"): trying again is the usual cure.

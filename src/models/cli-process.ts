@@ -1,8 +1,12 @@
 /**
  * Running a CLI agent (claude, codex, any command) for one model call: in the run's worktree, with the
  * environment its provider chose (cli-env.ts), stdout read line by line as it arrives. It runs in a
- * process group of its own, so the tools it starts are killed with it: when the call is aborted, when
- * it exits, and when loops exits. Failures become ProviderErrors that say what to do.
+ * process group of its own, so the tools it starts are killed with it: when the call is aborted (a
+ * stop, the run's deadline, a cap reached in flight), when it exits, and when loops exits. Failures
+ * become ProviderErrors that say what to do.
+ *
+ * What it prints is read in bounded memory, whatever it prints: a line longer than MAX_LINE_CHARS is
+ * cut (and counted in `cutLines`), and only the end of stderr is kept.
  */
 import { execa } from 'execa';
 import { GROUPS, superviseGroup } from '../process/process-group.js';
@@ -26,7 +30,7 @@ export interface CliSpec {
   signal?: AbortSignal;
   /** The second half of "`file` was not found on PATH: …". */
   missingHint: string;
-  /** Each stdout line, without its newline, as it arrives. */
+  /** Each stdout line, without its newline, as it arrives; an over-long one is cut to MAX_LINE_CHARS. */
   onLine: (line: string) => void;
   /** Runs the CLI confined (the command provider); claude and codex bring their own sandbox. */
   sandbox?: Sandbox;
@@ -39,7 +43,16 @@ export interface CliExit {
   exitCode: number;
   /** The end of stderr, secrets removed, for error messages. */
   stderrTail: string;
+  /** Characters printed on stdout, all of them (what was passed on is bounded). */
+  stdoutChars: number;
+  /** Lines longer than MAX_LINE_CHARS, passed on cut. */
+  cutLines: number;
 }
+
+/** A stdout line is passed on up to this long: one line with no newline must not fill the memory. */
+export const MAX_LINE_CHARS = 2_000_000;
+/** Of stderr, only the end is kept (error messages quote its last TAIL_CHARS). */
+const STDERR_KEEP_CHARS = 16_000;
 
 const TAIL_CHARS = 1500;
 /** Between SIGTERM and SIGKILL: time for the agent to stop its own tools and tidy up. */
@@ -68,7 +81,8 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
     env: prepared?.env ?? spec.env,
     extendEnv: false,
     reject: false,
-    buffer: { stdout: false, stderr: true },
+    // Both read here as they arrive, in bounded memory (LineReader, the stderr tail).
+    buffer: false,
     ...(spec.input === undefined ? { stdin: 'ignore' as const } : { input: spec.input }),
     // Its own process group: the shells and servers the agent starts go when it goes.
     detached: GROUPS,
@@ -76,12 +90,29 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
   const group = superviseGroup(child, { graceMs: KILL_GRACE_MS, drainMs: DRAIN_MS });
   const onAbort = (): void => group.stop();
   spec.signal?.addEventListener('abort', onAbort, { once: true });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr += chunk;
+    if (stderr.length > STDERR_KEEP_CHARS * 2) stderr = stderr.slice(-STDERR_KEEP_CHARS);
+  });
+  // Once the call is aborted (a stop, the deadline, a cap reached), what is still in the pipe is
+  // nobody's: it is neither passed on nor counted.
+  const lines = new LineReader(MAX_LINE_CHARS, (line) => {
+    if (!spec.signal?.aborted) spec.onLine(line);
+  });
   try {
-    for await (const line of child.iterable({ from: 'stdout' })) spec.onLine(line);
+    if (child.stdout) {
+      child.stdout.setEncoding('utf8');
+      for await (const chunk of child.stdout) {
+        if (spec.signal?.aborted) break;
+        lines.push(String(chunk));
+      }
+    }
+    lines.end();
     const result = await child;
     if (spec.signal?.aborted) throw aborted(spec);
-    const missingInside =
-      prepared !== undefined && result.exitCode === 1 && SANDBOXED_MISSING.test(result.stderr);
+    const missingInside = prepared !== undefined && result.exitCode === 1 && SANDBOXED_MISSING.test(stderr);
     if (result.code === 'ENOENT' || missingInside) {
       throw new ProviderError(
         'config',
@@ -95,7 +126,12 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
         : `could not start: ${result.shortMessage}`;
       throw new ProviderError('server', `\`${spec.file}\` ${why}`, spec.provider, false, { cause: result });
     }
-    return { exitCode: result.exitCode, stderrTail: tail(spec.redactor.text(result.stderr)) };
+    return {
+      exitCode: result.exitCode,
+      stderrTail: tail(spec.redactor.text(stderr)),
+      stdoutChars: lines.chars,
+      cutLines: lines.cutLines,
+    };
   } finally {
     spec.signal?.removeEventListener('abort', onAbort);
     group.dispose();
@@ -119,4 +155,51 @@ function aborted(spec: Pick<CliSpec, 'provider' | 'file'>): ProviderError {
 function tail(text: string): string {
   const trimmed = text.trim();
   return trimmed.length > TAIL_CHARS ? `…${trimmed.slice(-TAIL_CHARS)}` : trimmed;
+}
+
+/** Splits streamed text into lines, each cut to `maxLine` characters, in memory bounded by it. */
+export class LineReader {
+  chars = 0;
+  cutLines = 0;
+  private partial = '';
+  private dropping = false;
+
+  constructor(
+    private readonly maxLine: number,
+    private readonly onLine: (line: string) => void,
+  ) {}
+
+  push(chunk: string): void {
+    this.chars += chunk.length;
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf('\n', start);
+      const piece = newline === -1 ? chunk.slice(start) : chunk.slice(start, newline);
+      if (!this.dropping) {
+        const room = this.maxLine - this.partial.length;
+        if (piece.length > room) {
+          this.partial += piece.slice(0, room);
+          this.dropping = true;
+          this.cutLines += 1;
+        } else {
+          this.partial += piece;
+        }
+      }
+      if (newline === -1) return;
+      this.emit();
+      start = newline + 1;
+    }
+  }
+
+  /** The last line, when the output did not end with a newline. */
+  end(): void {
+    if (this.partial !== '' || this.dropping) this.emit();
+  }
+
+  private emit(): void {
+    const line = this.partial.endsWith('\r') ? this.partial.slice(0, -1) : this.partial;
+    this.partial = '';
+    this.dropping = false;
+    this.onLine(line);
+  }
 }

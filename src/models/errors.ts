@@ -53,18 +53,83 @@ export function classifyErrorType(type: string | null | undefined): Classified {
   }
 }
 
-/** An error the API answered with: an HTTP status, or an error event inside the stream. */
+/**
+ * An error the API answered with: an HTTP status, or an error event inside the stream. `headers` are
+ * the response's, for the wait it asks for (retry-after-ms, retry-after).
+ */
 export function apiError(
   label: ProviderLabel,
   { kind, retryable }: Classified,
   detail: string,
   status: number | undefined,
   cause: unknown,
+  headers?: HeaderReader,
 ): ProviderError {
   // The SDKs start their messages with the status, which the headline already gives.
   const plain =
     status !== undefined && detail.startsWith(`${status} `) ? detail.slice(`${status} `.length) : detail;
-  return build(label, kind, retryable, `${headline(label, kind, status)}: ${plain}`, cause);
+  const error = build(label, kind, retryable, `${headline(label, kind, status)}: ${plain}`, cause);
+  if (status !== undefined) error.status = status;
+  const wait = headers ? retryAfterMs(headers) : undefined;
+  if (wait !== undefined) error.retryAfterMs = wait;
+  return error;
+}
+
+/** What the SDKs' error headers offer (a Headers object). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/** The response headers an SDK error carries, if any. */
+export function headersOf(error: unknown): HeaderReader | undefined {
+  if (typeof error !== 'object' || error === null || !('headers' in error)) return undefined;
+  const headers: unknown = error.headers;
+  if (typeof headers !== 'object' || headers === null || !('get' in headers)) return undefined;
+  return typeof headers.get === 'function' ? (headers as HeaderReader) : undefined;
+}
+
+/**
+ * The wait a response asks for before a retry: `retry-after-ms` (the SDKs' own), else `retry-after`
+ * in seconds or as an HTTP date. Undefined when there is none or it cannot be read.
+ */
+export function retryAfterMs(headers: HeaderReader, now = Date.now()): number | undefined {
+  const ms = parseFloat(headers.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after');
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value.trim());
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** No response within the request's timeout (which the caller sets from the time left). */
+export function timeoutError(
+  label: ProviderLabel,
+  timeoutMs: number | undefined,
+  cause: unknown,
+): ProviderError {
+  const within = timeoutMs === undefined ? '' : ` within ${Math.round(timeoutMs / 100) / 10}s`;
+  const message = `${label.title} at ${label.baseUrl} did not answer${within}: the request timed out`;
+  return build(label, 'timeout', true, message, cause);
+}
+
+/** A body the SDK could not read (not JSON, an event of the wrong shape): the server's fault, not the network's. */
+export function malformedError(label: ProviderLabel, detail: string, cause: unknown): ProviderError {
+  const message = `${label.title} sent a response that could not be read (malformed body): ${detail}`;
+  return build(label, 'malformed', false, message, cause);
+}
+
+/**
+ * A parse failure inside the SDK: JSON.parse of an event (a SyntaxError, which the stream helpers wrap
+ * in an error of their own, so the causes are followed), or the helper's own check of event order.
+ */
+export function isMalformedBody(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof SyntaxError) return true;
+    if (/unexpected event order/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 /** No answer at all, or a stream that broke off after it started (`midStream`). */
@@ -83,8 +148,8 @@ export function connectionError(
 }
 
 /**
- * A response that started and then broke off. The SDKs retry only before the body starts, so this is
- * the one failure the caller retries itself (once, from scratch).
+ * A response that started and then broke off: retryable, from scratch (ModelCaller makes every retry;
+ * the SDKs make none).
  */
 export class BrokenStreamError extends ProviderError {
   constructor(message: string, provider: string, options?: { cause?: unknown }) {

@@ -5,7 +5,7 @@
  * The SDK reads OPENAI_* variables from process.env whenever an option is left out, so the key, base
  * URL, organization and project are always passed explicitly from the run's env (opts.env).
  */
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionStreamParams } from 'openai/lib/ChatCompletionStream';
 import type {
   ChatCompletion,
@@ -19,7 +19,11 @@ import {
   apiError,
   classifyStatus,
   connectionError,
+  headersOf,
   isAbortError,
+  isMalformedBody,
+  malformedError,
+  timeoutError,
   type Classified,
   type ProviderLabel,
 } from './errors.js';
@@ -39,6 +43,9 @@ export const OPENAI_API_URL = 'https://api.openai.com/v1';
 
 const SERVER_FAILED: Classified = { kind: 'server', retryable: true };
 
+/** The SDK's own default, now made by the caller. */
+const DEFAULT_RETRIES = 2;
+
 /** Sent when a local server needs no key; the SDK refuses to start without one. */
 const NO_KEY = 'not-needed';
 
@@ -47,17 +54,22 @@ export interface OpenAIProviderOptions {
   env: NodeJS.ProcessEnv;
   /** Overrides env.OPENAI_BASE_URL; ends in `/v1`, to which the SDK adds `/chat/completions`. */
   baseUrl?: string;
-  /** Retries the SDK makes on 429, 5xx and connection errors before the error reaches us. */
+  /**
+   * How many times the caller (ModelCaller) retries a call that failed in a retryable way; the SDK
+   * itself never retries, so each attempt is a call the caps, the trace and the ledger see.
+   */
   maxRetries?: number;
 }
 
 export class OpenAIProvider implements ModelProvider {
   readonly name = 'openai';
+  readonly maxRetries: number;
   private readonly client: OpenAI;
   private readonly label: ProviderLabel;
   private readonly official: boolean;
 
   constructor(opts: OpenAIProviderOptions) {
+    this.maxRetries = opts.maxRetries ?? DEFAULT_RETRIES;
     const baseUrl = baseUrlFrom(opts.baseUrl, opts.env, 'OPENAI_BASE_URL', this.name) ?? OPENAI_API_URL;
     this.official = new URL(baseUrl).hostname === 'api.openai.com';
     const apiKey = readVar(opts.env, 'OPENAI_API_KEY');
@@ -82,7 +94,8 @@ export class OpenAIProvider implements ModelProvider {
       baseURL: baseUrl,
       organization: readVar(opts.env, 'OPENAI_ORG_ID') ?? null,
       project: readVar(opts.env, 'OPENAI_PROJECT_ID') ?? null,
-      maxRetries: opts.maxRetries ?? 2,
+      // Retries are the caller's (ModelCaller): an SDK retry would be a call no cap, trace or stop sees.
+      maxRetries: 0,
       // The default logger is console, whose lines would land in the middle of the TUI.
       logLevel: 'off',
     });
@@ -91,7 +104,10 @@ export class OpenAIProvider implements ModelProvider {
   async complete(request: ModelRequest): Promise<ModelResponse> {
     if (request.signal?.aborted) throw abortedError(this.label);
     const params = toOpenAIParams(request, this.official);
-    const stream = this.client.chat.completions.stream(params, { signal: request.signal });
+    const stream = this.client.chat.completions.stream(params, {
+      signal: request.signal,
+      ...(request.timeoutMs === undefined ? {} : { timeout: request.timeoutMs }),
+    });
     let connected = false;
     stream.on('connect', () => (connected = true));
     const onText = request.onText;
@@ -102,25 +118,25 @@ export class OpenAIProvider implements ModelProvider {
       // that broke off or was aborted had used cannot be known.
       completion = await stream.finalChatCompletion();
     } catch (error) {
-      throw this.toProviderError(error, request.signal, connected);
+      throw this.toProviderError(error, request, connected);
     }
     return fromOpenAICompletion(completion, request, this.label);
   }
 
-  private toProviderError(
-    error: unknown,
-    signal: AbortSignal | undefined,
-    connected: boolean,
-  ): ProviderError {
+  private toProviderError(error: unknown, request: ModelRequest, connected: boolean): ProviderError {
     if (error instanceof ProviderError) return error;
-    if (error instanceof APIUserAbortError || isAbortError(error) || signal?.aborted) {
+    if (error instanceof APIUserAbortError || isAbortError(error) || request.signal?.aborted) {
       return abortedError(this.label, error);
     }
+    if (error instanceof APIConnectionTimeoutError) return timeoutError(this.label, request.timeoutMs, error);
     if (error instanceof APIError && !(error instanceof APIConnectionError)) {
       // An error frame inside the stream has no status: the server failed midway.
       const status = typeof error.status === 'number' ? error.status : undefined;
       const classified = status === undefined ? SERVER_FAILED : classifyStatus(status);
-      return apiError(this.label, classified, error.message, status, error);
+      return apiError(this.label, classified, error.message, status, error, headersOf(error));
+    }
+    if (isMalformedBody(error)) {
+      return malformedError(this.label, error instanceof Error ? error.message : String(error), error);
     }
     // No answer, or a stream that ended early (a reset socket, the helper's "missing finish_reason"):
     // trying again is the usual cure.

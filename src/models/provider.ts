@@ -59,6 +59,11 @@ export interface ModelRequest {
   /** Stable per loop; used as a cache routing key where the provider supports one. */
   cacheKey?: string;
   signal?: AbortSignal;
+  /**
+   * How long to wait for the response to start, in milliseconds: set by the caller from the time
+   * left in the minutes budget. API providers only; a timeout is a `timeout` error.
+   */
+  timeoutMs?: number;
   /** Called with text as it arrives, for providers that stream. */
   onText?: (delta: string) => void;
   /** Where a CLI agent provider runs (the run's worktree); API providers ignore it. */
@@ -106,6 +111,12 @@ export interface ModelResponse {
 
 export interface ModelProvider {
   readonly name: string;
+  /**
+   * How many times the caller may retry a call that failed in a retryable way (a 429, a 5xx, a
+   * connection that broke off). The API providers make no retries of their own, so every attempt is
+   * a call the caps see. Absent (0) for CLI agents: a session is never re-run from scratch.
+   */
+  readonly maxRetries?: number;
   complete(request: ModelRequest): Promise<ModelResponse>;
 }
 
@@ -116,6 +127,8 @@ export type ProviderErrorKind =
   | 'overloaded'
   | 'bad_request'
   | 'connection'
+  /** No answer within the request's timeout. */
+  | 'timeout'
   | 'server'
   | 'malformed'
   | 'aborted'
@@ -135,6 +148,10 @@ export class ProviderError extends Error {
    * the input at its start); absent when what the call used cannot be known.
    */
   spent?: PartialSpend;
+  /** The HTTP status the API answered with, when it did. */
+  status?: number;
+  /** How long the API asked to wait before trying again (retry-after), in milliseconds. */
+  retryAfterMs?: number;
 
   constructor(
     readonly kind: ProviderErrorKind,

@@ -7,6 +7,7 @@ import { RunControl } from '../../src/core/run/control.js';
 import { loadLoop } from '../../src/core/definition/load.js';
 import type { LoopEvent } from '../../src/core/events.js';
 import { createProvider } from '../../src/models/factory.js';
+import { createGraders } from '../../src/core/verify/index.js';
 import { Worktrees } from '../../src/workspace/worktrees.js';
 import { newRunId, statePaths } from '../../src/state/paths.js';
 import { StateIndex } from '../../src/state/index-db.js';
@@ -20,8 +21,12 @@ export interface DirectRun {
 export async function runDirect(
   repoDir: string,
   loop: string,
-  extra: Partial<Pick<RunDeps, 'now' | 'contextBudgetTokens' | 'onEvent' | 'price'>> & {
+  extra: Partial<Pick<RunDeps, 'now' | 'contextBudgetTokens' | 'onEvent' | 'price' | 'control'>> & {
     env?: NodeJS.ProcessEnv;
+    /** Retries ModelCaller makes of a retryable failure; none by default. */
+    maxRetries?: number;
+    /** Run the loop's own graders (by default none: these runs end before any would matter). */
+    graders?: boolean;
   } = {},
 ): Promise<DirectRun> {
   const loaded = await loadLoop(repoDir, loop);
@@ -31,7 +36,7 @@ export async function runDirect(
   const paths = statePaths(worktrees.repoRoot);
   const index = await StateIndex.open(paths.index);
   const events: LoopEvent[] = [];
-  const { env, onEvent, ...rest } = extra;
+  const { env, onEvent, maxRetries, graders, ...rest } = extra;
   const result = await executeRun({
     definition: def,
     runId: newRunId(),
@@ -43,19 +48,20 @@ export async function runDirect(
         loopDir: def.dir,
         script: def.agent.script,
         env: env ?? {},
-        maxRetries: 0,
+        maxRetries: maxRetries ?? 0,
+        ...(def.agent.command ? { command: def.agent.command } : {}),
       }),
-    // These runs are about budgets and context: they end before any grader would matter.
-    createGraders: () => [],
+    // Most of these runs are about budgets and context: they end before any grader would matter.
+    createGraders: () => (graders ? createGraders(def) : []),
     worktrees,
     paths,
     index,
-    control: new RunControl(),
     onEvent: (event) => {
       events.push(event);
       onEvent?.(event);
     },
     ...rest,
+    control: rest.control ?? new RunControl(),
   });
   return { result, events, index };
 }

@@ -72,4 +72,31 @@ describe('describeEvent', () => {
     );
     expect(line?.text).toMatch(/^← exit 1: not ok .*formatPrice/);
   });
+
+  it('shows a retry with its status, its wait and where the wait came from', () => {
+    const retry = (status: number | undefined, waitFrom: 'retry-after' | 'backoff'): LoopEvent =>
+      stamp({
+        type: 'provider.retry',
+        provider: 'openai',
+        model: 'm',
+        step: 'work',
+        attempt: 2,
+        ...(status === undefined ? {} : { status }),
+        kind: status === undefined ? 'connection' : 'rate_limit',
+        waitMs: 1500,
+        waitFrom,
+        reason: 'slow down\nmore',
+        usage: 'unknown',
+      });
+    expect(describeEvent(retry(429, 'retry-after'))).toEqual([
+      {
+        kind: 'error',
+        ok: false,
+        text: '↻ openai attempt 2 failed (HTTP 429); retrying in 1.5s (retry-after): slow down',
+      },
+    ]);
+    expect(describeEvent(retry(undefined, 'backoff'))[0]?.text).toBe(
+      '↻ openai attempt 2 failed (connection); retrying in 1.5s: slow down',
+    );
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * What the Anthropic provider keeps of a stream that did not complete: the usage reported at its
  * start, on the error; and the message so far when the SDK could not parse a tool call's input, but
- * never when something else broke (a garbled frame is a broken stream, retried as one).
+ * never when something else broke (a garbled frame is a malformed body, reported as such).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -98,8 +98,10 @@ describe('AnthropicProvider, a stream that did not complete', () => {
     ]);
     const error = await providerErrorOf(provider(url).complete(makeRequest()));
 
-    // Not mistaken for a tool call with bad input: the stream broke, and is retried as such.
-    expect(error).toBeInstanceOf(BrokenStreamError);
+    // Not mistaken for a tool call with bad input, nor for a connection that broke off: malformed.
+    expect(error).not.toBeInstanceOf(BrokenStreamError);
+    expect(error.kind).toBe('malformed');
+    expect(error.message).toContain('malformed body');
     expect(error.spent).toEqual({
       usage: { input: 250, output: 1, cacheRead: 0, cacheWrite: 0 },
       model: 'claude-test',

@@ -38,11 +38,11 @@ afterEach(async () => {
   await repo.cleanup();
 });
 
-async function open(handler: FakeAnthropicHandler): Promise<Supervisor> {
+async function open(handler: FakeAnthropicHandler, maxRetries = 0): Promise<Supervisor> {
   fake = await startFakeAnthropic(handler);
   supervisor = await Supervisor.open(repo.dir, {
     env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.url },
-    maxRetries: 0,
+    maxRetries,
   });
   return supervisor;
 }
@@ -71,21 +71,24 @@ describe('an anthropic loop against the fake API', () => {
   });
 
   it('retries a stream that broke off once, then fails the run with the provider error', async () => {
-    const s = await open(() => ({ text: 'Starting to answer', cut: true }));
+    const s = await open(() => ({ text: 'Starting to answer', cut: true }), 1);
     const result = await s.start('cached');
 
     expect(result.outcome).toBe('failed');
     expect(result.reason).toContain('broke off in the middle of the response');
     expect(fake!.requests).toHaveLength(2);
-    const errors = (await readTrace(result.tracePath)).flatMap((e) =>
-      e.type === 'run.error' ? [e.kind] : [],
+    const trace = await readTrace(result.tracePath);
+    const seen = trace.flatMap((e) =>
+      e.type === 'run.error' || e.type === 'provider.retry' ? [`${e.type} ${e.kind}`] : [],
     );
-    expect(errors).toEqual(['provider.retry', 'provider.connection']);
+    expect(seen).toEqual(['provider.retry connection', 'run.error provider.connection']);
+    expect(trace.filter((e) => e.type === 'model.request')).toHaveLength(2);
   });
 
   it('goes on when the retry succeeds', async () => {
-    const s = await open((_body, index) =>
-      index === 0 ? { text: 'Starting to answer', cut: true } : { text: 'Done for now.' },
+    const s = await open(
+      (_body, index) => (index === 0 ? { text: 'Starting to answer', cut: true } : { text: 'Done for now.' }),
+      1,
     );
     const result = await s.start('cached');
     expect(result.outcome).toBe('budget');

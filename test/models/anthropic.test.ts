@@ -296,21 +296,23 @@ describe('AnthropicProvider', () => {
     const error = await providerErrorOf(provider.complete(makeRequest()));
     expect(error.kind).toBe('connection');
     expect(error.message).toContain(closed.url);
-    // The SDK already retried this one; only a response that broke off is retried again.
+    // No response at all: a connection error, not one that broke off midway.
     expect(error).not.toBeInstanceOf(BrokenStreamError);
   });
 
-  it('passes maxRetries to the SDK', async () => {
+  it('makes no retries of its own: the failure comes back with its status and retry-after', async () => {
     fake = await startFakeAnthropic(() => ({
-      error: { status: 529, type: 'overloaded_error', message: 'Overloaded', retryAfterMs: 0 },
+      error: { status: 529, type: 'overloaded_error', message: 'Overloaded', retryAfterMs: 1500 },
     }));
     const provider = new AnthropicProvider({
       env: { ANTHROPIC_API_KEY: KEY },
       baseUrl: fake.url,
-      maxRetries: 1,
+      maxRetries: 3,
     });
-    await providerErrorOf(provider.complete(makeRequest()));
-    expect(fake.requests).toHaveLength(2);
+    const error = await providerErrorOf(provider.complete(makeRequest()));
+    expect(fake.requests).toHaveLength(1);
+    expect(error).toMatchObject({ kind: 'overloaded', retryable: true, status: 529, retryAfterMs: 1500 });
+    expect(provider.maxRetries).toBe(3);
   });
 
   it('stops a streaming call when the signal aborts', async () => {

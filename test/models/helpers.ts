@@ -98,7 +98,14 @@ export interface CallerHarness {
 /** A ModelCaller wired to real engine parts (budget, control, emitter), collecting what it emits. */
 export function makeCaller(
   provider: ModelProvider,
-  opts: { front?: Record<string, unknown>; price?: Pricer; worktree?: string; model?: string } = {},
+  opts: {
+    front?: Record<string, unknown>;
+    price?: Pricer;
+    worktree?: string;
+    model?: string;
+    /** The wait before a retry when the API names none; no wait by default, to keep tests fast. */
+    backoff?: (attempt: number) => number;
+  } = {},
 ): CallerHarness {
   const definition = makeDefinition(opts.front, opts.model);
   const events: LoopEvent[] = [];
@@ -113,6 +120,7 @@ export function makeCaller(
     control,
     emitter,
     price: opts.price ?? (() => null),
+    backoff: opts.backoff ?? (() => 0),
     ...(opts.worktree === undefined ? {} : { worktree: opts.worktree }),
   });
   const of = <T extends LoopEvent['type']>(type: T) =>

@@ -30,21 +30,24 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
-const PROVIDERS: Record<'anthropic' | 'openai', (handler: (index: number) => Reply) => Promise<Setup>> = {
-  anthropic: async (handler) => {
+type Handler = (index: number) => Reply;
+
+/** Each provider against its fake; `maxRetries` is how many retries ModelCaller makes (none by default). */
+const PROVIDERS: Record<'anthropic' | 'openai', (handler: Handler, maxRetries?: number) => Promise<Setup>> = {
+  anthropic: async (handler, maxRetries = 0) => {
     const fake = await startFakeAnthropic((_body, index) => handler(index));
     closers.push(() => fake.close());
     const provider = new AnthropicProvider({
       env: { ANTHROPIC_API_KEY: 'k' },
       baseUrl: fake.url,
-      maxRetries: 0,
+      maxRetries,
     });
     return { provider, requests: () => fake.requests.length };
   },
-  openai: async (handler) => {
+  openai: async (handler, maxRetries = 0) => {
     const fake = await startFakeOpenAI((_body, index) => handler(index));
     closers.push(() => fake.close());
-    const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: 'k' }, baseUrl: fake.url, maxRetries: 0 });
+    const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: 'k' }, baseUrl: fake.url, maxRetries });
     return { provider, requests: () => fake.requests.length };
   },
 };
@@ -115,9 +118,10 @@ describe.each(NAMES)('ModelCaller with %s', (name) => {
     expect(h.control.stopRequested).toBe(false);
   });
 
-  it('retries a stream that broke off once, from scratch, and says so', async () => {
-    const { provider, requests } = await PROVIDERS[name]((index) =>
-      index === 0 ? { text: 'Starting to answer', cut: true } : { text: 'The whole answer.' },
+  it('retries a stream that broke off, from scratch, as a call of its own, and says so', async () => {
+    const { provider, requests } = await PROVIDERS[name](
+      (index) => (index === 0 ? { text: 'Starting to answer', cut: true } : { text: 'The whole answer.' }),
+      1,
     );
     const h = makeCaller(provider);
     const result = await h.caller.call(CALL);
@@ -125,10 +129,20 @@ describe.each(NAMES)('ModelCaller with %s', (name) => {
     expect(result.kind).toBe('ok');
     expect(result.kind === 'ok' && result.response.text).toBe('The whole answer.');
     expect(requests()).toBe(2);
-    const errors = h.of('run.error');
-    expect(errors.map((e) => e.kind)).toEqual(['provider.retry']);
-    expect(errors[0]!.message).toContain('broke off in the middle of the response');
-    expect(errors[0]!.message).toContain('retries it once from scratch');
+    // Handled, so not an error; visible as a retry between the two attempts' own requests.
+    expect(h.of('run.error')).toHaveLength(0);
+    const [retry, ...more] = h.of('provider.retry');
+    expect(more).toHaveLength(0);
+    expect(retry).toMatchObject({ attempt: 1, kind: 'connection', waitFrom: 'backoff', step: 'work' });
+    expect(retry!.reason).toContain('broke off in the middle of the response');
+    expect(retry!.usage).toBe(name === 'anthropic' ? 'recorded' : 'unknown');
+    // A cut OpenAI stream never reported its usage (it comes in the last chunk): the retry says so.
+    if (name === 'openai') expect(retry!.reason).toContain('what the failed attempt used is unknown');
+    const requested = h.of('model.request');
+    expect(requested).toHaveLength(2);
+    expect(requested[0]!.seq).toBeLessThan(retry!.seq);
+    expect(requested[1]!.seq).toBeGreaterThan(retry!.seq);
+    expect(requested[0]!.span).not.toBe(requested[1]!.span);
     // The broken attempt's usage, where the stream had reported it, is recorded before the retry.
     const responses = h.of('model.response');
     const whole = { input: 10, output: 5, cacheRead: 0, cacheWrite: 0 };
@@ -137,12 +151,15 @@ describe.each(NAMES)('ModelCaller with %s', (name) => {
       ...broken,
       ['The whole answer.', 'end_turn', whole],
     ]);
-    expect(responses.at(-1)!.seq).toBeGreaterThan(errors[0]!.seq);
+    expect(responses.at(-1)!.span).toBe(requested[1]!.span);
     expect(h.budget.usage).toEqual(responses.reduce((sum, e) => addUsage(sum, e.usage), emptyUsage()));
   });
 
-  it('fails with the provider error when the retry breaks off too, and tries no third time', async () => {
-    const { provider, requests } = await PROVIDERS[name](() => ({ text: 'Starting to answer', cut: true }));
+  it('fails with the provider error once its retries are spent, and tries no more', async () => {
+    const { provider, requests } = await PROVIDERS[name](
+      () => ({ text: 'Starting to answer', cut: true }),
+      1,
+    );
     const h = makeCaller(provider);
     const result = await h.caller.call(CALL);
 
@@ -151,7 +168,16 @@ describe.each(NAMES)('ModelCaller with %s', (name) => {
     expect(result.error.kind).toBe('connection');
     expect(result.error.message).toContain('broke off in the middle of the response');
     expect(requests()).toBe(2);
-    expect(h.of('run.error').map((e) => e.kind)).toEqual(['provider.retry', 'provider.connection']);
+    expect(h.of('provider.retry')).toHaveLength(1);
+    expect(h.of('run.error').map((e) => e.kind)).toEqual(['provider.connection']);
+  });
+
+  it('makes no retry when it has none (maxRetries 0)', async () => {
+    const { provider, requests } = await PROVIDERS[name](() => ({ text: 'Starting to answer', cut: true }));
+    const h = makeCaller(provider);
+    expect((await h.caller.call(CALL)).kind).toBe('failed');
+    expect(requests()).toBe(1);
+    expect(h.of('provider.retry')).toHaveLength(0);
   });
 });
 

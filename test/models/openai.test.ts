@@ -244,13 +244,16 @@ describe('OpenAIProvider', () => {
     expect(error).toBeInstanceOf(BrokenStreamError);
   });
 
-  it('passes maxRetries to the SDK', async () => {
+  it('makes no retries of its own: the failure comes back with its status and retry-after', async () => {
     fake = await startFakeOpenAI(() => ({
-      error: { status: 500, type: 'server_error', message: 'boom', retryAfterMs: 0 },
+      error: { status: 500, type: 'server_error', message: 'boom', retryAfter: '7' },
     }));
-    const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: KEY }, baseUrl: fake.url, maxRetries: 1 });
-    await providerErrorOf(provider.complete(makeRequest()));
-    expect(fake.requests).toHaveLength(2);
+    const provider = new OpenAIProvider({ env: { OPENAI_API_KEY: KEY }, baseUrl: fake.url, maxRetries: 3 });
+    const error = await providerErrorOf(provider.complete(makeRequest()));
+    expect(fake.requests).toHaveLength(1);
+    expect(error).toMatchObject({ kind: 'server', retryable: true, status: 500, retryAfterMs: 7000 });
+    // The retries are the caller's to make.
+    expect(provider.maxRetries).toBe(3);
   });
 
   it('stops a streaming call when the signal aborts', async () => {

@@ -60,14 +60,20 @@ export interface FakeAnthropicReply {
   cut?: boolean;
   /** Streaming only: after message_start and the first text delta, send nothing until the client goes. */
   hang?: boolean;
+  /** Streaming only: after message_start and the first text delta, send a frame that is not JSON, and end. */
+  malformed?: boolean;
+  /** Send nothing at all, not even headers, until the client goes (a server that hangs). */
+  silent?: boolean;
 }
 
 export interface FakeHttpError {
   status: number;
   type: string;
   message: string;
-  /** Sent as `retry-after-ms`, which the SDK honours between retries (0 keeps tests fast). */
+  /** Sent as `retry-after-ms`, which loops honours between retries (0 keeps tests fast). */
   retryAfterMs?: number;
+  /** Sent as `retry-after` (seconds, or an HTTP date). */
+  retryAfter?: string;
 }
 
 export type FakeAnthropicHandler = (
@@ -139,6 +145,7 @@ export async function startFakeAnthropic(
         return;
       }
       const reply = await handler(body, requests.length - 1);
+      if (reply.silent) return;
       if (reply.error) {
         sendError(res, reply.error);
         return;
@@ -276,6 +283,10 @@ function writeStream(res: http.ServerResponse, reply: FakeAnthropicReply, messag
   for (const event of head) res.write(frame(event));
   if (reply.streamError) {
     res.end(frame({ event: 'error', data: { type: 'error', error: reply.streamError } }));
+  } else if (reply.malformed) {
+    res.end(
+      `event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"text": "cut here\n\n`,
+    );
   } else if (reply.cut) {
     // Once what was written has left, so the client sees a response that breaks off.
     res.write('', () => res.destroy());
@@ -306,8 +317,14 @@ function splitText(text: string): string[] {
   return text.match(/\S+\s*|\s+/g) ?? [text];
 }
 
-function sendError(res: http.ServerResponse, { status, type, message, retryAfterMs }: FakeHttpError): void {
-  const headers = retryAfterMs === undefined ? {} : { 'retry-after-ms': String(retryAfterMs) };
+function sendError(
+  res: http.ServerResponse,
+  { status, type, message, retryAfterMs, retryAfter }: FakeHttpError,
+): void {
+  const headers: http.OutgoingHttpHeaders = {
+    ...(retryAfterMs === undefined ? {} : { 'retry-after-ms': String(retryAfterMs) }),
+    ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
+  };
   sendJson(res, status, { type: 'error', error: { type, message } }, headers);
 }
 

@@ -60,6 +60,10 @@ export interface FakeOpenAIReply {
   cut?: boolean;
   /** Streaming only: after the role chunk and first content delta, send nothing until the client goes. */
   hang?: boolean;
+  /** Streaming only: after the role chunk and first content delta, send a frame that is not JSON, and end. */
+  malformed?: boolean;
+  /** Send nothing at all, not even headers, until the client goes (a server that hangs). */
+  silent?: boolean;
 }
 
 export interface FakeHttpError {
@@ -67,8 +71,10 @@ export interface FakeHttpError {
   type: string;
   message: string;
   code?: string;
-  /** Sent as `retry-after-ms`, which the SDK honours between retries (0 keeps tests fast). */
+  /** Sent as `retry-after-ms`, which loops honours between retries (0 keeps tests fast). */
   retryAfterMs?: number;
+  /** Sent as `retry-after` (seconds, or an HTTP date). */
+  retryAfter?: string;
 }
 
 export type FakeOpenAIHandler = (
@@ -117,6 +123,7 @@ export async function startFakeOpenAI(handler: FakeOpenAIHandler): Promise<FakeS
         return;
       }
       const reply = await handler(body, requests.length - 1);
+      if (reply.silent) return;
       if (reply.error) {
         sendError(res, reply.error);
         return;
@@ -273,6 +280,8 @@ function writeStream(
   for (const json of head) res.write(frame(json));
   if (reply.streamError) {
     res.end(frame({ error: { ...reply.streamError, param: null, code: null } }));
+  } else if (reply.malformed) {
+    res.end(`data: {"type": "content_block_delta", "index": 0, "delta": {"text": "cut here\n\n`);
   } else if (reply.cut) {
     // Once what was written has left, so the client sees a response that breaks off.
     res.write('', () => res.destroy());
@@ -298,9 +307,12 @@ function splitText(text: string): string[] {
 
 function sendError(
   res: http.ServerResponse,
-  { status, type, message, code, retryAfterMs }: FakeHttpError,
+  { status, type, message, code, retryAfterMs, retryAfter }: FakeHttpError,
 ): void {
-  const headers = retryAfterMs === undefined ? {} : { 'retry-after-ms': String(retryAfterMs) };
+  const headers: http.OutgoingHttpHeaders = {
+    ...(retryAfterMs === undefined ? {} : { 'retry-after-ms': String(retryAfterMs) }),
+    ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
+  };
   sendJson(res, status, { error: { message, type, param: null, code: code ?? null } }, headers);
 }
 

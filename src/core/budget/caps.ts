@@ -7,15 +7,21 @@
  *
  * A CLI agent's call is a whole session of its own, so its spend is also counted while it runs
  * (setInFlight): the spend caps see it, and the caller stops the agent once one is reached.
+ *
+ * The minutes cap is also a deadline (deadline.ts) whose signal aborts whatever is in flight when the
+ * time is up; its clock stops while the run waits for a person.
  */
 import type { BudgetConfig } from '../definition/schema.js';
 import type { BudgetCap, TokenUsage } from '../events.js';
 import { addUsage, emptyUsage, totalTokens } from '../events.js';
+import { Deadline } from './deadline.js';
 
 export interface BudgetBreach {
   cap: BudgetCap;
   limit: number;
   used: number;
+  /** Why the cap ends the run before it is quite reached (a retry wait that would pass it). */
+  why?: string;
 }
 
 export class BudgetTracker {
@@ -26,23 +32,31 @@ export class BudgetTracker {
   usd = 0;
   /** Calls whose model is not in the price table: their dollars are not in `usd`. */
   unpricedCalls = 0;
-  private readonly startedAt: number;
+  /** The minutes cap as a clock whose signal aborts the work in flight when the time is up. */
+  readonly deadline: Deadline;
   /** The call in flight's spend so far, not yet recorded. */
   private inFlight: { tokens: number; usd: number } | undefined;
 
   constructor(
     readonly limits: BudgetConfig,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
-    this.startedAt = now();
+    this.deadline = new Deadline(limits.minutes * 60_000, now);
   }
 
   get tokens(): number {
     return totalTokens(this.usage);
   }
 
+  /** Working minutes so far; time spent waiting for a person does not count. */
   get minutes(): number {
-    return (this.now() - this.startedAt) / 60_000;
+    return this.deadline.elapsedMs() / 60_000;
+  }
+
+  /** The minutes cap as a breach, for work the deadline cut short (or a wait it would not outlast). */
+  minutesBreach(why?: string): BudgetBreach {
+    const used = round(this.minutes, 2);
+    return { cap: 'minutes', limit: this.limits.minutes, used, ...(why === undefined ? {} : { why }) };
   }
 
   /** A finished (or ended) call's usage: counted once, replacing what was in flight. */
@@ -73,7 +87,7 @@ export class BudgetTracker {
     const usd = this.usd + (this.inFlight?.usd ?? 0);
     if (tokens >= l.tokens) return { cap: 'tokens', limit: l.tokens, used: tokens };
     if (usd >= l.usd) return { cap: 'usd', limit: l.usd, used: round(usd, 4) };
-    if (this.minutes >= l.minutes) return { cap: 'minutes', limit: l.minutes, used: round(this.minutes, 2) };
+    if (this.deadline.expired) return this.minutesBreach();
     return undefined;
   }
 
@@ -107,5 +121,6 @@ function round(n: number, digits: number): number {
 export function describeBreach(b: BudgetBreach): string {
   const unit = b.cap === 'usd' ? ' USD' : b.cap === 'minutes' ? ' minutes' : '';
   const name = b.cap.replace('_', ' ');
+  if (b.why !== undefined) return `${name} budget: used ${b.used}${unit} of ${b.limit}${unit}; ${b.why}`;
   return `${name} budget reached: used ${b.used}${unit} of ${b.limit}${unit}`;
 }

@@ -123,7 +123,12 @@ async function runToolCall(
   const invalid = invalidToolInput(call.input);
   const result = invalid
     ? { ok: false, output: invalidInputMessage(invalid) }
-    : await executeTool(deps.tools, call, { ...deps.toolContext, signal: control.stopSignal });
+    : await executeTool(deps.tools, call, {
+        ...deps.toolContext,
+        // The run's deadline bounds a tool too: a command gets no longer than the time left.
+        runTimeoutMs: Math.min(deps.toolContext.runTimeoutMs, Math.max(1, budget.deadline.remainingMs())),
+        signal: AbortSignal.any([control.stopSignal, budget.deadline.signal]),
+      });
   emitter.emit(
     {
       type: 'tool.result',
@@ -137,6 +142,7 @@ async function runToolCall(
   );
   results.push({ type: 'tool_result', toolUseId: call.id, content: result.output, isError: !result.ok });
   if (control.stopRequested) return { kind: 'stopped' };
+  if (budget.deadline.expired) return { kind: 'budget', breach: budget.minutesBreach() };
   return undefined;
 }
 

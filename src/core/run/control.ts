@@ -3,6 +3,7 @@
  * iteration, or given now by interrupting the model call in flight). The run polls this at its safe
  * points: before every model call and every tool call.
  */
+import type { SuspendableClock } from '../budget/deadline.js';
 
 export class RunControl {
   private stopReason: string | undefined;
@@ -12,6 +13,8 @@ export class RunControl {
   private urgent: string[] = [];
   private inFlight: AbortController | undefined;
   private readonly stopController = new AbortController();
+  /** Clocks that stand still while the run waits for a person (the minutes deadline). */
+  private readonly clocks = new Set<SuspendableClock>();
 
   /** Aborted only by a stop (not by an interrupt): for graders, which must not be cut short by `!`. */
   get stopSignal(): AbortSignal {
@@ -79,10 +82,30 @@ export class RunControl {
     return this.inFlight.signal;
   }
 
-  /** Resolves at once unless paused; then when resumed or stopped. */
+  /** Resolves at once unless paused; then when resumed or stopped. The clocks stand still meanwhile. */
   async waitWhilePaused(): Promise<void> {
-    while (this.paused && !this.stopRequested) {
-      await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
+    if (!this.paused || this.stopRequested) return;
+    await this.waitingForPerson(async () => {
+      while (this.paused && !this.stopRequested) {
+        await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
+      }
+    });
+  }
+
+  /** A clock to suspend while the run waits for a person; returns its detach. */
+  attachClock(clock: SuspendableClock): () => void {
+    this.clocks.add(clock);
+    return () => this.clocks.delete(clock);
+  }
+
+  /** Runs `wait` (a pause, an approval) with the attached clocks suspended: waiting is not work. */
+  async waitingForPerson<T>(wait: () => Promise<T>): Promise<T> {
+    const held = [...this.clocks];
+    for (const clock of held) clock.suspend();
+    try {
+      return await wait();
+    } finally {
+      for (const clock of held) clock.resume();
     }
   }
 

@@ -255,7 +255,8 @@ export class Iterations {
     return {
       worktree: worktree.path,
       baseSha: worktree.baseSha,
-      signal: deps.control.stopSignal,
+      // A stop or the run's deadline cuts a grader short.
+      signal: AbortSignal.any([deps.control.stopSignal, this.budget.deadline.signal]),
       loop: def.name,
       run: deps.runId,
       iteration: n,

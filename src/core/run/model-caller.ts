@@ -1,13 +1,23 @@
 /**
  * Every model call of a run goes through here: the agent's work, memory compression, a judge's
  * verdict. One place checks the caps before the call, routes the step to its model, streams the text
- * into the trace, retries a stream that broke off, records usage and price, notices caching that did
- * not happen, and emits the request/response events, so nothing a run spends is off the books.
+ * into the trace, records usage and price, notices caching that did not happen, and emits the
+ * request/response events, so nothing a run spends is off the books.
+ *
+ * Every retry is a call: the providers make none of their own, so a retryable failure (a 429, a 5xx,
+ * a connection that broke off, a timeout) comes back here, is shown as a `provider.retry` event, waits
+ * out the API's retry-after (else an exponential back-off), and makes another attempt that is checked
+ * against the caps and gets its own model.request, like any call. A wait longer than the time left
+ * ends the run on its minutes budget at once, rather than after the wait.
+ *
+ * One clock bounds it all: each attempt and each retry wait is aborted by the run's deadline (the
+ * minutes cap), by a stop, and (for the agent's work) by a person's `!`; the request's timeout is set
+ * from the time left.
  *
  * A CLI agent's call is a whole session: its usage, reported as it grows, is held to the spend caps
- * while it runs, and the agent is stopped at a breach. Whatever way a call ends, what it used (as far
- * as the provider said) is recorded once, on a model.response: a call that did not complete gets one
- * with the text so far and stopReason `other`, before the error or the stop that ended it.
+ * while it runs, and the agent is stopped at a breach. Whatever way an attempt ends, what it used (as
+ * far as the provider said) is recorded once, on a model.response: an attempt that did not complete
+ * gets one with the text so far and stopReason `other`, before the error or the stop that ended it.
  */
 import type { LoopDefinition } from '../definition/schema.js';
 import type { ModelStep, TokenUsage } from '../events.js';
@@ -21,12 +31,13 @@ import type {
   ToolSpec,
 } from '../../models/provider.js';
 import { ProviderError } from '../../models/provider.js';
-import { BrokenStreamError } from '../../models/errors.js';
 import { CacheWatch } from '../../models/cache-watch.js';
 import { TextCoalescer } from '../../models/text-coalescer.js';
 import type { BudgetBreach, BudgetTracker } from '../budget/caps.js';
+import { clipMiddle } from '../verify/clip.js';
 import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
+import { backoffMs, sleep } from './retry-wait.js';
 
 export interface CallOptions {
   step: ModelStep;
@@ -59,9 +70,23 @@ export interface ModelCallerDeps {
   price: Pricer;
   /** The run's worktree, where CLI agent providers (claude-code, codex, command) run. */
   worktree?: string;
+  /** The wait before the retry after failed attempt `attempt`, when the API names none; tests shorten it. */
+  backoff?: (attempt: number) => number;
 }
 
 type Span = { span: string; parentSpan: string };
+
+/** One attempt's end: a result for the caller, or a failure worth another attempt. */
+type Attempt = CallResult | { kind: 'retry'; error: ProviderError; usage: 'recorded' | 'unknown' };
+
+/** The SDKs' own default; the deadline usually ends a request long before. */
+const REQUEST_TIMEOUT_MS = 10 * 60_000;
+/** A request's timeout runs this much past the deadline, so the deadline (a budget end) is what fires. */
+const TIMEOUT_GRACE_MS = 1_000;
+/** Text a single call may put in the trace: a CLI agent printing megabytes must not make a huge trace. */
+export const TRACE_TEXT_CHARS = 100_000;
+/** A CLI agent's own tool results and messages, as the trace keeps them. */
+const EVENT_TEXT_CHARS = 16_000;
 
 export class ModelCaller {
   private readonly cacheWatch = new CacheWatch();
@@ -80,12 +105,33 @@ export class ModelCaller {
   }
 
   async call(opts: CallOptions): Promise<CallResult> {
-    const { provider, budget, control, emitter, definition } = this.deps;
+    const { provider, budget, control } = this.deps;
     if (control.stopRequested) return { kind: 'stopped' };
-    const breach = budget.checkModelCall();
-    if (breach) return { kind: 'budget', breach };
-
     const model = opts.model ?? this.modelFor(opts.step);
+    // `!` is for the agent: it interrupts the agent's own work, never a judge's verdict or a memory
+    // handoff, which only a stop cuts short.
+    const runSignal = opts.step === 'work' ? control.callSignal() : control.stopSignal;
+    const retries = provider.maxRetries ?? 0;
+    for (let attempt = 1; ; attempt++) {
+      // Every attempt, the first and each retry, is checked against the caps like any call.
+      if (control.stopRequested) return { kind: 'stopped' };
+      const breach = budget.checkModelCall();
+      if (breach) return { kind: 'budget', breach };
+      const ended = await this.attemptOnce(opts, model, runSignal, attempt <= retries);
+      if (ended.kind !== 'retry') return ended;
+      const waited = await this.waitToRetry(opts, model, runSignal, attempt, ended);
+      if (waited) return waited;
+    }
+  }
+
+  /** One request to the provider, with its own model.request and (when anything was used) model.response. */
+  private async attemptOnce(
+    opts: CallOptions,
+    model: string,
+    runSignal: AbortSignal,
+    mayRetry: boolean,
+  ): Promise<Attempt> {
+    const { provider, budget, emitter, definition } = this.deps;
     const span = emitter.childSpan('model');
     emitter.emit(
       {
@@ -100,10 +146,9 @@ export class ModelCaller {
     const started = Date.now();
     // Our own abort, for a CLI agent that passes a cap inside its turn.
     const capAbort = new AbortController();
-    // `!` is for the agent: it interrupts the agent's own work, never a judge's verdict or a memory
-    // handoff, which only a stop cuts short.
-    const runSignal = opts.step === 'work' ? control.callSignal() : control.stopSignal;
-    const events = new CallEvents(this.deps, span, model, () => capAbort.abort());
+    const deltas = new TextCoalescer((text) => emitter.emit({ type: 'model.delta', text }, span));
+    const events = new CallEvents(this.deps, span, model, deltas, () => capAbort.abort());
+    const signal = AbortSignal.any([runSignal, capAbort.signal, budget.deadline.signal]);
     const request: ModelRequest = {
       model,
       system: opts.system,
@@ -113,7 +158,9 @@ export class ModelCaller {
       maxTokens: opts.maxTokens ?? definition.agent.max_tokens,
       step: opts.step,
       cacheKey: `loops:${definition.name}`,
-      signal: AbortSignal.any([runSignal, capAbort.signal]),
+      signal,
+      timeoutMs: Math.min(REQUEST_TIMEOUT_MS, Math.ceil(budget.deadline.remainingMs()) + TIMEOUT_GRACE_MS),
+      onText: (delta) => events.text(delta),
       onEvent: (event) => events.handle(event),
       ...(this.deps.worktree === undefined ? {} : { cwd: this.deps.worktree }),
     };
@@ -128,7 +175,7 @@ export class ModelCaller {
           provider: provider.name,
           model: response.model,
           step: opts.step,
-          text: response.text,
+          text: clipMiddle(response.text, TRACE_TEXT_CHARS),
           toolCalls: response.toolCalls,
           stopReason: response.stopReason,
           usage: response.usage,
@@ -139,54 +186,39 @@ export class ModelCaller {
       );
     };
 
-    let response: ModelResponse | undefined;
-    for (let attempt = 1; response === undefined; attempt++) {
-      const deltas = new TextCoalescer((text) => emitter.emit({ type: 'model.delta', text }, span));
-      events.begin(deltas);
-      try {
-        response = await provider.complete({ ...request, onText: (delta) => events.text(delta) });
-      } catch (err) {
-        // Whatever text arrived goes in the trace before the error that ended it.
-        deltas.flush();
-        const error = toProviderError(err, provider.name);
-        // What the attempt used before it ended is billed all the same: into the budget and the
-        // ledger once, as a response with the text so far.
-        const spent = events.spent(error);
-        if (spent) {
-          record(
-            {
-              model: spent.model,
-              text: events.partialText(),
-              toolCalls: [],
-              stopReason: 'other',
-              usage: spent.usage,
-            },
-            spent.usd ?? this.deps.price(spent.model, spent.usage),
-          );
-        } else {
-          budget.clearInFlight();
-        }
-        if (error.kind === 'aborted') {
-          if (control.stopRequested) return { kind: 'stopped' };
-          if (opts.step === 'work' && control.hasUrgent) return { kind: 'interrupted' };
-          if (events.breach) return { kind: 'budget', breach: events.breach };
-        }
-        if (error instanceof BrokenStreamError && attempt === 1) {
-          emitter.emit(
-            {
-              type: 'run.error',
-              kind: 'provider.retry',
-              message: `${error.message}; the SDK does not retry a response that broke off, so loops retries it once from scratch`,
-            },
-            span,
-          );
-          continue;
-        }
-        emitter.emit({ type: 'run.error', kind: `provider.${error.kind}`, message: error.message }, span);
-        return { kind: 'failed', error };
-      }
+    let response: ModelResponse;
+    try {
+      response = await provider.complete(request);
+    } catch (err) {
+      // Whatever text arrived goes in the trace before the error that ended it.
       deltas.flush();
+      const error = toProviderError(err, provider.name);
+      // What the attempt used before it ended is billed all the same: into the budget and the
+      // ledger once, as a response with the text so far.
+      const spent = events.spent(error);
+      if (spent) {
+        record(
+          {
+            model: spent.model,
+            text: events.partialText(),
+            toolCalls: [],
+            stopReason: 'other',
+            usage: spent.usage,
+          },
+          spent.usd ?? this.deps.price(spent.model, spent.usage),
+        );
+      } else {
+        budget.clearInFlight();
+      }
+      if (error.kind === 'aborted' || error.kind === 'timeout' || signal.aborted) {
+        const cut = this.whyCut(opts.step, events.breach);
+        if (cut) return cut;
+      }
+      if (error.retryable && mayRetry) return { kind: 'retry', error, usage: spent ? 'recorded' : 'unknown' };
+      emitter.emit({ type: 'run.error', kind: `provider.${error.kind}`, message: error.message }, span);
+      return { kind: 'failed', error };
     }
+    deltas.flush();
 
     // A provider's own figure wins; a local estimate is never priced (unpriced, not $0).
     const usd = response.usd ?? (response.estimated ? null : this.deps.price(response.model, response.usage));
@@ -197,6 +229,65 @@ export class ModelCaller {
     if (events.breach) return { kind: 'budget', breach: events.breach };
     return { kind: 'ok', response };
   }
+
+  /** Why a call was cut short, if it was: a stop, a `!`, a cap in flight, or the deadline. */
+  private whyCut(step: ModelStep, breach: BudgetBreach | undefined): CallResult | undefined {
+    const { control, budget } = this.deps;
+    if (control.stopRequested) return { kind: 'stopped' };
+    if (step === 'work' && control.hasUrgent) return { kind: 'interrupted' };
+    if (breach) return { kind: 'budget', breach };
+    if (budget.deadline.expired) return { kind: 'budget', breach: budget.minutesBreach() };
+    return undefined;
+  }
+
+  /**
+   * Between a failed attempt and the next: says so in the trace, and waits what the API asked (else a
+   * back-off), unless that wait would outlast the minutes budget. Returns how the call ends, if it does.
+   */
+  private async waitToRetry(
+    opts: CallOptions,
+    model: string,
+    runSignal: AbortSignal,
+    attempt: number,
+    failed: { error: ProviderError; usage: 'recorded' | 'unknown' },
+  ): Promise<CallResult | undefined> {
+    const { provider, budget, emitter } = this.deps;
+    const { error } = failed;
+    const asked = error.retryAfterMs;
+    const waitMs = asked ?? (this.deps.backoff ?? backoffMs)(attempt);
+    const left = budget.deadline.remainingMs();
+    if (waitMs >= left) {
+      const why = `${provider.name} asked to wait ${seconds(waitMs)} before a retry, longer than the ${seconds(left)} left`;
+      emitter.emit({
+        type: 'run.error',
+        kind: `provider.${error.kind}`,
+        message: `${error.message} (${why})`,
+      });
+      return { kind: 'budget', breach: budget.minutesBreach(why) };
+    }
+    const unknown =
+      failed.usage === 'unknown' ? '; what the failed attempt used is unknown (the provider never said)' : '';
+    emitter.emit({
+      type: 'provider.retry',
+      provider: provider.name,
+      model,
+      step: opts.step,
+      attempt,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      kind: error.kind,
+      waitMs,
+      waitFrom: asked === undefined ? 'backoff' : 'retry-after',
+      reason: `${error.message}${unknown}`,
+      usage: failed.usage,
+    });
+    const woke = await sleep(waitMs, AbortSignal.any([runSignal, budget.deadline.signal]));
+    if (woke === 'aborted') return this.whyCut(opts.step, undefined) ?? { kind: 'stopped' };
+    return undefined;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10}s`;
 }
 
 /** What an attempt used before it ended, priced or to be priced. */
@@ -214,8 +305,9 @@ interface Spent {
  */
 class CallEvents {
   breach: BudgetBreach | undefined;
-  private deltas: TextCoalescer | undefined;
   private streamed = '';
+  /** Characters of text put in the trace so far; past TRACE_TEXT_CHARS the rest is left out. */
+  private traced = 0;
   private lastText = '';
   private usage: Spent | undefined;
   private readonly calls = new Map<string, { span: Span; started: number }>();
@@ -225,21 +317,28 @@ class CallEvents {
     private readonly deps: ModelCallerDeps,
     private readonly modelSpan: Span,
     private readonly model: string,
+    private readonly deltas: TextCoalescer,
     private readonly stop: () => void,
   ) {}
 
-  /** A new attempt: nothing of the last one carries over. */
-  begin(deltas: TextCoalescer): void {
-    this.deltas = deltas;
-    this.streamed = '';
-    this.lastText = '';
-    this.usage = undefined;
+  /** A streamed text delta: kept for a partial response, and in the trace up to TRACE_TEXT_CHARS. */
+  text(delta: string): void {
+    if (this.streamed.length < TRACE_TEXT_CHARS) this.streamed += delta;
+    this.trace(delta);
   }
 
-  /** A streamed text delta. */
-  text(delta: string): void {
-    this.streamed += delta;
-    this.deltas?.push(delta);
+  private trace(text: string): void {
+    if (this.traced >= TRACE_TEXT_CHARS) return;
+    const room = TRACE_TEXT_CHARS - this.traced;
+    this.traced += text.length;
+    if (text.length <= room) {
+      this.deltas.push(text);
+      return;
+    }
+    this.deltas.push(text.slice(0, room));
+    this.deltas.push(
+      `\n[… the rest of this call's text is not in the trace: over ${TRACE_TEXT_CHARS} chars]\n`,
+    );
   }
 
   /** The text of an attempt that did not complete: what streamed, else the agent's last words. */
@@ -266,10 +365,13 @@ class CallEvents {
       this.check(budget.checkSpend());
       return;
     }
-    this.deltas?.flush();
+    this.deltas.flush();
     if (event.kind === 'text') {
-      this.lastText = event.text;
-      if (event.text !== '') emitter.emit({ type: 'model.delta', text: event.text }, this.modelSpan);
+      this.lastText = clipMiddle(event.text, EVENT_TEXT_CHARS);
+      if (event.text !== '' && this.traced < TRACE_TEXT_CHARS) {
+        this.traced += this.lastText.length;
+        emitter.emit({ type: 'model.delta', text: this.lastText }, this.modelSpan);
+      }
       return;
     }
     if (event.kind === 'tool.call') {
@@ -287,7 +389,7 @@ class CallEvents {
         callId: event.callId,
         name: event.name,
         ok: event.ok,
-        output: event.output,
+        output: clipMiddle(event.output, EVENT_TEXT_CHARS),
         durationMs: call ? Date.now() - call.started : 0,
       },
       call?.span ?? this.spanFor(event.callId),

@@ -108,6 +108,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   for (const observer of deps.observers?.({ definition: def, run: deps.runId }) ?? [])
     observers.add(observer);
   const budget = new BudgetTracker(def.budget, deps.now);
+  // The minutes deadline stands still while the run waits for a person (a pause).
+  const detachClock = deps.control.attachClock(budget.deadline);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
   let sandbox: RunSandbox | undefined;
@@ -157,6 +159,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   }
   await sandbox?.dispose();
 
+  detachClock();
+  budget.deadline.dispose();
   const totals: RunTotals = {
     iterations: budget.iterations,
     toolCalls: budget.toolCalls,

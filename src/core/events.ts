@@ -229,7 +229,12 @@ export type LoopEventBody =
       target?: string;
     }
   /** A supervisor event: the starts waiting behind the limit on runs at once, in order. */
-  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> };
+  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> }
+  /**
+   * The iteration's work as committed on the run's branch, just before `iteration.ended`: `tree` is
+   * the git tree at the iteration's end (equal trees are equal diffs), `baseTree` the run's base.
+   */
+  | { type: 'iteration.committed'; commit: string; tree: string; baseTree: string };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

@@ -14,6 +14,7 @@ import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
 import type { ModelCaller } from './model-caller.js';
 import { ContextTrimmer, DEFAULT_CONTEXT_BUDGET_TOKENS } from './compress.js';
+import type { ToolVerdict } from '../approval/gate.js';
 
 export type TurnEnd =
   | { kind: 'done'; text: string; messages: Message[] }
@@ -30,6 +31,8 @@ export interface TurnDeps {
   emitter: Emitter;
   /** Tokens the conversation should stay well under; old tool results are trimmed past 60% of it. */
   contextBudgetTokens?: number;
+  /** Asked before a tool call runs (the approval gate): allow it, deny it with a reason, or stop. */
+  beforeTool?: (call: ToolCallRecord) => Promise<ToolVerdict>;
 }
 
 type Interruption = { kind: 'budget'; breach: BudgetBreach } | { kind: 'stopped' };
@@ -98,9 +101,18 @@ async function runToolCall(
   const started = Date.now();
   // Arguments that were not JSON (marked by the provider) are answered, not run: the model calls again.
   const invalid = invalidToolInput(call.input);
+  // A call that needs a person waits here; a denial is the tool's error, a stop ends the turn.
+  const verdict = invalid ? undefined : await deps.beforeTool?.(call);
+  if (verdict?.kind === 'stopped') {
+    const output = 'not run: the run was stopped while this call waited for approval';
+    emitter.emit({ type: 'tool.result', callId: call.id, name: call.name, ok: false, output, durationMs: 0 }, span);
+    return { kind: 'stopped' };
+  }
   const result = invalid
     ? { ok: false, output: invalidInputMessage(invalid) }
-    : await executeTool(deps.tools, call, { ...deps.toolContext, signal: control.stopSignal });
+    : verdict?.kind === 'deny'
+      ? { ok: false, output: verdict.reason }
+      : await executeTool(deps.tools, call, { ...deps.toolContext, signal: control.stopSignal });
   emitter.emit(
     {
       type: 'tool.result',

@@ -12,6 +12,12 @@ export class RunControl {
   private urgent: string[] = [];
   private inFlight: AbortController | undefined;
   private readonly stopController = new AbortController();
+  /** Time spent waiting for a person (a pause, an approval): not part of the `minutes` budget. */
+  private personWaits = 0;
+  private personWaitSince = 0;
+  private personWaitedMs = 0;
+  /** The clock the waits are measured with: the run sets the budget's clock here. */
+  clock: () => number = Date.now;
 
   /** Aborted only by a stop (not by an interrupt): for graders, which must not be cut short by `!`. */
   get stopSignal(): AbortSignal {
@@ -81,9 +87,37 @@ export class RunControl {
 
   /** Resolves at once unless paused; then when resumed or stopped. */
   async waitWhilePaused(): Promise<void> {
-    while (this.paused && !this.stopRequested) {
-      await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
+    if (!this.paused || this.stopRequested) return;
+    this.beginPersonWait();
+    try {
+      while (this.paused && !this.stopRequested) {
+        await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
+      }
+    } finally {
+      this.endPersonWait();
     }
+  }
+
+  /** The run waits for a person from now on (nested waits count once). */
+  beginPersonWait(): void {
+    if (this.personWaits === 0) this.personWaitSince = this.clock();
+    this.personWaits += 1;
+  }
+
+  endPersonWait(): void {
+    if (this.personWaits === 0) return;
+    this.personWaits -= 1;
+    if (this.personWaits === 0) this.personWaitedMs += this.clock() - this.personWaitSince;
+  }
+
+  get waitingForPerson(): boolean {
+    return this.personWaits > 0;
+  }
+
+  /** Milliseconds spent waiting for a person so far, the wait in progress included. */
+  personWaitMs(): number {
+    const current = this.personWaits > 0 ? this.clock() - this.personWaitSince : 0;
+    return this.personWaitedMs + current;
   }
 
   private release(): void {

@@ -25,6 +25,8 @@ import { MemoryKeeper } from './memory-keeper.js';
 import { ModelCaller } from './model-caller.js';
 import type { RunEnding } from './record.js';
 import type { RunDeps } from './run.js';
+import type { SafePointVerdict } from './observers.js';
+import type { ApprovalGate } from '../approval/gate.js';
 
 export interface ReadyDeps extends RunDeps {
   price: NonNullable<RunDeps['price']>;
@@ -33,6 +35,10 @@ export interface ReadyDeps extends RunDeps {
   errors: ErrorTracker;
   /** Puts what the run's observers hold in memory (the ledger, error signatures) on disk. */
   flushRecords: () => Promise<void>;
+  /** What the observers (the stall detector) ask for after an iteration. */
+  atSafePoint: () => SafePointVerdict | undefined;
+  /** Tool calls that match `approve:` rules wait here for a person. */
+  gate: ApprovalGate;
 }
 
 /** The iterations of one run, and what they carry from one to the next. */
@@ -73,6 +79,7 @@ export class Iterations {
       control: deps.control,
       emitter,
       contextBudgetTokens: deps.contextBudgetTokens,
+      beforeTool: (call) => deps.gate.check(call, emitter, deps.control),
     };
   }
 
@@ -112,6 +119,7 @@ export class Iterations {
     const { deps, def, budget, emitter } = this;
     const protectedPaths = await graderProtectedPaths(def, this.worktree.path);
     this.turnDeps.toolContext = this.toolContext(protectedPaths);
+    const baseTree = await deps.worktrees.headTree(this.worktree.path);
 
     for (;;) {
       if (deps.control.stopRequested) return this.stopped();
@@ -178,6 +186,12 @@ export class Iterations {
       this.memory.setFeedback(this.feedback);
       await this.saveMemory();
       emitter.emit({
+        type: 'iteration.committed',
+        commit: await deps.worktrees.headSha(this.worktree.path),
+        tree: await deps.worktrees.headTree(this.worktree.path),
+        baseTree,
+      });
+      emitter.emit({
         type: 'iteration.ended',
         verified: grading.verified,
         passed: grading.passed,
@@ -192,7 +206,26 @@ export class Iterations {
           reason: `all ${deps.graders.length} grader(s) passed on iteration ${n}`,
         };
       }
+      const ending = await this.applyVerdict(deps.atSafePoint());
+      if (ending) return ending;
     }
+  }
+
+  /** A stall's action: a note for the next iteration, a wait for a person, or the run's end. */
+  private async applyVerdict(verdict: SafePointVerdict | undefined): Promise<RunEnding | undefined> {
+    if (verdict === undefined) return undefined;
+    if (verdict.kind === 'end') return { outcome: verdict.outcome, reason: verdict.reason };
+    if (verdict.kind === 'nudge') {
+      this.feedback = [this.feedback, verdict.note].filter(Boolean).join('\n\n');
+      return undefined;
+    }
+    const { control } = this.deps;
+    control.pause();
+    this.emitter.emit({ type: 'run.paused' });
+    await control.waitWhilePaused();
+    if (control.stopRequested) return this.stopped();
+    this.emitter.emit({ type: 'run.resumed' });
+    return undefined;
   }
 
   /** Folds the previous iteration into MEMORY.md's handoff (one summary call); an ending if it ends the run. */

@@ -22,6 +22,8 @@ import type { RunControl } from './control.js';
 import { createEmitter } from './emitter.js';
 import { ObserverList, type RunObserver } from './observers.js';
 import { Iterations } from './iterations.js';
+import { ApprovalGate } from '../approval/gate.js';
+import { StallDetector } from '../stall/detector.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
 export interface RunDeps {
@@ -36,6 +38,13 @@ export interface RunDeps {
   index: StateIndex;
   control: RunControl;
   onEvent?: (event: LoopEvent) => void;
+  /**
+   * Whether a person can answer: approvals are asked (else denied at once) and a stall's pause waits
+   * (else the run ends stalled). Default false, so a run with nobody watching never hangs.
+   */
+  attended?: boolean;
+  /** The run's approval gate, made by the supervisor so answers reach it; default made from the loop. */
+  approvals?: ApprovalGate;
   /** More observers of the run's events (the stall detector, telemetry), made once the run is known. */
   observers?: (run: { definition: LoopDefinition; run: string }) => RunObserver[];
   /** Prices each call; default: the price table for the loop's provider (budget/prices.ts). */
@@ -86,10 +95,15 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       ),
     )
     .add({ observe: (event) => deps.onEvent?.(event) })
-    .add({ observe: (event) => errors.observe(event), flush: () => errors.flush() });
+    .add({ observe: (event) => errors.observe(event), flush: () => errors.flush() })
+    .add(StallDetector.forDefinition(def, deps.attended ?? false));
   for (const observer of deps.observers?.({ definition: def, run: deps.runId }) ?? [])
     observers.add(observer);
-  const budget = new BudgetTracker(def.budget, deps.now);
+  // Time spent waiting for a person (a pause, an approval) is not part of the `minutes` budget.
+  const clock = deps.now ?? Date.now;
+  deps.control.clock = clock;
+  const budget = new BudgetTracker(def.budget, () => clock() - deps.control.personWaitMs());
+  const gate = deps.approvals ?? ApprovalGate.forDefinition(def, deps.runId, deps.attended ?? false);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
 
@@ -112,7 +126,16 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     });
     await recordStart(deps.index, facts);
     const run = new Iterations(
-      { ...deps, price, provider, graders, errors, flushRecords: () => observers.flush() },
+      {
+        ...deps,
+        price,
+        provider,
+        graders,
+        errors,
+        gate,
+        flushRecords: () => observers.flush(),
+        atSafePoint: () => observers.atSafePoint(),
+      },
       worktree,
       emitter,
       budget,

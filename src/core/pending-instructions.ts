@@ -62,7 +62,11 @@ export class PendingInstructions {
     const write = async (): Promise<void> => {
       const texts = this.byLoop.get(loop) ?? [];
       if (texts.length === 0) await rm(file, { force: true });
-      else await writeFileAtomic(file, `${JSON.stringify({ instructions: texts } satisfies PendingFile, null, 2)}\n`);
+      else
+        await writeFileAtomic(
+          file,
+          `${JSON.stringify({ instructions: texts } satisfies PendingFile, null, 2)}\n`,
+        );
     };
     const next = this.writes.catch(() => undefined).then(write);
     this.writes = next;
@@ -86,7 +90,9 @@ async function readPending(file: string): Promise<string[]> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`${file}: not valid JSON; fix or remove it (it holds instructions kept for the next run)`);
+    throw new Error(
+      `${file}: not valid JSON; fix or remove it (it holds instructions kept for the next run)`,
+    );
   }
   const list = (parsed as Partial<PendingFile> | null)?.instructions;
   if (!Array.isArray(list) || !list.every((t) => typeof t === 'string'))

@@ -281,12 +281,14 @@ export class Supervisor implements SupervisorPort {
     if (this.closed) return { refusal: 'loops is shutting down' };
     const entry = this.definitions.find((d) => d.name === loop);
     if (!entry) return { refusal: `no loop named ${loop}` };
-    if (!entry.result.ok) return { refusal: `${loop} has a problem in its LOOP.md: run loops validate ${loop}` };
+    if (!entry.result.ok)
+      return { refusal: `${loop} has a problem in its LOOP.md: run loops validate ${loop}` };
     if (this.runsOf(loop).length >= entry.result.definition.concurrency)
       return { refusal: `${loop} is already running (concurrency ${entry.result.definition.concurrency})` };
     if (this.queue.some((q) => q.loop === loop)) return { refusal: `${loop} is already queued` };
     const inFlight = [...this.active.values()].reduce((n, runs) => n + runs.length, 0);
-    if (inFlight >= this.limit) return { atLimit: `${inFlight} runs are in flight, the limit on runs at once` };
+    if (inFlight >= this.limit)
+      return { atLimit: `${inFlight} runs are in flight, the limit on runs at once` };
     return {};
   }
 

@@ -15,7 +15,6 @@ import { parseRules, type ApprovalRule } from './rules.js';
 /** What the agent turn does with a call. */
 export type ToolVerdict = { kind: 'allow' } | { kind: 'deny'; reason: string } | { kind: 'stopped' };
 
-
 export interface GateOptions {
   /** Whether a person can answer (a screen is attached); false denies every asked call at once. */
   attended: boolean;

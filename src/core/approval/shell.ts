@@ -107,6 +107,8 @@ function unwrap(words: readonly string[]): string[] | undefined {
   if (head === undefined) return undefined;
   if (isAssignment(head)) return dropWhile(words, isAssignment);
   const name = head.split('/').pop() ?? head;
+  // `/usr/bin/git push` is `git push`.
+  if (name !== head && name !== '') return [name, ...rest];
   switch (name) {
     case 'env':
       return skipOptions(rest, ['-u', '--unset', '-C', '--chdir', '-S', '--split-string'], isAssignment);

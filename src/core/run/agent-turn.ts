@@ -105,7 +105,10 @@ async function runToolCall(
   const verdict = invalid ? undefined : await deps.beforeTool?.(call);
   if (verdict?.kind === 'stopped') {
     const output = 'not run: the run was stopped while this call waited for approval';
-    emitter.emit({ type: 'tool.result', callId: call.id, name: call.name, ok: false, output, durationMs: 0 }, span);
+    emitter.emit(
+      { type: 'tool.result', callId: call.id, name: call.name, ok: false, output, durationMs: 0 },
+      span,
+    );
     return { kind: 'stopped' };
   }
   const result = invalid

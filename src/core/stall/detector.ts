@@ -90,7 +90,13 @@ export class StallDetector implements RunObserver {
     this.quiet = reading.progress ? 0 : this.quiet + 1;
     this.repeats = reading.progress ? [] : [...this.repeats, reading.repetition].slice(-window);
     const out: LoopEventBody[] = [
-      { type: 'stall.signals', progress: reading.progress, signals: reading.signals, quiet: this.quiet, window },
+      {
+        type: 'stall.signals',
+        progress: reading.progress,
+        signals: reading.signals,
+        quiet: this.quiet,
+        window,
+      },
     ];
     if (this.stalled && reading.progress) {
       this.stalled = undefined;
@@ -110,7 +116,11 @@ export class StallDetector implements RunObserver {
         return { kind: 'nudge', note: nudgeNote(reason) };
       case 'pause':
         if (this.options.attended) return { kind: 'pause', reason };
-        return { kind: 'end', outcome: 'stalled', reason: `${reason}; on_stall is pause and nobody can resume it here` };
+        return {
+          kind: 'end',
+          outcome: 'stalled',
+          reason: `${reason}; on_stall is pause and nobody can resume it here`,
+        };
       case 'stop':
         return { kind: 'end', outcome: 'stalled', reason };
     }
@@ -137,7 +147,9 @@ function describeStall(window: number, last: ProgressSignals, repeats: readonly 
   if (last.cycle) repeating.push('an A,B,A,B cycle');
   if (last.repeatedErrors > 0) repeating.push('the same errors again');
   if (last.returnedToEarlierDiff) repeating.push('a return to an earlier diff');
-  const what = repeating.length ? repeating.join(', ') : `repetition in ${repeats.filter(Boolean).length} of them`;
+  const what = repeating.length
+    ? repeating.join(', ')
+    : `repetition in ${repeats.filter(Boolean).length} of them`;
   return (
     `no progress in ${window} iteration(s): no new diff, test counts, grader scores, metric best or new ` +
     `errors; ${what}`

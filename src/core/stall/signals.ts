@@ -12,7 +12,12 @@ export interface IterationFacts {
   /** The committed tree at the iteration's end, and the run's base tree. */
   tree?: string;
   baseTree?: string;
-  graders: Array<{ name: string; passed: boolean; score?: number; tests?: { passed: number; failed: number } }>;
+  graders: Array<{
+    name: string;
+    passed: boolean;
+    score?: number;
+    tests?: { passed: number; failed: number };
+  }>;
   /** The metric's best after this iteration, per metric grader. */
   metricBest: Array<{ grader: string; best: number | null }>;
   errorSignatures: string[];

@@ -73,8 +73,8 @@ export class ApprovalGate {
     this.asked += 1;
     const approvalId = `${this.run}-a${this.asked}`;
     const timeoutMs = this.options.attended ? this.options.timeoutMs : 0;
-    const requested = emitter.emit({
-      type: 'approval.requested',
+    const request = {
+      type: 'approval.requested' as const,
       approvalId,
       callId: call.id,
       tool: call.name,
@@ -82,11 +82,12 @@ export class ApprovalGate {
       rule: match.rule.raw,
       matched: match.matched,
       timeoutMs,
-    });
+    };
     const resolved = (approved: boolean, by: 'person' | 'headless' | 'timeout' | 'stop', reason: string) =>
       emitter.emit({ type: 'approval.resolved', approvalId, callId: call.id, approved, by, reason });
 
     if (!this.options.attended) {
+      emitter.emit(request);
       const reason =
         `denied without asking: "${match.matched}" needs a person's approval (rule ${match.rule.raw}) ` +
         'and this run has nobody to ask (headless); do the work another way or leave this step to a person';
@@ -98,18 +99,23 @@ export class ApprovalGate {
       approvalId,
       loop: this.loop,
       run: this.run,
-      iteration: requested.iteration,
+      iteration: 0,
       callId: call.id,
       tool: call.name,
       input: call.input,
       rule: match.rule.raw,
       matched: match.matched,
-      since: requested.time,
+      since: new Date().toISOString(),
       timeoutMs,
     };
     control.beginPersonWait();
     try {
-      const answer = await this.wait(pending, control);
+      // Waiting before the request is out: a listener may answer it from inside the emit.
+      const answered = this.wait(pending, control);
+      const requested = emitter.emit(request);
+      pending.iteration = requested.iteration;
+      pending.since = requested.time;
+      const answer = await answered;
       if (answer.by === 'stop') {
         resolved(false, 'stop', control.stopMessage || 'the run was stopped');
         return { kind: 'stopped' };

@@ -121,7 +121,9 @@ describe('stall detection in a real run', () => {
     expect(whilePaused?.runs[0]).toMatchObject({ status: 'paused', stalled: { action: 'pause' } });
     // A paused run is not counted as running, though it keeps its place in the limit.
     expect(whilePaused).toMatchObject({ running: 0, inFlight: 1 });
-    expect(seen.find((e) => e.type === 'stall.cleared')).toMatchObject({ reason: 'a person resumed the run' });
+    expect(seen.find((e) => e.type === 'stall.cleared')).toMatchObject({
+      reason: 'a person resumed the run',
+    });
     expect(seen.filter((e) => e.type === 'stall.detected')).toHaveLength(1);
   });
 

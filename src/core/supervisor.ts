@@ -17,6 +17,7 @@ import {
 } from './control.js';
 import type { EventListener, LoopEvent, LoopEventBody, Outcome, TokenUsage } from './events.js';
 import { ApprovalGate } from './approval/gate.js';
+import { claudeCodeDisallowedTools } from './approval/providers.js';
 import { PendingInstructions } from './pending-instructions.js';
 import { RunControl } from './run/control.js';
 import { executeRun, type RunResult } from './run/run.js';
@@ -395,6 +396,7 @@ export class Supervisor implements SupervisorPort {
           loopDir: def.dir,
           script: def.agent.script,
           ...(def.agent.command ? { command: def.agent.command } : {}),
+          disallowedTools: claudeCodeDisallowedTools(def.approve),
           env,
           ...(this.options.maxRetries === undefined ? {} : { maxRetries: this.options.maxRetries }),
         });

@@ -32,6 +32,8 @@ export interface ClaudeCodeProviderOptions {
   env: NodeJS.ProcessEnv;
   /** The executable; `claude` on PATH by default. */
   executable?: string;
+  /** Permission rules Claude Code refuses (the loop's `approve:` rules; nobody can approve in -p mode). */
+  disallowedTools?: readonly string[];
 }
 
 /** DEFAULT_MODELS['claude-code']: let Claude Code choose. */
@@ -42,9 +44,11 @@ export class ClaudeCodeProvider implements ModelProvider {
   private readonly file: string;
   private readonly env: Record<string, string>;
   private readonly redactor: Redactor;
+  private readonly disallowed: readonly string[];
 
   constructor(opts: ClaudeCodeProviderOptions) {
     this.file = opts.executable ?? 'claude';
+    this.disallowed = opts.disallowedTools ?? [];
     this.env = cliEnv(opts.env, CLAUDE_CODE_ENV);
     this.redactor = new Redactor(opts.env);
   }
@@ -61,6 +65,7 @@ export class ClaudeCodeProvider implements ModelProvider {
       // is refused and reported in the result.
       '--permission-mode',
       'acceptEdits',
+      ...(this.disallowed.length > 0 ? ['--disallowedTools', ...this.disallowed] : []),
       ...(request.model === DEFAULT_MODEL ? [] : ['--model', request.model]),
       ...(asArgument ? [prompt] : []),
     ];

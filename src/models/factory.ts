@@ -22,6 +22,8 @@ export interface ProviderOptions {
   maxRetries?: number;
   /** agent.command, for the command provider. */
   command?: readonly string[];
+  /** Claude Code permission rules it must refuse (from the loop's `approve:` rules). */
+  disallowedTools?: readonly string[];
 }
 
 export async function createProvider(opts: ProviderOptions): Promise<ModelProvider> {
@@ -42,7 +44,10 @@ export async function createProvider(opts: ProviderOptions): Promise<ModelProvid
     }
     case 'claude-code': {
       const { ClaudeCodeProvider } = await import('./claude-code.js');
-      return new ClaudeCodeProvider({ env: opts.env });
+      return new ClaudeCodeProvider({
+        env: opts.env,
+        ...(opts.disallowedTools ? { disallowedTools: opts.disallowedTools } : {}),
+      });
     }
     case 'codex': {
       const { CodexProvider } = await import('./codex.js');

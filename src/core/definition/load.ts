@@ -13,6 +13,7 @@ import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
 import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
+import { checkApproveRules } from '../approval/definition-check.js';
 
 export type LoadResult =
   { ok: true; definition: LoopDefinition } | { ok: false; problems: DefinitionProblem[] };
@@ -60,6 +61,7 @@ export async function loadLoop(repoRoot: string, name: string): Promise<LoadResu
       problems.push(...checkName(place, problems));
       problems.push(...(await checkScript(place)));
       problems.push(...checkProtect(place));
+      problems.push(...checkApproveRules(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
     }

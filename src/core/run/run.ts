@@ -24,6 +24,7 @@ import { ObserverList, type RunObserver } from './observers.js';
 import { Iterations } from './iterations.js';
 import { ApprovalGate } from '../approval/gate.js';
 import { StallDetector } from '../stall/detector.js';
+import { unenforcedRuleNotes } from '../approval/definition-check.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
 export interface RunDeps {
@@ -125,6 +126,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       budget: { ...def.budget },
     });
     await recordStart(deps.index, facts);
+    for (const message of unenforcedRuleNotes(def))
+      emitter.emit({ type: 'run.error', kind: 'approval.unenforced', message });
     const run = new Iterations(
       {
         ...deps,

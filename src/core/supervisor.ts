@@ -278,7 +278,7 @@ export class Supervisor implements SupervisorPort {
   }
 
   /** `refusal`: it cannot start; `atLimit`: it could, once a run ends (a person's start is queued). */
-  private startCheck(loop: string): { refusal?: string; atLimit?: string } {
+  private startCheck(loop: string, fromQueue = false): { refusal?: string; atLimit?: string } {
     if (this.closed) return { refusal: 'loops is shutting down' };
     const entry = this.definitions.find((d) => d.name === loop);
     if (!entry) return { refusal: `no loop named ${loop}` };
@@ -286,7 +286,8 @@ export class Supervisor implements SupervisorPort {
       return { refusal: `${loop} has a problem in its LOOP.md: run loops validate ${loop}` };
     if (this.runsOf(loop).length >= entry.result.definition.concurrency)
       return { refusal: `${loop} is already running (concurrency ${entry.result.definition.concurrency})` };
-    if (this.queue.some((q) => q.loop === loop)) return { refusal: `${loop} is already queued` };
+    if (!fromQueue && this.queue.some((q) => q.loop === loop))
+      return { refusal: `${loop} is already queued` };
     const inFlight = [...this.active.values()].reduce((n, runs) => n + runs.length, 0);
     if (inFlight >= this.limit)
       return { atLimit: `${inFlight} runs are in flight, the limit on runs at once` };
@@ -305,11 +306,11 @@ export class Supervisor implements SupervisorPort {
     if (this.closed) return;
     let changed = false;
     for (const queued of [...this.queue]) {
-      const check = this.startCheck(queued.loop);
-      // The queued entry itself would read as "already queued": look past it.
-      const refusal = check.refusal === `${queued.loop} is already queued` ? undefined : check.refusal;
+      const check = this.startCheck(queued.loop, true);
+      const refusal = check.refusal;
       if (check.atLimit) break;
-      if (refusal && refusal.includes('already running')) continue; // waits for its own run to end
+      // A loop at its own concurrency waits for its own run to end; the ones behind it may go first.
+      if (refusal?.includes('already running')) continue;
       this.queue = this.queue.filter((q) => q !== queued);
       changed = true;
       if (refusal) {

@@ -91,6 +91,38 @@ describe('the limit on runs at once', () => {
     expect(own).toEqual(own.map((_, i) => (own[0] ?? 0) + i));
   });
 
+  it('starts queued runs one at a time when the limit allows only one', async () => {
+    supervisor = await Supervisor.open(repo.dir, { attended: true, maxConcurrent: 1 });
+    const s = supervisor;
+    const asked = next(s, (e) => e.type === 'approval.requested');
+    s.send({ type: 'start', loop: 'holder' });
+    const request = await asked;
+    expect(s.send({ id: 'first', type: 'start', loop: 'fix-tests' })).toMatchObject({ status: 'queued' });
+    expect(s.send({ id: 'second', type: 'start', loop: 'tidy-comments' })).toMatchObject({
+      status: 'queued',
+    });
+    let queueWhenFirstStarted: string[] | undefined;
+    const firstStarted = next(
+      s,
+      (e) => e.type === 'command.replied' && e.id === 'first' && e.status === 'started',
+    );
+    const secondStarted = next(
+      s,
+      (e) => e.type === 'command.replied' && e.id === 'second' && e.status === 'started',
+    );
+    void firstStarted.then(() => {
+      queueWhenFirstStarted = s.snapshot().queue.map((q) => q.id);
+    });
+    s.send({
+      type: 'approve',
+      loop: 'holder',
+      approvalId: request.type === 'approval.requested' ? request.approvalId : '',
+    });
+    await firstStarted;
+    await secondStarted;
+    expect(queueWhenFirstStarted).toEqual(['second']);
+  });
+
   it('answers every command as a supervisor event too, refusals included', async () => {
     supervisor = await Supervisor.open(repo.dir);
     const seen: LoopEvent[] = [];

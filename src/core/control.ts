@@ -103,8 +103,18 @@ export interface RunSnapshot {
   stalled?: { reason: string; action: StallAction };
 }
 
+/** Why a loop needs a person now, with what to show; one per loop, the most urgent first. */
+export interface NeedsPerson {
+  loop: string;
+  run?: string;
+  reason: 'approval' | 'stalled' | 'paused' | 'budget' | 'failed';
+  detail: string;
+}
+
 export interface SupervisorSnapshot {
   loops: LoopInfo[];
+  /** The loops that need a person, and why (a screen marks them and rings once per new reason). */
+  needs: NeedsPerson[];
   runs: RunSnapshot[];
   approvals: PendingApproval[];
   queue: QueuedStart[];

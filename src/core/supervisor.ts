@@ -10,6 +10,7 @@ import {
   type Command,
   type CommandReply,
   type LoopInfo,
+  type NeedsPerson,
   type QueuedStart,
   type RunSnapshot,
   type SupervisorPort,
@@ -62,6 +63,7 @@ export class Supervisor implements SupervisorPort {
   private readonly listeners = new Set<EventListener>();
   private readonly active = new Map<string, ActiveRun[]>();
   private readonly lastOutcome = new Map<string, Outcome>();
+  private readonly lastReason = new Map<string, string>();
   /** Starts waiting behind the limit on runs at once, in order. */
   private queue: QueuedStart[] = [];
   private seq = 0;
@@ -81,6 +83,7 @@ export class Supervisor implements SupervisorPort {
     for (const { name } of definitions) {
       const last = index.lastRun(name);
       if (last && last.status !== 'running') this.lastOutcome.set(name, last.status);
+      if (last?.reason !== undefined) this.lastReason.set(name, last.reason);
     }
   }
 
@@ -247,6 +250,7 @@ export class Supervisor implements SupervisorPort {
     const all = [...this.active.values()].flat();
     return {
       loops: this.loops(),
+      needs: this.needs(all),
       runs: all.map((r) => ({ ...r.view, ...(r.view.stalled ? { stalled: { ...r.view.stalled } } : {}) })),
       approvals: all.flatMap((r) => r.gate.pending()),
       queue: this.queue.map((q) => ({ ...q })),
@@ -256,6 +260,35 @@ export class Supervisor implements SupervisorPort {
       inFlight: all.length,
       seq: this.seq,
     };
+  }
+
+  /** Per loop, the most urgent reason it needs a person: approval, stall, pause, then its last outcome. */
+  private needs(all: ActiveRun[]): NeedsPerson[] {
+    const out: NeedsPerson[] = [];
+    for (const { name } of this.definitions) {
+      const runs = all.filter((r) => r.view.loop === name);
+      const asked = runs.flatMap((r) => r.gate.pending())[0];
+      const stalled = runs.find((r) => r.view.stalled);
+      const paused = runs.find((r) => r.view.status === 'paused');
+      if (asked)
+        out.push({
+          loop: name,
+          run: asked.run,
+          reason: 'approval',
+          detail: `${asked.matched} (rule ${asked.rule})`,
+        });
+      else if (stalled?.view.stalled)
+        out.push({ loop: name, run: stalled.id, reason: 'stalled', detail: stalled.view.stalled.reason });
+      else if (paused) out.push({ loop: name, run: paused.id, reason: 'paused', detail: 'paused' });
+      else if (runs.length === 0) {
+        const last = this.lastOutcome.get(name);
+        if (last === 'budget' || last === 'failed' || last === 'stalled') {
+          const detail = this.lastReason.get(name) ?? last;
+          out.push({ loop: name, reason: last === 'stalled' ? 'stalled' : last, detail });
+        }
+      }
+    }
+    return out;
   }
 
   isRunning(loop: string): boolean {
@@ -419,6 +452,7 @@ export class Supervisor implements SupervisorPort {
     try {
       const result = await done;
       this.lastOutcome.set(loop, result.outcome);
+      this.lastReason.set(loop, result.reason);
       return result;
     } finally {
       this.active.set(

@@ -98,6 +98,14 @@ describe('approvals', () => {
       }),
     ]);
     expect(snapshot?.runs[0]?.status).toBe('waiting');
+    expect(snapshot?.needs).toEqual([
+      {
+        loop: 'guarded',
+        run: result.run,
+        reason: 'approval',
+        detail: 'touch approved.txt (rule run:touch *)',
+      },
+    ]);
     expect(s.snapshot().approvals).toEqual([]);
     expect(seen.find((e) => e.type === 'approval.resolved')).toMatchObject({ approved: true, by: 'person' });
     // The answer, refused or done, is a supervisor event too, for screens attached elsewhere.

@@ -72,6 +72,10 @@ describe('stall detection in a real run', () => {
       [false, 2],
     ]);
     expect(seen.filter((e) => e.type === 'stall.detected')).toHaveLength(1);
+    // Once it has ended stalled, the loop needs a person, and the snapshot says why.
+    expect(supervisor.snapshot().needs).toEqual([
+      expect.objectContaining({ loop: 'stuck', reason: 'stalled', detail: result.reason }),
+    ]);
     // The diff identity comes from git: each iteration says which tree it committed.
     const committed = seen.filter((e) => e.type === 'iteration.committed');
     expect(committed).toHaveLength(3);
@@ -121,6 +125,7 @@ describe('stall detection in a real run', () => {
     expect(whilePaused?.runs[0]).toMatchObject({ status: 'paused', stalled: { action: 'pause' } });
     // A paused run is not counted as running, though it keeps its place in the limit.
     expect(whilePaused).toMatchObject({ running: 0, inFlight: 1 });
+    expect(whilePaused?.needs).toEqual([expect.objectContaining({ loop: 'stuck', reason: 'stalled' })]);
     expect(seen.find((e) => e.type === 'stall.cleared')).toMatchObject({
       reason: 'a person resumed the run',
     });

@@ -14,8 +14,10 @@ Usage:
                                  2 bad definition or usage, 3 budget, 4 stalled, 5 stopped
   loops list                     the loops and their last outcome
   loops validate [NAME]          check LOOP.md files; problems as FILE:LINE: field: message
+  loops init [NAME] [--github]   set a repository up: a first loop, .gitignore, a CI workflow
   loops new NAME [--provider P]  scaffold loops/NAME (LOOP.md, SKILL.md, RUBRIC.md)
-  loops trace NAME [RUN]         print a run's trace (default: the latest run)
+  loops trace NAME [RUN]         print a run's trace (default: the latest run);
+                                 --otlp FILE writes it as OpenTelemetry (OTLP JSON)
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
   loops spend [--loop NAME] [--since YYYY-MM-DD] [--json]
                                  tokens and dollars per loop, model, day and step (UTC days)
@@ -48,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
         provider: { type: 'string' },
         loop: { type: 'string' },
         since: { type: 'string' },
+        github: { type: 'boolean' },
+        otlp: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -78,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       provider: values.provider,
       loop: values.loop,
       since: values.since,
+      github: values.github ?? false,
+      otlp: values.otlp,
     },
     HELP,
   );

@@ -2,7 +2,7 @@
 import { findRepoRoot } from '../workspace/repo-root.js';
 import { reportStartupError } from './errors.js';
 
-const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend']);
+const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend', 'init']);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
@@ -11,6 +11,10 @@ export interface CommonOptions {
   /** spend: --loop NAME and --since YYYY-MM-DD */
   loop?: string | undefined;
   since?: string | undefined;
+  /** trace: write the run as OTLP JSON to this file */
+  otlp?: string | undefined;
+  /** init: also write a GitHub Actions workflow */
+  github?: boolean;
 }
 
 export async function runCommand(
@@ -46,6 +50,8 @@ export async function runCommand(
       return (await import('./trace.js')).trace(args, options);
     case 'demo':
       return (await import('./demo.js')).demo(options);
+    case 'init':
+      return (await import('./init/init.js')).init(args, options, options.github ?? false);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
     default:

@@ -7,6 +7,7 @@ import type { RunResult } from '../core/run/run.js';
 import { describeEventLine } from '../core/describe.js';
 import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
+import { writeJobSummary } from './job-summary.js';
 
 export async function runHeadless(args: string[], options: CommonOptions): Promise<number> {
   const [name, ...extra] = args;
@@ -48,6 +49,7 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     process.stdout.write(
       options.json ? `${JSON.stringify(summaryJson(name, result))}\n` : summaryText(name, result),
     );
+    await writeJobSummary(process.env, result.summaryPath, (m) => process.stderr.write(`loops: ${m}\n`));
     return OUTCOME_EXIT_CODES[result.outcome];
   } finally {
     await supervisor.shutdown();

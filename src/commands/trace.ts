@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { describeEventLine } from '../core/describe.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import { readTrace } from '../state/trace.js';
+import { writeFileAtomic } from '../state/atomic.js';
 import { statePaths, type StatePaths } from '../state/paths.js';
 import { StateIndex } from '../state/index-db.js';
 import type { CommonOptions } from './index.js';
@@ -44,6 +45,7 @@ export async function trace(args: string[], options: CommonOptions): Promise<num
     process.stderr.write(`loops trace: no trace at ${file}\n`);
     return EXIT_BAD_DEFINITION;
   }
+  if (options.otlp !== undefined) return writeOtlp(file, options.otlp, name, options.repo);
   for (const event of await readTrace(file)) {
     if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else {
@@ -51,5 +53,21 @@ export async function trace(args: string[], options: CommonOptions): Promise<num
       if (line) process.stdout.write(`${event.time.slice(11, 19)} #${event.iteration} ${line}\n`);
     }
   }
+  return 0;
+}
+
+/** The recorded run as one OTLP/JSON request, for any tracing tool that reads OTLP. */
+async function writeOtlp(traceFile: string, out: string, loop: string, repo: string): Promise<number> {
+  const [{ otlpJson }, { loopsVersion }, { loadLoop }] = await Promise.all([
+    import('../telemetry/file.js'),
+    import('../telemetry/version.js'),
+    import('../core/definition/load.js'),
+  ]);
+  const loaded = await loadLoop(repo, loop);
+  // Content stays out unless the loop opts in; a loop whose LOOP.md no longer loads exports none.
+  const content = loaded.ok ? loaded.definition.telemetry.content : false;
+  const events = await readTrace(traceFile);
+  await writeFileAtomic(path.resolve(out), otlpJson(events, { content, serviceVersion: loopsVersion() }));
+  process.stderr.write(`wrote ${events.length} events as OTLP JSON to ${out}\n`);
   return 0;
 }

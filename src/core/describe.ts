@@ -81,6 +81,8 @@ export function describeEvent(event: LoopEvent): EventLine[] {
           `✂ trimmed ${event.trimmed} old tool result(s): ${event.tokensBefore} → ${event.tokensAfter} tokens`,
         ),
       ];
+    case 'connector.started':
+      return [line('run', `⇄ MCP ${event.server} (${event.transport}): ${event.tools.length} tool(s)`)];
     case 'run.ended':
       return [line('run', `■ ${event.outcome}: ${firstLine(event.reason)}`, event.outcome === 'verified')];
     case 'approval.requested':

@@ -228,6 +228,10 @@ export type LoopEventBody =
       reason: string;
       target?: string;
     }
+  /** An MCP server of the loop is up, with the tools it offers the model. */
+  | { type: 'connector.started'; server: string; transport: 'stdio' | 'http'; tools: string[] }
+  /** What an MCP server wrote on stderr (kept out of the screen, in the trace). */
+  | { type: 'connector.log'; server: string; text: string }
   /** A supervisor event: the starts waiting behind the limit on runs at once, in order. */
   | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> }
   /**

@@ -29,6 +29,7 @@ import { Worktrees } from '../workspace/worktrees.js';
 import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../state/paths.js';
 import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
+import { openTelemetry, type Telemetry } from '../telemetry/setup.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -77,6 +78,7 @@ export class Supervisor implements SupervisorPort {
     private readonly lock: StateLock,
     private definitions: Array<{ name: string; result: LoadResult }>,
     private readonly options: SupervisorOptions,
+    private readonly telemetry: Telemetry | undefined,
     /** Instructions given to a loop with no run in flight, kept in state/: the next run starts with them. */
     private readonly pending: PendingInstructions,
   ) {
@@ -110,7 +112,20 @@ export class Supervisor implements SupervisorPort {
         paths,
         definitions.map((d) => d.name),
       );
-      self = new Supervisor(worktrees.repoRoot, paths, worktrees, index, lock, definitions, options, pending);
+      const telemetry = await openTelemetry(options.env ?? process.env, (e) =>
+        (options.onError ?? ((err: unknown) => process.emitWarning(String(err))))(e),
+      );
+      self = new Supervisor(
+        worktrees.repoRoot,
+        paths,
+        worktrees,
+        index,
+        lock,
+        definitions,
+        options,
+        telemetry,
+        pending,
+      );
       return self;
     } catch (err) {
       await lock.release();
@@ -441,10 +456,12 @@ export class Supervisor implements SupervisorPort {
       paths: this.paths,
       index: this.index,
       control,
+      env,
       onEvent: (event) => {
         trackRun(view, event);
         this.publish(event);
       },
+      observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
       ...(this.options.price ? { price: this.options.price } : {}),
     });
     const entry: ActiveRun = { id: runId, control, done, gate, view };
@@ -477,6 +494,7 @@ export class Supervisor implements SupervisorPort {
     await Promise.allSettled(all.map((r) => r.done));
     // Instructions kept for idle loops are on disk before the state folder is let go.
     await this.pending.settled();
+    await this.telemetry?.shutdown();
     await this.lock.release();
   }
 

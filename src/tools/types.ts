@@ -21,5 +21,7 @@ export interface ToolResult {
 
 export interface Tool {
   spec: ToolSpec;
+  /** Set for a connector's tool: which server and tool it is, and the hints the approval policy reads. */
+  mcp?: { server: string; tool: string; readOnly: boolean; destructive: boolean };
   execute(input: unknown, ctx: ToolContext): Promise<ToolResult>;
 }

@@ -116,7 +116,7 @@ describe('loadLoop: a valid loop', () => {
       name: 'docs',
       command: 'npx',
       args: ['some-mcp-server'],
-      env: {},
+      env: [],
     });
   });
 

@@ -63,9 +63,12 @@ export function approvalNotes(def: LoopDefinition): string[] {
       if (mapped.note) notes.push(`approve rule ${rule.raw}: ${mapped.note}`);
     }
   }
+  const servers = new Set(def.agent.mcp.map((server) => server.name));
   for (const rule of rules.filter((r) => r.kind === 'mcp')) {
     if (provider === 'claude-code') continue;
-    notes.push(`approve rule ${rule.raw} has nothing to match yet: agent.mcp connectors are not started`);
+    const server = rule.pattern.split('/')[0] ?? '';
+    if (!server.includes('*') && !server.includes('?') && !servers.has(server))
+      notes.push(`approve rule ${rule.raw} names no server in agent.mcp, so it has nothing to match`);
   }
   return notes;
 }

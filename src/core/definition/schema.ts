@@ -36,12 +36,27 @@ export const routeSchema = z.strictObject({
   review: z.string().min(1).optional(),
 });
 
-export const mcpServerSchema = z.strictObject({
-  name: z.string().min(1),
-  command: z.string().min(1),
-  args: z.array(z.string()).prefault([]),
-  env: z.record(z.string(), z.string()).prefault({}),
-});
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name, like GITHUB_TOKEN');
+
+export const mcpServerSchema = z
+  .strictObject({
+    /** Its tools reach the model as mcp__NAME__TOOL, and approval rules name it as mcp:NAME/TOOL. */
+    name,
+    /** A stdio server: the command (run in the worktree, inside the sandbox) and its arguments. */
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).prefault([]),
+    /** A streamable HTTP server. */
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'use an http:// or https:// URL')
+      .optional(),
+    /** Variables passed from loops' own environment by name (a token, say); never values in LOOP.md. */
+    env: z.array(envName).prefault([]),
+  })
+  .refine((s) => (s.command === undefined) !== (s.url === undefined), {
+    message: 'give a server either a command (stdio) or a url (streamable HTTP)',
+  });
 
 export const agentSchema = z.strictObject({
   provider: z.enum(PROVIDERS).prefault('anthropic'),
@@ -136,6 +151,11 @@ export const memorySchema = z.strictObject({
   max_bytes: positiveInt.prefault(16_384),
 });
 
+export const telemetrySchema = z.strictObject({
+  /** Export prompt and reply text, tool arguments and results, and grader feedback in OpenTelemetry spans. */
+  content: z.boolean().prefault(false),
+});
+
 export const loopFrontMatterSchema = z.strictObject({
   name,
   description: z.string().prefault(''),
@@ -158,6 +178,7 @@ export const loopFrontMatterSchema = z.strictObject({
   /** How many runs of this loop may be in flight at once. */
   concurrency: positiveInt.prefault(1),
   memory: memorySchema.prefault({}),
+  telemetry: telemetrySchema.prefault({}),
 });
 
 export type LoopFrontMatter = z.output<typeof loopFrontMatterSchema>;

@@ -21,14 +21,15 @@ export function loopTemplate(name: string, provider: ProviderName): string {
   return `---
 ${settings}
 ---
-Read MEMORY.md first: it holds what earlier iterations learned and what a person told you.
+Your memory from earlier iterations and runs (what was learned, what a person told you) is given
+to you at the start of each iteration; loops keeps it, so do not write a MEMORY.md yourself.
 
 Run \`npm test\` and pick one failing test. Find the cause and fix it in the code, not in the test,
 unless the test itself is wrong. Fix one thing per iteration, keep the change small, and run the
 tests again before you end your turn.
 
-Before you finish, note in MEMORY.md what you fixed, what you tried that did not work, and what to
-look at next.
+When you end your turn, say in a sentence or two what you fixed, what you tried that did not work,
+and what to look at next: loops carries that into your memory for the next iteration.
 `;
 }
 
@@ -51,7 +52,7 @@ description: How to work in this repository for the ${name} loop. Use it on ever
 - Keep each change small and focused on one failure.
 - Follow the code style already in the file you edit.
 
-Edit this file to teach the agent what it keeps getting wrong; the hill-climbing loop proposes edits here too.
+Edit this file to teach the agent what it keeps getting wrong.
 `;
 }
 

@@ -22,6 +22,7 @@ import { assembleContext, memoryForPrompt } from './context.js';
 import { runAgentTurn, type TurnDeps } from './agent-turn.js';
 import type { Emitter } from './emitter.js';
 import { MemoryKeeper } from './memory-keeper.js';
+import { openRunConnectors } from './connectors.js';
 import { ModelCaller } from './model-caller.js';
 import type { RunEnding } from './record.js';
 import type { RunDeps } from './run.js';
@@ -106,7 +107,19 @@ export class Iterations {
       notes: '',
     }));
     this.feedback = this.memory.view.lastFeedback;
-    const ending = await this.iterate();
+    const connectors = await openRunConnectors(
+      def,
+      this.worktree.path,
+      this.emitter,
+      this.deps.env ?? process.env,
+    );
+    this.turnDeps.tools = [...this.turnDeps.tools, ...connectors.tools];
+    let ending: RunEnding;
+    try {
+      ending = await this.iterate();
+    } finally {
+      await connectors.close();
+    }
     // A person's stop is a decision the hill-climbing loop should learn from, like any other correction.
     if (ending.outcome === 'stopped' && this.budget.iterations > 0) {
       this.memory.addCorrection(`iteration ${this.budget.iterations}: ${ending.reason}`);

@@ -46,6 +46,8 @@ export interface RunDeps {
   attended?: boolean;
   /** The run's approval gate, made by the supervisor so answers reach it; default made from the loop. */
   approvals?: ApprovalGate;
+  /** loops' own environment: where named variables (an MCP server's token, say) come from. */
+  env?: NodeJS.ProcessEnv;
   /** More observers of the run's events (the stall detector, telemetry), made once the run is known. */
   observers?: (run: { definition: LoopDefinition; run: string }) => RunObserver[];
   /** Prices each call; default: the price table for the loop's provider (budget/prices.ts). */

@@ -1,0 +1,95 @@
+/** A whole run whose agent uses an MCP connector's tools: the reference "everything" server. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Supervisor } from '../../src/core/supervisor.js';
+import { readTrace } from '../../src/state/trace.js';
+import { makeRepo, type TestRepo } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const EVERYTHING = join(
+  dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
+  'dist/index.js',
+);
+
+let repo: TestRepo;
+let supervisor: Supervisor | undefined;
+
+beforeEach(async () => {
+  repo = await makeRepo();
+});
+
+afterEach(async () => {
+  await supervisor?.shutdown();
+  supervisor = undefined;
+  await repo.cleanup();
+});
+
+const loop = (mcp: string, toolCalls = 40): string => `---
+name: ask-server
+agent:
+  provider: scripted
+  tools: [read_file]
+  mcp: [${mcp}]
+verify:
+  - command: "true"
+budget: { iterations: 1, tool_calls: ${toolCalls} }
+---
+Use the server.
+`;
+
+const SCRIPT = `turns:
+  - text: Asking the server.
+    tool_calls:
+      - { name: mcp__every__echo, input: { message: from the agent } }
+      - { name: mcp__every__get-sum, input: { a: 20, b: 22 } }
+  - text: Done.
+`;
+
+describe('a run with an MCP connector', () => {
+  it('offers the server tools to the agent and records each call like a built-in tool', async () => {
+    await repo.addLoop(
+      'ask-server',
+      loop(`{ name: every, command: node, args: ["${EVERYTHING}", stdio] }`),
+      SCRIPT,
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    expect(result.outcome).toBe('verified');
+    expect(result.toolCalls).toBe(2);
+    const events = await readTrace(result.tracePath);
+    const started = events.find((e) => e.type === 'connector.started');
+    expect(started?.type === 'connector.started' && started.tools).toContain('mcp__every__echo');
+    const results = events.flatMap((e) => (e.type === 'tool.result' ? [e] : []));
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ['mcp__every__echo', true],
+      ['mcp__every__get-sum', true],
+    ]);
+    expect(results[0]?.output).toBe('Echo: from the agent');
+    expect(results[1]?.output).toContain('42');
+    expect(events.some((e) => e.type === 'connector.log' && e.server === 'every')).toBe(true);
+  });
+
+  it('counts MCP calls against the tool_calls cap', async () => {
+    await repo.addLoop(
+      'ask-server',
+      loop(`{ name: every, command: node, args: ["${EVERYTHING}", stdio] }`, 1),
+      SCRIPT,
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    expect(result.outcome).toBe('budget');
+    expect(result.budget?.cap).toBe('tool_calls');
+    expect(result.toolCalls).toBe(1);
+  });
+
+  it('fails the run before any model call when a server cannot start, naming it', async () => {
+    await repo.addLoop('ask-server', loop('{ name: broken, command: no-such-mcp-server-command }'), SCRIPT);
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toContain('MCP server "broken" could not start');
+    const events = await readTrace(result.tracePath);
+    expect(events.some((e) => e.type === 'model.request')).toBe(false);
+  });
+});

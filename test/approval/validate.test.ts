@@ -60,6 +60,14 @@ describe('validating approve: rules', () => {
     ]);
   });
 
+  it('notes an mcp: rule naming a server the loop does not have', async () => {
+    const result = await load('agent: { provider: anthropic }\napprove: ["mcp:github/create_issue"]\n');
+    const notes = result.ok ? approvalNotes(result.definition) : ['not ok'];
+    expect(notes).toEqual([
+      'approve rule mcp:github/create_issue names no server in agent.mcp, so it has nothing to match',
+    ]);
+  });
+
   it('says a claude-code loop denies matching calls, and where its glob differs', async () => {
     const result = await load(
       'agent: { provider: claude-code }\napprove: ["run:git push*", "write:src/*.sql"]\n',

@@ -21,6 +21,8 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
   let supervisor: Supervisor;
   try {
     supervisor = await Supervisor.open(options.repo, {
+      // Nobody to ask: approvals are denied at once and a stall's pause ends the run stalled.
+      attended: false,
       onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
     });
   } catch (err) {

@@ -18,7 +18,12 @@ export async function supervise(
   const errors: unknown[] = [];
   let supervisor: Supervisor;
   try {
-    supervisor = await Supervisor.open(options.repo, { ...extra, onError: (err) => errors.push(err) });
+    // A person watches the screen: approvals are asked there, and a stall's pause waits for them.
+    supervisor = await Supervisor.open(options.repo, {
+      attended: true,
+      ...extra,
+      onError: (err) => errors.push(err),
+    });
   } catch (err) {
     return reportStartupError(err);
   }

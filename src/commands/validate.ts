@@ -7,6 +7,7 @@ import { loadAllLoops, loadLoop } from '../core/definition/load.js';
 import { formatProblem } from '../core/definition/problems.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { CommonOptions } from './index.js';
+import { approvalNotes } from '../core/approval/definition-check.js';
 
 export async function validate(args: string[], options: CommonOptions): Promise<number> {
   const results = args.length
@@ -28,6 +29,7 @@ export async function validate(args: string[], options: CommonOptions): Promise<
           `    note: ${name} has no graders; a run is accepted as soon as the agent ends its turn\n`,
         );
       }
+      for (const note of approvalNotes(result.definition)) process.stdout.write(`    note: ${note}\n`);
       continue;
     }
     problems += result.problems.length;

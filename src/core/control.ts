@@ -2,7 +2,7 @@
  * Commands flow back from a person (or a trigger, or another process) to the engine through this one
  * typed entry point. Every command has an id and gets a reply, so a refusal is shown, never dropped.
  */
-import type { EventListener, Outcome } from './events.js';
+import type { EventListener, Outcome, StallAction } from './events.js';
 
 /** Addresses one loop, or one run of it when `run` is given. */
 export interface Target {
@@ -54,9 +54,79 @@ export interface LoopInfo {
 
 export interface SupervisorPort {
   loops(): LoopInfo[];
-  /** Every command is answered at once: started, queued, done or refused (with the reason). */
+  /**
+   * Every command is answered at once: started, queued, done or refused (with the reason); the
+   * answer is also emitted as a `command.replied` supervisor event, for screens attached elsewhere.
+   */
   send(command: Command): CommandReply;
   subscribe(listener: EventListener): () => void;
+  /** Everything a screen attaching now needs to be right without having seen earlier events. */
+  snapshot?(): SupervisorSnapshot;
+}
+
+/** A tool call waiting for a person's approval. */
+export interface PendingApproval {
+  approvalId: string;
+  loop: string;
+  run: string;
+  iteration: number;
+  callId: string;
+  tool: string;
+  input: unknown;
+  /** The rule that matched, as written in LOOP.md, and the part of the call it matched. */
+  rule: string;
+  matched: string;
+  /** ISO time it was asked. */
+  since: string;
+  /** How long it waits before it is denied; null when it waits until answered or stopped. */
+  timeoutMs: number | null;
+}
+
+/** A start waiting behind the limit on runs at once. */
+export interface QueuedStart {
+  /** The id of the start command, whose `command.replied` says `started` once it runs. */
+  id: string;
+  loop: string;
+  trigger: string;
+  since: string;
+}
+
+export interface RunSnapshot {
+  loop: string;
+  run: string;
+  trigger: string;
+  startedAt: string;
+  iteration: number;
+  /** waiting: a tool call waits for approval; paused: by a person or a stall. */
+  status: 'running' | 'paused' | 'waiting';
+  /** Set while the stall detector holds the run stalled. */
+  stalled?: { reason: string; action: StallAction };
+}
+
+/** Why a loop needs a person now, with what to show; one per loop, the most urgent first. */
+export interface NeedsPerson {
+  loop: string;
+  run?: string;
+  reason: 'approval' | 'stalled' | 'paused' | 'budget' | 'failed';
+  detail: string;
+}
+
+export interface SupervisorSnapshot {
+  loops: LoopInfo[];
+  /** The loops that need a person, and why (a screen marks them and rings once per new reason). */
+  needs: NeedsPerson[];
+  runs: RunSnapshot[];
+  approvals: PendingApproval[];
+  queue: QueuedStart[];
+  /** Instructions kept for loops with no run in flight (they reach the next run). */
+  pendingInstructions: Array<{ loop: string; texts: string[] }>;
+  /** Runs counted as running: in flight and not paused (a paused run still holds its place in the limit). */
+  running: number;
+  /** The limit on runs at once, and how many are in flight (paused ones included). */
+  limit: number;
+  inFlight: number;
+  /** The supervisor stream's seq when this was taken: its events with a higher seq are newer. */
+  seq: number;
 }
 
 let nextCommandId = 0;

@@ -107,6 +107,20 @@ export function describeEvent(event: LoopEvent): EventLine[] {
     }
     case 'run.ended':
       return [line('run', `■ ${event.outcome}: ${firstLine(event.reason)}`, event.outcome === 'verified')];
+    case 'approval.requested':
+      return [line('human', `? approval asked: ${event.matched} (rule ${event.rule})`)];
+    case 'approval.resolved':
+      return [
+        line(
+          'human',
+          event.approved ? `✓ approved (${event.by})` : `✗ denied (${event.by}): ${firstLine(event.reason)}`,
+          event.approved,
+        ),
+      ];
+    case 'stall.detected':
+      return [line('error', `⟳ stalled (${event.action}): ${firstLine(event.reason)}`, false)];
+    case 'stall.cleared':
+      return [line('run', `stall cleared: ${firstLine(event.reason)}`)];
     default:
       // model.delta is skipped on purpose: the response that follows carries the whole text.
       return [];

@@ -261,7 +261,12 @@ export type LoopEventBody =
       reason: string;
       /** What the failed attempt used: on its model.response, or unknown (the provider never said). */
       usage: 'recorded' | 'unknown';
-    };
+    }
+  /**
+   * The iteration's work as committed on the run's branch, just before `iteration.ended`: `tree` is
+   * the git tree at the iteration's end (equal trees are equal diffs), `baseTree` the run's base.
+   */
+  | { type: 'iteration.committed'; commit: string; tree: string; baseTree: string };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

@@ -10,9 +10,16 @@ import {
   type Command,
   type CommandReply,
   type LoopInfo,
+  type NeedsPerson,
+  type QueuedStart,
+  type RunSnapshot,
   type SupervisorPort,
+  type SupervisorSnapshot,
 } from './control.js';
-import type { EventListener, LoopEvent, Outcome, TokenUsage } from './events.js';
+import type { EventListener, LoopEvent, LoopEventBody, Outcome, TokenUsage } from './events.js';
+import { ApprovalGate } from './approval/gate.js';
+import { claudeCodeDisallowedTools } from './approval/providers.js';
+import { PendingInstructions } from './pending-instructions.js';
 import { RunControl } from './run/control.js';
 import { executeRun, type RunResult } from './run/run.js';
 import { createGraders } from './verify/index.js';
@@ -38,20 +45,32 @@ export interface SupervisorOptions {
   sandbox?: Pick<RunSandboxOptions, 'bwrapPath' | 'fallback'>;
   /** Failures outside any run's record (e.g. the state folder became unwritable); never swallowed. */
   onError?: (error: unknown) => void;
+  /**
+   * A person can answer (a screen is attached): approvals are asked and a stall's pause waits.
+   * Default false: approvals are denied at once and a stall's pause ends the run `stalled`.
+   */
+  attended?: boolean;
 }
 
 interface ActiveRun {
   id: string;
   control: RunControl;
   done: Promise<RunResult>;
+  gate: ApprovalGate;
+  view: RunSnapshot;
 }
+
+/** The supervisor's own event stream: `run: 'supervisor'`, its own seq. */
+const SUPERVISOR_STREAM = 'supervisor';
 
 export class Supervisor implements SupervisorPort {
   private readonly listeners = new Set<EventListener>();
   private readonly active = new Map<string, ActiveRun[]>();
   private readonly lastOutcome = new Map<string, Outcome>();
-  /** Instructions given to a loop with no run in flight: the next run starts with them. */
-  private readonly pending = new Map<string, string[]>();
+  private readonly lastReason = new Map<string, string>();
+  /** Starts waiting behind the limit on runs at once, in order. */
+  private queue: QueuedStart[] = [];
+  private seq = 0;
   private closed = false;
 
   private constructor(
@@ -63,10 +82,13 @@ export class Supervisor implements SupervisorPort {
     private definitions: Array<{ name: string; result: LoadResult }>,
     private readonly options: SupervisorOptions,
     private readonly telemetry: Telemetry | undefined,
+    /** Instructions given to a loop with no run in flight, kept in state/: the next run starts with them. */
+    private readonly pending: PendingInstructions,
   ) {
     for (const { name } of definitions) {
       const last = index.lastRun(name);
       if (last && last.status !== 'running') this.lastOutcome.set(name, last.status);
+      if (last?.reason !== undefined) this.lastReason.set(name, last.reason);
     }
   }
 
@@ -92,6 +114,10 @@ export class Supervisor implements SupervisorPort {
         (options.onError ?? ((e: unknown) => process.emitWarning(String(e))))(kept.reason);
       }
       const definitions = await loadAllLoops(worktrees.repoRoot);
+      const pending = await PendingInstructions.load(
+        paths,
+        definitions.map((d) => d.name),
+      );
       const telemetry = await openTelemetry(options.env ?? process.env, (e) =>
         (options.onError ?? ((err: unknown) => process.emitWarning(String(err))))(e),
       );
@@ -104,6 +130,7 @@ export class Supervisor implements SupervisorPort {
         definitions,
         options,
         telemetry,
+        pending,
       );
       return self;
     } catch (err) {
@@ -149,14 +176,27 @@ export class Supervisor implements SupervisorPort {
   }
 
   send(command: Command): CommandReply {
-    const id = command.id ?? newCommandId();
+    const reply = this.handle({ ...command, id: command.id ?? newCommandId() });
+    this.emitSupervisor(command.loop, {
+      type: 'command.replied',
+      id: reply.id,
+      command: reply.type,
+      ok: reply.ok,
+      status: reply.status,
+      reason: reply.reason,
+      ...(reply.run === undefined ? {} : { target: reply.run }),
+    });
+    return reply;
+  }
+
+  private handle(command: Command & { id: string }): CommandReply {
     const reply = (
       ok: boolean,
       status: CommandReply['status'],
       reason: string,
       run?: string,
     ): CommandReply => ({
-      id,
+      id: command.id,
       type: command.type,
       loop: command.loop,
       ok,
@@ -165,12 +205,15 @@ export class Supervisor implements SupervisorPort {
       ...(run === undefined ? {} : { run }),
     });
     if (command.type === 'start') {
-      const refusal = this.startRefusal(command.loop);
-      if (refusal) return reply(false, 'refused', refusal);
-      const runId = newRunId();
-      void this.start(command.loop, command.trigger ?? 'manual', runId).catch((err: unknown) =>
-        this.reportError(err),
-      );
+      const trigger = command.trigger ?? 'manual';
+      const check = this.startCheck(command.loop);
+      if (check.atLimit) {
+        this.queue.push({ id: command.id, loop: command.loop, trigger, since: new Date().toISOString() });
+        this.queueChanged(command.loop);
+        return reply(true, 'queued', `${check.atLimit}; queued (${this.queue.length} waiting)`);
+      }
+      if (check.refusal) return reply(false, 'refused', check.refusal);
+      const runId = this.launch(command.loop, trigger);
       return reply(true, 'started', `started run ${runId}`, runId);
     }
     const runs = this.runsOf(command.loop).filter((r) => command.run === undefined || r.id === command.run);
@@ -178,7 +221,16 @@ export class Supervisor implements SupervisorPort {
       return reply(false, 'refused', `run ${command.run} of ${command.loop} is not in flight`);
     switch (command.type) {
       case 'stop':
-        if (runs.length === 0) return reply(false, 'refused', `${command.loop} has no run in flight`);
+        if (runs.length === 0) {
+          // A start waiting in the queue is what a person means to stop when nothing runs yet.
+          const before = this.queue.length;
+          this.queue = this.queue.filter((q) => q.loop !== command.loop);
+          if (this.queue.length < before) {
+            this.queueChanged(command.loop);
+            return reply(true, 'done', 'removed from the queue');
+          }
+          return reply(false, 'refused', `${command.loop} has no run in flight`);
+        }
         for (const run of runs) run.control.stop(command.reason);
         return reply(true, 'done', `stopping ${runs.length} run(s)`);
       case 'pause':
@@ -193,7 +245,7 @@ export class Supervisor implements SupervisorPort {
         if (runs.length === 0) {
           if (!this.definition(command.loop))
             return reply(false, 'refused', `no valid loop named ${command.loop}`);
-          this.pending.set(command.loop, [...(this.pending.get(command.loop) ?? []), command.text]);
+          this.pending.add(command.loop, command.text).catch((err: unknown) => this.reportError(err));
           return reply(true, 'queued', 'kept for the next run of this loop');
         }
         for (const run of runs) run.control.instruct(command.text, command.now);
@@ -203,10 +255,61 @@ export class Supervisor implements SupervisorPort {
           command.now ? 'interrupting with the instruction' : 'queued for the next iteration',
         );
       case 'approve':
-      case 'deny':
-        // Approvals arrive with the approval policy; until then nothing is ever waiting for one.
-        return reply(false, 'refused', `no approval ${command.approvalId} is waiting`);
+      case 'deny': {
+        // Bound to the approval id: an answer for a call that is no longer waiting changes nothing.
+        const approved = command.type === 'approve';
+        const reason = command.type === 'deny' ? command.reason : '';
+        const answered = runs.some((run) => run.gate.answer(command.approvalId, approved, reason));
+        if (!answered)
+          return reply(false, 'refused', `no approval ${command.approvalId} is waiting in ${command.loop}`);
+        return reply(true, 'done', approved ? 'approved' : 'denied');
+      }
     }
+  }
+
+  snapshot(): SupervisorSnapshot {
+    const all = [...this.active.values()].flat();
+    return {
+      loops: this.loops(),
+      needs: this.needs(all),
+      runs: all.map((r) => ({ ...r.view, ...(r.view.stalled ? { stalled: { ...r.view.stalled } } : {}) })),
+      approvals: all.flatMap((r) => r.gate.pending()),
+      queue: this.queue.map((q) => ({ ...q })),
+      pendingInstructions: this.pending.entries(),
+      running: all.filter((r) => r.view.status !== 'paused').length,
+      limit: this.limit,
+      inFlight: all.length,
+      seq: this.seq,
+    };
+  }
+
+  /** Per loop, the most urgent reason it needs a person: approval, stall, pause, then its last outcome. */
+  private needs(all: ActiveRun[]): NeedsPerson[] {
+    const out: NeedsPerson[] = [];
+    for (const { name } of this.definitions) {
+      const runs = all.filter((r) => r.view.loop === name);
+      const asked = runs.flatMap((r) => r.gate.pending())[0];
+      const stalled = runs.find((r) => r.view.stalled);
+      const paused = runs.find((r) => r.view.status === 'paused');
+      if (asked)
+        out.push({
+          loop: name,
+          run: asked.run,
+          reason: 'approval',
+          detail: `${asked.matched} (rule ${asked.rule})`,
+        });
+      else if (stalled?.view.stalled)
+        out.push({ loop: name, run: stalled.id, reason: 'stalled', detail: stalled.view.stalled.reason });
+      else if (paused) out.push({ loop: name, run: paused.id, reason: 'paused', detail: 'paused' });
+      else if (runs.length === 0) {
+        const last = this.lastOutcome.get(name);
+        if (last === 'budget' || last === 'failed' || last === 'stalled') {
+          const detail = this.lastReason.get(name) ?? last;
+          out.push({ loop: name, reason: last === 'stalled' ? 'stalled' : last, detail });
+        }
+      }
+    }
+    return out;
   }
 
   isRunning(loop: string): boolean {
@@ -219,16 +322,100 @@ export class Supervisor implements SupervisorPort {
 
   /** Why a start of this loop would be refused now, or undefined when it may start. */
   startRefusal(loop: string): string | undefined {
-    if (this.closed) return 'loops is shutting down';
+    const check = this.startCheck(loop);
+    return check.refusal ?? check.atLimit;
+  }
+
+  /** The limit on runs at once (paused runs hold their place in it: they resume at any time). */
+  get limit(): number {
+    return this.options.maxConcurrent ?? 4;
+  }
+
+  /** `refusal`: it cannot start; `atLimit`: it could, once a run ends (a person's start is queued). */
+  private startCheck(loop: string, fromQueue = false): { refusal?: string; atLimit?: string } {
+    if (this.closed) return { refusal: 'loops is shutting down' };
     const entry = this.definitions.find((d) => d.name === loop);
-    if (!entry) return `no loop named ${loop}`;
-    if (!entry.result.ok) return `${loop} has a problem in its LOOP.md: run loops validate ${loop}`;
+    if (!entry) return { refusal: `no loop named ${loop}` };
+    if (!entry.result.ok)
+      return { refusal: `${loop} has a problem in its LOOP.md: run loops validate ${loop}` };
     if (this.runsOf(loop).length >= entry.result.definition.concurrency)
-      return `${loop} is already running (concurrency ${entry.result.definition.concurrency})`;
+      return { refusal: `${loop} is already running (concurrency ${entry.result.definition.concurrency})` };
+    if (!fromQueue && this.queue.some((q) => q.loop === loop))
+      return { refusal: `${loop} is already queued` };
     const inFlight = [...this.active.values()].reduce((n, runs) => n + runs.length, 0);
-    const limit = this.options.maxConcurrent ?? 4;
-    if (inFlight >= limit) return `${inFlight} runs are in flight, the limit on runs at once`;
-    return undefined;
+    if (inFlight >= this.limit)
+      return { atLimit: `${inFlight} runs are in flight, the limit on runs at once` };
+    return {};
+  }
+
+  /** Starts a run in the background; its failure outside the run's record is reported. */
+  private launch(loop: string, trigger: string): string {
+    const runId = newRunId();
+    void this.start(loop, trigger, runId).catch((err: unknown) => this.reportError(err));
+    return runId;
+  }
+
+  /** After a run ends: the queue's first starts that may run now are started, in order. */
+  private drainQueue(): void {
+    if (this.closed) return;
+    let changed = false;
+    for (const queued of [...this.queue]) {
+      const check = this.startCheck(queued.loop, true);
+      const refusal = check.refusal;
+      if (check.atLimit) break;
+      // A loop at its own concurrency waits for its own run to end; the ones behind it may go first.
+      if (refusal?.includes('already running')) continue;
+      this.queue = this.queue.filter((q) => q !== queued);
+      changed = true;
+      if (refusal) {
+        this.emitReply(queued, false, 'refused', refusal);
+        continue;
+      }
+      const runId = this.launch(queued.loop, queued.trigger);
+      this.emitReply(queued, true, 'started', `started run ${runId} from the queue`, runId);
+    }
+    if (changed) this.queueChanged(this.queue[0]?.loop ?? '');
+  }
+
+  private emitReply(
+    queued: QueuedStart,
+    ok: boolean,
+    status: CommandReply['status'],
+    reason: string,
+    run?: string,
+  ): void {
+    this.emitSupervisor(queued.loop, {
+      type: 'command.replied',
+      id: queued.id,
+      command: 'start',
+      ok,
+      status,
+      reason,
+      ...(run === undefined ? {} : { target: run }),
+    });
+  }
+
+  private queueChanged(loop: string): void {
+    this.emitSupervisor(loop, {
+      type: 'queue.changed',
+      queue: this.queue.map((q) => ({ loop: q.loop, trigger: q.trigger, since: q.since })),
+    });
+  }
+
+  /** A supervisor event: its own stream (`run: 'supervisor'`) with its own seq. */
+  private emitSupervisor(loop: string, body: LoopEventBody): void {
+    this.seq += 1;
+    const event = {
+      source: 'supervisor' as const,
+      loop,
+      run: SUPERVISOR_STREAM,
+      iteration: 0,
+      time: new Date().toISOString(),
+      seq: this.seq,
+      span: SUPERVISOR_STREAM,
+      ...body,
+    } as LoopEvent;
+    this.publish(event);
   }
 
   /** Starts one run and resolves with its result; the run's events reach every subscriber. */
@@ -236,15 +423,28 @@ export class Supervisor implements SupervisorPort {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
     const control = new RunControl();
-    for (const text of this.pending.get(loop) ?? []) control.instruct(text, false);
-    this.pending.delete(loop);
+    const kept = this.pending.take(loop);
+    kept.written.catch((err: unknown) => this.reportError(err));
+    for (const text of kept.texts) control.instruct(text, false);
     const env = this.options.env ?? process.env;
+    const attended = this.options.attended ?? false;
+    const gate = ApprovalGate.forDefinition(def, runId, attended);
+    const view: RunSnapshot = {
+      loop,
+      run: runId,
+      trigger,
+      startedAt: new Date().toISOString(),
+      iteration: 0,
+      status: 'running',
+    };
     const done = executeRun({
       definition: def,
       runId,
       trigger,
       openSandbox: () =>
         RunSandbox.open({ definition: def, repoRoot: this.repoRoot, env, ...this.options.sandbox }),
+      attended,
+      approvals: gate,
       createProvider: async (sandbox) => {
         const provider = await createProvider({
           sandbox,
@@ -254,6 +454,7 @@ export class Supervisor implements SupervisorPort {
           loopDir: def.dir,
           script: def.agent.script,
           ...(def.agent.command ? { command: def.agent.command } : {}),
+          disallowedTools: claudeCodeDisallowedTools(def.approve),
           env,
           ...(this.options.maxRetries === undefined ? {} : { maxRetries: this.options.maxRetries }),
         });
@@ -265,21 +466,26 @@ export class Supervisor implements SupervisorPort {
       index: this.index,
       control,
       env,
-      onEvent: (event) => this.publish(event),
+      onEvent: (event) => {
+        trackRun(view, event);
+        this.publish(event);
+      },
       observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
       ...(this.options.price ? { price: this.options.price } : {}),
     });
-    const entry: ActiveRun = { id: runId, control, done };
+    const entry: ActiveRun = { id: runId, control, done, gate, view };
     this.active.set(loop, [...this.runsOf(loop), entry]);
     try {
       const result = await done;
       this.lastOutcome.set(loop, result.outcome);
+      this.lastReason.set(loop, result.reason);
       return result;
     } finally {
       this.active.set(
         loop,
         this.runsOf(loop).filter((r) => r !== entry),
       );
+      this.drainQueue();
     }
   }
 
@@ -287,9 +493,16 @@ export class Supervisor implements SupervisorPort {
   async shutdown(reason = 'loops is shutting down'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const queued of this.queue) this.emitReply(queued, false, 'refused', reason);
+    if (this.queue.length > 0) {
+      this.queue = [];
+      this.queueChanged('');
+    }
     const all = [...this.active.values()].flat();
     for (const run of all) run.control.stop(reason);
     await Promise.allSettled(all.map((r) => r.done));
+    // Instructions kept for idle loops are on disk before the state folder is let go.
+    await this.pending.settled();
     await this.telemetry?.shutdown();
     await this.lock.release();
   }
@@ -312,6 +525,33 @@ export class Supervisor implements SupervisorPort {
         this.reportError(err);
       }
     }
+  }
+}
+
+/** Keeps a run's snapshot view current from its own events. */
+function trackRun(view: RunSnapshot, event: LoopEvent): void {
+  view.iteration = event.iteration;
+  switch (event.type) {
+    case 'run.paused':
+      view.status = 'paused';
+      return;
+    case 'run.resumed':
+      view.status = 'running';
+      return;
+    case 'approval.requested':
+      if (event.timeoutMs !== 0) view.status = 'waiting';
+      return;
+    case 'approval.resolved':
+      view.status = 'running';
+      return;
+    case 'stall.detected':
+      view.stalled = { reason: event.reason, action: event.action };
+      return;
+    case 'stall.cleared':
+      delete view.stalled;
+      return;
+    default:
+      return;
   }
 }
 

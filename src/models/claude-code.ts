@@ -39,6 +39,8 @@ export interface ClaudeCodeProviderOptions {
   executable?: string;
   /** Variables the loop passes through on purpose (`sandbox: { env: [...] }`). */
   passEnv?: Record<string, string>;
+  /** Permission rules Claude Code refuses (the loop's `approve:` rules; nobody can approve in -p mode). */
+  disallowedTools?: readonly string[];
 }
 
 /**
@@ -64,9 +66,11 @@ export class ClaudeCodeProvider implements ModelProvider {
   private readonly file: string;
   private readonly env: Record<string, string>;
   private readonly redactor: Redactor;
+  private readonly disallowed: readonly string[];
 
   constructor(opts: ClaudeCodeProviderOptions) {
     this.file = opts.executable ?? 'claude';
+    this.disallowed = opts.disallowedTools ?? [];
     this.env = { ...cliEnv(opts.env, CLAUDE_CODE_ENV), ...opts.passEnv };
     this.redactor = new Redactor(opts.env);
   }
@@ -88,6 +92,7 @@ export class ClaudeCodeProvider implements ModelProvider {
       'acceptEdits',
       '--settings',
       CLAUDE_SANDBOX_SETTINGS,
+      ...(this.disallowed.length > 0 ? ['--disallowedTools', ...this.disallowed] : []),
       ...(request.model === DEFAULT_MODEL ? [] : ['--model', request.model]),
       ...(forced ? ['--json-schema', JSON.stringify(forced.inputSchema)] : []),
       ...(asArgument ? [prompt] : []),

@@ -28,6 +28,8 @@ export interface ProviderOptions {
    * sandbox and get only the variables it passes through on purpose.
    */
   sandbox?: RunSandbox;
+  /** Claude Code permission rules it must refuse (from the loop's `approve:` rules). */
+  disallowedTools?: readonly string[];
 }
 
 export async function createProvider(opts: ProviderOptions): Promise<ModelProvider> {
@@ -48,7 +50,11 @@ export async function createProvider(opts: ProviderOptions): Promise<ModelProvid
     }
     case 'claude-code': {
       const { ClaudeCodeProvider } = await import('./claude-code.js');
-      return new ClaudeCodeProvider({ env: opts.env, passEnv: opts.sandbox?.passedEnv ?? {} });
+      return new ClaudeCodeProvider({
+        env: opts.env,
+        passEnv: opts.sandbox?.passedEnv ?? {},
+        ...(opts.disallowedTools ? { disallowedTools: opts.disallowedTools } : {}),
+      });
     }
     case 'codex': {
       const { CodexProvider } = await import('./codex.js');

@@ -490,6 +490,11 @@ export class Worktrees {
     return (await gitOk(place, ['rev-parse', 'HEAD'], `reading HEAD of ${p}`)).trim();
   }
 
+  /** The tree HEAD points at: two commits with equal trees hold the same files (the stall detector's diff identity). */
+  async headTree(p: string): Promise<string> {
+    return (await gitOk(p, ['rev-parse', 'HEAD^{tree}'], `reading the tree of HEAD in ${p}`)).trim();
+  }
+
   /** Back to `sha` exactly: tracked changes undone and untracked files removed (ignored ones kept). */
   async resetHard(p: string, sha: string): Promise<void> {
     const place = await this.place(p);

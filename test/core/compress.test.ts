@@ -285,7 +285,7 @@ describe('folding an iteration into a handoff', () => {
     );
     await repo.addLoop(
       'eight',
-      `---\nname: eight\nagent: { provider: scripted, tools: [read_file] }\n${FAILING}budget: { iterations: 8, tool_calls: 100 }\nmemory: { max_bytes: 1024 }\n---\nRead big.txt.\n`,
+      `---\nname: eight\nagent: { provider: scripted, tools: [read_file] }\n${FAILING}budget: { iterations: 8, tool_calls: 100 }\nmemory: { max_bytes: 1024 }\n# it repeats itself on purpose: no stall before the 8th iteration\nstall: { window: 10 }\n---\nRead big.txt.\n`,
       [
         'turns:',
         '  - when: { step: summary }',

@@ -87,6 +87,7 @@ describe('a scripted run in a real repository', () => {
       'grader.started',
       'grader.result',
       'memory.updated',
+      'iteration.committed',
       'iteration.ended',
     ]);
     // Text reaches the trace as it streams, before the response that carries all of it.

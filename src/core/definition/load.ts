@@ -21,6 +21,7 @@ import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
 import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
+import { checkApproveRules } from '../approval/definition-check.js';
 
 export type LoadResult =
   /** `warnings` are settings that are accepted but not acted on yet, and other things to know. */
@@ -87,6 +88,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
       problems.push(...(await checkScript(place)));
       problems.push(...checkProtect(place));
       problems.push(...checkJudges(place));
+      problems.push(...checkApproveRules(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
       warnings.push(...notYetEnforced(parsed.yaml, file), ...metricWarnings(place));

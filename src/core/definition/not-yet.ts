@@ -11,8 +11,6 @@ import type { DefinitionProblem } from './problems.js';
 export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [
   { path: ['agent', 'route', 'triage'], what: 'there is no triage step yet; this model is never called' },
   { path: ['trigger'], what: 'triggers do not run yet; start the loop with "loops run"' },
-  { path: ['stall'], what: 'stall detection is not built yet; a run without progress goes on to its budget' },
-  { path: ['approve'], what: 'approvals are not built yet; these tool calls run without asking anyone' },
 ];
 
 /** A warning for each not-yet-enforced setting the YAML gives a value (an empty list or map is none). */

@@ -248,6 +248,8 @@ export const loopFrontMatterSchema = z.strictObject({
   budget: budgetSchema.prefault({}),
   stall: stallSchema.prefault({}),
   approve: z.array(z.string().min(1)).prefault([]),
+  /** How long a call that needs approval waits for a person (seconds) before it is denied. */
+  approval: z.strictObject({ timeout: positive.prefault(900) }).prefault({}),
   /** How many runs of this loop may be in flight at once. */
   concurrency: positiveInt.prefault(1),
   memory: memorySchema.prefault({}),

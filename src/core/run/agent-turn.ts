@@ -14,6 +14,7 @@ import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
 import type { ModelCaller } from './model-caller.js';
 import { ContextTrimmer, DEFAULT_CONTEXT_BUDGET_TOKENS } from './compress.js';
+import type { ToolVerdict } from '../approval/gate.js';
 
 export type TurnEnd =
   /** `finish`: the call of deps.finish's tool that ended the turn, when it did. */
@@ -37,6 +38,8 @@ export interface TurnDeps {
    * once more with that tool forced.
    */
   finish?: { tool: ToolSpec; prompt: string };
+  /** Asked before a tool call runs (the approval gate): allow it, deny it with a reason, or stop. */
+  beforeTool?: (call: ToolCallRecord) => Promise<ToolVerdict>;
 }
 
 type Interruption = { kind: 'budget'; breach: BudgetBreach } | { kind: 'stopped' };
@@ -121,14 +124,26 @@ async function runToolCall(
   const started = Date.now();
   // Arguments that were not JSON (marked by the provider) are answered, not run: the model calls again.
   const invalid = invalidToolInput(call.input);
+  // A call that needs a person waits here; a denial is the tool's error, a stop ends the turn.
+  const verdict = invalid ? undefined : await deps.beforeTool?.(call);
+  if (verdict?.kind === 'stopped') {
+    const output = 'not run: the run was stopped while this call waited for approval';
+    emitter.emit(
+      { type: 'tool.result', callId: call.id, name: call.name, ok: false, output, durationMs: 0 },
+      span,
+    );
+    return { kind: 'stopped' };
+  }
   const result = invalid
     ? { ok: false, output: invalidInputMessage(invalid) }
-    : await executeTool(deps.tools, call, {
-        ...deps.toolContext,
-        // The run's deadline bounds a tool too: a command gets no longer than the time left.
-        runTimeoutMs: Math.min(deps.toolContext.runTimeoutMs, Math.max(1, budget.deadline.remainingMs())),
-        signal: AbortSignal.any([control.stopSignal, budget.deadline.signal]),
-      });
+    : verdict?.kind === 'deny'
+      ? { ok: false, output: verdict.reason }
+      : await executeTool(deps.tools, call, {
+          ...deps.toolContext,
+          // The run's deadline bounds a tool too: a command gets no longer than the time left.
+          runTimeoutMs: Math.min(deps.toolContext.runTimeoutMs, Math.max(1, budget.deadline.remainingMs())),
+          signal: AbortSignal.any([control.stopSignal, budget.deadline.signal]),
+        });
   emitter.emit(
     {
       type: 'tool.result',

@@ -27,6 +27,8 @@ import { openRunConnectors } from './connectors.js';
 import { ModelCaller } from './model-caller.js';
 import type { RunEnding } from './record.js';
 import type { RunDeps } from './run.js';
+import type { SafePointVerdict } from './observers.js';
+import type { ApprovalGate } from '../approval/gate.js';
 
 export interface ReadyDeps extends RunDeps {
   price: NonNullable<RunDeps['price']>;
@@ -37,6 +39,10 @@ export interface ReadyDeps extends RunDeps {
   flushRecords: () => Promise<void>;
   /** Where the run tool and the command and metric graders run worktree code. */
   sandbox: Sandbox & { confinement: Confinement };
+  /** What the observers (the stall detector) ask for after an iteration. */
+  atSafePoint: () => SafePointVerdict | undefined;
+  /** Tool calls that match `approve:` rules wait here for a person. */
+  gate: ApprovalGate;
 }
 
 /** The iterations of one run, and what they carry from one to the next. */
@@ -77,6 +83,7 @@ export class Iterations {
       control: deps.control,
       emitter,
       contextBudgetTokens: deps.contextBudgetTokens,
+      beforeTool: (call) => deps.gate.check(call, emitter, deps.control),
     };
   }
 
@@ -132,6 +139,7 @@ export class Iterations {
     this.turnDeps.toolContext = this.toolContext(protectedPaths);
     // Before any change: graders that compare with the original code (a metric's baseline) measure it.
     for (const grader of deps.graders) await grader.prepare?.(this.gradeContext(0, []));
+    const baseTree = await deps.worktrees.headTree(this.worktree.path);
 
     for (;;) {
       if (deps.control.stopRequested) return this.stopped();
@@ -199,6 +207,12 @@ export class Iterations {
       this.memory.setFeedback(this.feedback);
       await this.saveMemory();
       emitter.emit({
+        type: 'iteration.committed',
+        commit: await deps.worktrees.headSha(this.worktree.path),
+        tree: await deps.worktrees.headTree(this.worktree.path),
+        baseTree,
+      });
+      emitter.emit({
         type: 'iteration.ended',
         verified: grading.verified,
         passed: grading.passed,
@@ -213,7 +227,26 @@ export class Iterations {
           reason: `all ${deps.graders.length} grader(s) passed on iteration ${n}`,
         };
       }
+      const ending = await this.applyVerdict(deps.atSafePoint());
+      if (ending) return ending;
     }
+  }
+
+  /** A stall's action: a note for the next iteration, a wait for a person, or the run's end. */
+  private async applyVerdict(verdict: SafePointVerdict | undefined): Promise<RunEnding | undefined> {
+    if (verdict === undefined) return undefined;
+    if (verdict.kind === 'end') return { outcome: verdict.outcome, reason: verdict.reason };
+    if (verdict.kind === 'nudge') {
+      this.feedback = [this.feedback, verdict.note].filter(Boolean).join('\n\n');
+      return undefined;
+    }
+    const { control } = this.deps;
+    control.pause();
+    this.emitter.emit({ type: 'run.paused' });
+    await control.waitWhilePaused();
+    if (control.stopRequested) return this.stopped();
+    this.emitter.emit({ type: 'run.resumed' });
+    return undefined;
   }
 
   /** Folds the previous iteration into MEMORY.md's handoff (one summary call); an ending if it ends the run. */

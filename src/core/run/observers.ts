@@ -6,6 +6,15 @@
  */
 import type { LoopEvent, LoopEventBody } from '../events.js';
 
+/**
+ * What an observer asks of the iteration loop at the safe point after an iteration: tell the next
+ * iteration something (a nudge), wait for a person, or end the run with an outcome.
+ */
+export type SafePointVerdict =
+  | { kind: 'nudge'; note: string }
+  | { kind: 'pause'; reason: string }
+  | { kind: 'end'; outcome: 'stalled'; reason: string };
+
 export interface RunObserver {
   /** Sees one event; may answer with events to emit after it (an error signature, a stall verdict). */
   observe(event: LoopEvent): readonly LoopEventBody[] | void;
@@ -13,6 +22,8 @@ export interface RunObserver {
   flush?(): Promise<void>;
   /** Called once after `run.ended`. */
   close?(): Promise<void>;
+  /** Asked after each iteration has ended; the first verdict given is applied. */
+  atSafePoint?(): SafePointVerdict | undefined;
 }
 
 export class ObserverList {
@@ -41,6 +52,13 @@ export class ObserverList {
       this.draining = false;
     }
   };
+
+  /** The first observer's verdict at this safe point (each observer is asked, so none keeps a stale one). */
+  atSafePoint(): SafePointVerdict | undefined {
+    let first: SafePointVerdict | undefined;
+    for (const observer of this.observers) first ??= observer.atSafePoint?.();
+    return first;
+  }
 
   async flush(): Promise<void> {
     for (const observer of this.observers) await observer.flush?.();

@@ -25,6 +25,9 @@ import type { RunControl } from './control.js';
 import { createEmitter } from './emitter.js';
 import { ObserverList, type RunObserver } from './observers.js';
 import { Iterations } from './iterations.js';
+import { ApprovalGate } from '../approval/gate.js';
+import { StallDetector } from '../stall/detector.js';
+import { unenforcedRuleNotes } from '../approval/definition-check.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
 export interface RunDeps {
@@ -44,6 +47,13 @@ export interface RunDeps {
   index: StateIndex;
   control: RunControl;
   onEvent?: (event: LoopEvent) => void;
+  /**
+   * Whether a person can answer: approvals are asked (else denied at once) and a stall's pause waits
+   * (else the run ends stalled). Default false, so a run with nobody watching never hangs.
+   */
+  attended?: boolean;
+  /** The run's approval gate, made by the supervisor so answers reach it; default made from the loop. */
+  approvals?: ApprovalGate;
   /** loops' own environment: where named variables (an MCP server's token, say) come from. */
   env?: NodeJS.ProcessEnv;
   /** More observers of the run's events (the stall detector, telemetry), made once the run is known. */
@@ -104,12 +114,14 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       ),
     )
     .add({ observe: (event) => deps.onEvent?.(event) })
-    .add({ observe: (event) => errors.observe(event), flush: () => errors.flush() });
+    .add({ observe: (event) => errors.observe(event), flush: () => errors.flush() })
+    .add(StallDetector.forDefinition(def, deps.attended ?? false));
   for (const observer of deps.observers?.({ definition: def, run: deps.runId }) ?? [])
     observers.add(observer);
   const budget = new BudgetTracker(def.budget, deps.now);
   // The minutes deadline stands still while the run waits for a person (a pause).
   const detachClock = deps.control.attachClock(budget.deadline);
+  const gate = deps.approvals ?? ApprovalGate.forDefinition(def, deps.runId, deps.attended ?? false);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
   let sandbox: RunSandbox | undefined;
@@ -143,8 +155,20 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       emitter.emit({ type: 'run.error', kind: 'sandbox', message: sandbox.warning });
     await recordStart(deps.index, facts);
     await warnIfDirty(deps, emitter);
+    for (const message of unenforcedRuleNotes(def))
+      emitter.emit({ type: 'run.error', kind: 'approval.unenforced', message });
     const run = new Iterations(
-      { ...deps, price, provider, graders, errors, sandbox, flushRecords: () => observers.flush() },
+      {
+        ...deps,
+        price,
+        provider,
+        graders,
+        errors,
+        sandbox,
+        gate,
+        flushRecords: () => observers.flush(),
+        atSafePoint: () => observers.atSafePoint(),
+      },
       worktree,
       emitter,
       budget,

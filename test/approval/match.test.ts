@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { matchCall, runCandidates } from '../../src/core/approval/match.js';
+import { parseRule, parseRules } from '../../src/core/approval/rules.js';
+import { splitCommands } from '../../src/core/approval/shell.js';
+
+const push = parseRules(['run:git push*']);
+const run = (command: string) => ({ id: 'c1', name: 'run', input: { command } });
+
+describe('a run: rule catches the command inside compound lines and wrappers', () => {
+  it.each([
+    'git push',
+    'git push origin main --force',
+    'cd x && git push',
+    'make test; git push',
+    'false || git push',
+    'echo ok | git push',
+    'sleep 1 & git push',
+    '(cd sub; git push)',
+    'echo $(git push)',
+    'echo `git push`',
+    'echo ok\ngit push',
+    'env A=1 git push',
+    'A=1 B=2 git push',
+    'env A=1 sudo git push',
+    'sudo -u deploy git push',
+    'bash -c "cd y && git push -f"',
+    "sh -lc 'git push'",
+    'command git push',
+    'nohup git push',
+    'time git push',
+    'echo main | xargs -n1 git push origin',
+    'git -C ../other push',
+    'git -c user.name=x --no-pager push',
+    '/usr/bin/git push',
+    'env -i PATH=/bin bash -ec "sudo git -C repo push"',
+  ])('%s', (command) => {
+    const match = matchCall(push, run(command));
+    expect(match?.rule.raw).toBe('run:git push*');
+    expect(match?.matched).toMatch(/git push/);
+  });
+
+  it.each(['git status', 'echo git push', 'git pull && git log', "grep -r 'push' .", 'echo "git" push'])(
+    'leaves %s alone',
+    (command) => {
+      expect(matchCall(push, run(command))).toBeUndefined();
+    },
+  );
+
+  it('lets * cross / and matches the whole simple command, not a substring', () => {
+    const rules = parseRules(['run:rm -rf *']);
+    expect(matchCall(rules, run('rm -rf /tmp/a/b'))).toBeDefined();
+    expect(matchCall(rules, run('echo rm -rf /'))).toBeUndefined();
+    const exact = parseRules(['run:npm publish']);
+    expect(matchCall(exact, run('npm  publish'))).toBeDefined();
+    expect(matchCall(exact, run('npm publish --tag next'))).toBeUndefined();
+  });
+
+  it('matches a shell redirect into a file as a run: command (with its redirection), never as a write:', () => {
+    const writes = parseRules(['write:.env*']);
+    expect(matchCall(writes, run('echo SECRET=1 > .env'))).toBeUndefined();
+    const redirect = parseRules(['run:* > .env*']);
+    expect(matchCall(redirect, run('echo SECRET=1 > .env'))?.matched).toBe('echo SECRET=1 > .env');
+    expect(splitCommands('echo hi 2> err.log > out.txt')).toEqual([
+      {
+        argv: ['echo', 'hi'],
+        redirects: [
+          { op: '>', target: 'err.log' },
+          { op: '>', target: 'out.txt' },
+        ],
+      },
+    ]);
+  });
+
+  it('lists each wrapper layer as a candidate, outermost first', () => {
+    expect(runCandidates('env A=1 sudo git -C x push')).toEqual([
+      'env A=1 sudo git -C x push',
+      'sudo git -C x push',
+      'git -C x push',
+      'git push',
+    ]);
+    expect(matchCall(parseRules(['run:sudo *']), run('env A=1 sudo rm x'))?.matched).toBe('sudo rm x');
+  });
+});
+
+describe('write: and mcp: rules', () => {
+  it('matches write_file and edit_file paths, * crossing /', () => {
+    const rules = parseRules(['write:src/**/*.sql', 'write:config/*']);
+    const write = (name: string, path: string) => ({ id: 'w', name, input: { path, content: 'x' } });
+    expect(matchCall(rules, write('write_file', 'src/db/m/001.sql'))?.rule.raw).toBe('write:src/**/*.sql');
+    expect(matchCall(rules, write('edit_file', './config/deep/app.json'))?.rule.raw).toBe('write:config/*');
+    expect(matchCall(rules, write('write_file', 'src/app.ts'))).toBeUndefined();
+    expect(matchCall(rules, write('read_file', 'config/app.json'))).toBeUndefined();
+  });
+
+  it('matches a connector tool by SERVER/TOOL', () => {
+    const rules = parseRules(['mcp:github/create_*']);
+    expect(matchCall(rules, { id: 'm', name: 'mcp__github__create_issue', input: {} })?.matched).toBe(
+      'github/create_issue',
+    );
+    expect(matchCall(rules, { id: 'm', name: 'mcp__github__list_issues', input: {} })).toBeUndefined();
+  });
+
+  it('refuses a rule with no kind, an unknown kind, no pattern, or an mcp rule without a tool', () => {
+    for (const bad of ['git push*', 'exec:git push', 'run:', 'mcp:github'])
+      expect(parseRule(bad, 0)).toMatchObject({ ok: false });
+    const parsed = parseRule('exec:git push', 0);
+    expect(parsed.ok ? '' : parsed.message).toContain('run:PATTERN');
+  });
+
+  it('does not crash on unbalanced quotes: the words still match', () => {
+    expect(matchCall(push, run('git push "unterminated'))).toBeDefined();
+  });
+});

@@ -38,7 +38,8 @@ async function write(file: string, text: string): Promise<void> {
 const RUN_TIME: Array<{ name: string; yaml: string[]; expected: RegExp }> = [
   {
     name: 'no-command',
-    yaml: ['agent:', '  provider: command'],
+    // A grader of its own: a command agent cannot host the default checker (a separate problem).
+    yaml: ['agent:', '  provider: command', 'verify:', '  - command: "true"'],
     expected: /^loops\/no-command\/LOOP\.md:4: agent\.provider: the command provider needs agent\.command/,
   },
   {

@@ -521,7 +521,9 @@ describe('a run whose agent hides a rewritten grader from git', () => {
       const repo = await makeRepo();
       await repo.addLoop(
         'tamper',
-        '---\nname: tamper\nagent: { provider: scripted }\nverify:\n  - command: node scripts/lint.js\nbudget: { iterations: 1 }\n---\nLint.\n',
+        // sandbox: off, so the trick itself succeeds: this is loops' own check, behind the sandbox that
+        // would otherwise refuse the agent any write to .git.
+        '---\nname: tamper\nagent: { provider: scripted }\nsandbox: off\nverify:\n  - command: node scripts/lint.js\nbudget: { iterations: 1 }\n---\nLint.\n',
         `turns:\n  - tool_calls:\n      - { name: run, input: { command: ${JSON.stringify(command)} } }\n  - text: done\n`,
       );
       const original = await readFile(path.join(repo.dir, 'scripts/lint.js'), 'utf8');

@@ -29,6 +29,8 @@ export interface Worktree {
   branch: string;
   /** The commit the branch started from. */
   baseSha: string;
+  /** The local branch the base named at creation (HEAD resolved to its branch); absent for a commit or a detached HEAD. */
+  baseBranch?: string;
 }
 
 const EXCLUDE_LINE = '.loops/';
@@ -131,8 +133,19 @@ export class Worktrees {
           `creating the worktree for ${branch} failed: ${added.stderr.trim() || `git exit code ${added.exitCode}`}`,
         );
       }
-      return { path: await realpath(dir), branch, baseSha };
+      const baseBranch = await this.branchNamedBy(o.base);
+      return { path: await realpath(dir), branch, baseSha, ...(baseBranch ? { baseBranch } : {}) };
     });
+  }
+
+  /** The local branch a base ref names: itself when it is one, the checked-out branch for HEAD. */
+  private async branchNamedBy(base: string): Promise<string | undefined> {
+    if (base === 'HEAD') {
+      const head = await git(this.repoRoot, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
+      return head.exitCode === 0 && head.stdout.trim() !== '' ? head.stdout.trim() : undefined;
+    }
+    const local = await git(this.repoRoot, ['show-ref', '--verify', '--quiet', `refs/heads/${base}`]);
+    return local.exitCode === 0 ? base : undefined;
   }
 
   /** Leave nothing half-made: no folder, no registration, no branch. */

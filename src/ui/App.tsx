@@ -65,9 +65,16 @@ function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
     (state) => panes.map((pane) => pane.maxHeight?.(state) ?? Number.MAX_SAFE_INTEGER),
     shallowArrayEqual,
   );
+  const body = rows - 1 - 3;
   const layout = computeLayout(
     rows,
-    panes.map((pane, i) => ({ id: pane.id, minHeight: pane.minHeight, grow: pane.grow, max: maxes[i] ?? 0 })),
+    panes.map((pane, i) => ({
+      id: pane.id,
+      minHeight: pane.minHeight,
+      grow: pane.grow,
+      max: maxes[i] ?? 0,
+      prefer: Math.floor(body * (pane.preferShare ?? 0)),
+    })),
     screen.focus,
   );
   const active = useQuit(screen, port, store, onExit);

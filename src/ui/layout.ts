@@ -11,6 +11,8 @@ export interface PaneRequest {
   grow: number;
   /** The most rows it can use. */
   max: number;
+  /** Rows it asks for in the first pass (default minHeight), e.g. one per loop. */
+  prefer?: number;
 }
 
 export interface Layout {
@@ -40,9 +42,10 @@ export function computeLayout(rows: number, panes: readonly PaneRequest[], focus
     ...panes.filter((pane) => pane.id !== focused && pane !== first),
   ];
   let left = body;
-  order.forEach((pane, i) => {
+  const place = (pane: PaneRequest, i: number, rows: number): void => {
+    // Every pane after this one keeps at least its title line.
     const after = order.length - i - 1;
-    const want = Math.min(pane.minHeight, Math.max(pane.max, 1));
+    const want = Math.min(Math.max(rows, pane.minHeight), Math.max(pane.max, 1));
     if (left - want >= after) {
       heights[pane.id] = want;
       left -= want;
@@ -50,7 +53,24 @@ export function computeLayout(rows: number, panes: readonly PaneRequest[], focus
       heights[pane.id] = 1;
       left -= 1;
     }
-  });
+  };
+  // The first pane and the focused one get their minimum, then the first pane what it prefers
+  // (one row per loop), then the others their minimum in order.
+  const leading = order.slice(0, order[1]?.id === focused ? 2 : 1);
+  leading.forEach((pane, i) => place(pane, i, pane.minHeight));
+  if (first !== undefined && (heights[first.id] ?? 0) >= first.minHeight) {
+    const extra = Math.min(
+      Math.max(0, (first.prefer ?? 0) - (heights[first.id] ?? 0)),
+      first.max - (heights[first.id] ?? 0),
+      // Leaves the other panes their title lines and the next one a few rows to show.
+      left - (order.length - leading.length) - 4,
+    );
+    if (extra > 0) {
+      heights[first.id] = (heights[first.id] ?? 0) + extra;
+      left -= extra;
+    }
+  }
+  order.slice(leading.length).forEach((pane, i) => place(pane, i + leading.length, pane.minHeight));
   // Leftover rows by weight, a few at a time so rounding never overshoots.
   while (left > 0) {
     const open = order.filter((pane) => {

@@ -87,15 +87,13 @@ export function useApprovalAutoOpen(
   get: () => ScreenState,
   change: (patch: Partial<ScreenState>) => void,
 ): void {
-  const first = useUiSelector((state) => {
-    const settled = new Set(get().settledApprovals);
-    for (const view of state.loops) for (const a of view.approvals) if (!settled.has(a.approvalId)) return a;
-    return undefined;
-  });
+  const pending = useUiSelector((state) => state.loops.flatMap((view) => view.approvals), shallowArrayEqual);
   const open = screen.overlays.length;
   useEffect(() => {
     const now = get();
-    if (first === undefined || now.overlays.length > 0 || now.quitting) return;
-    change(pushOverlay(now, { kind: 'approval', approval: first }));
-  }, [first, open, get, change]);
+    if (now.overlays.length > 0 || now.quitting) return;
+    const settled = new Set(now.settledApprovals);
+    const first = pending.find((a) => !settled.has(a.approvalId));
+    if (first !== undefined) change(pushOverlay(now, { kind: 'approval', approval: first }));
+  }, [pending, open, get, change]);
 }

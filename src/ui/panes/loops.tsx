@@ -18,6 +18,7 @@ export const loopsPane = definePane({
   title: 'loops',
   minHeight: 3,
   grow: 0,
+  preferShare: 0.4,
   maxHeight: (state: UiState) => Math.max(1, state.loops.length) + 2 + (state.queue.length > 0 ? 1 : 0),
   component: LoopsPane,
 });
@@ -88,11 +89,11 @@ const LoopRow = memo(function LoopRow(props: {
           <Box width={8} flexShrink={0}>
             <Text>{fraction(view.iteration, view.maxIterations)}</Text>
           </Box>
-          {need ? (
+          {need || view.run === undefined ? (
             // What needs a person matters more than the bars: it gets the room.
             <Box flexGrow={1}>
-              <Text wrap="truncate-end" color={theme.warn}>
-                {need.reason}
+              <Text wrap="truncate-end" color={need ? theme.warn : theme.muted}>
+                {need ? need.reason : view.info.description}
               </Text>
             </Box>
           ) : (

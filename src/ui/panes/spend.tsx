@@ -26,7 +26,7 @@ export const spendPane = definePane({
   id: 'spend',
   title: 'spend',
   slice: spendSlice,
-  minHeight: 7,
+  minHeight: 5,
   grow: 1,
   component: SpendPane,
 });

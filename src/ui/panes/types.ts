@@ -21,6 +21,8 @@ export interface PaneSpec<S = unknown> {
   minHeight: number;
   /** Its share of the rows left over once every pane has its minimum. */
   grow: number;
+  /** The share of the body it asks for first, up to its max (the loops pane: 0.4). */
+  preferShare?: number;
   /** The most rows it can use given the state (the loops pane: one per loop); default unbounded. */
   maxHeight?: (state: UiState) => number;
   component: (props: PaneProps) => JSX.Element;

@@ -19,6 +19,8 @@ Usage:
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
   loops spend [--loop NAME] [--since YYYY-MM-DD] [--json]
                                  tokens and dollars per loop, model, day and step (UTC days)
+  loops clean [--dry-run]        remove worktrees of merged or discarded runs (never a dirty
+                                 or unmerged one)
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
@@ -48,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
         provider: { type: 'string' },
         loop: { type: 'string' },
         since: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       provider: values.provider,
       loop: values.loop,
       since: values.since,
+      dryRun: values['dry-run'],
     },
     HELP,
   );

@@ -2,7 +2,7 @@
 import { findRepoRoot } from '../workspace/repo-root.js';
 import { reportStartupError } from './errors.js';
 
-const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend']);
+const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend', 'clean']);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
@@ -11,6 +11,8 @@ export interface CommonOptions {
   /** spend: --loop NAME and --since YYYY-MM-DD */
   loop?: string | undefined;
   since?: string | undefined;
+  /** clean: --dry-run */
+  dryRun?: boolean | undefined;
 }
 
 export async function runCommand(
@@ -48,6 +50,8 @@ export async function runCommand(
       return (await import('./demo.js')).demo(options);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
+    case 'clean':
+      return (await import('./clean.js')).clean(options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

@@ -279,8 +279,8 @@ export interface CleanReport {
 }
 
 /**
- * Removes loops worktrees that are done with: their branch is gone (discarded) or contained in a
- * branch that is not a run branch (merged). A dirty worktree (any change, untracked files too) and
+ * Removes loops worktrees that are done with: what they hold (their HEAD) is contained in a branch
+ * that is not a run branch, whether their own branch is still there (merged) or gone (discarded). A dirty worktree (any change, untracked files too) and
  * an unmerged branch are kept and reported. Merged branches are deleted with their worktree; the
  * caller must hold the state lock, so no run is using them.
  */
@@ -290,20 +290,21 @@ export async function cleanWorktrees(repo: string, options: { dryRun?: boolean }
   const report: CleanReport = { removed: [], kept: [] };
   for (const entry of await listWorktrees(worktrees.repoRoot)) {
     if (!entry.path.startsWith(own)) continue;
-    const head =
-      entry.branch === undefined
-        ? undefined
-        : await revParse(worktrees.repoRoot, `refs/heads/${entry.branch}`);
-    const why: 'merged' | 'discarded' | undefined =
-      head === undefined
+    // What the worktree holds is its HEAD commit: on its branch, or detached once the branch is gone.
+    const head = (await exists(entry.path)) ? await revParse(entry.path, 'HEAD') : undefined;
+    const safe = head === undefined || (await containedElsewhere(worktrees.repoRoot, head));
+    const why: 'merged' | 'discarded' | undefined = !safe
+      ? undefined
+      : entry.branch === undefined
         ? 'discarded'
-        : (await containedElsewhere(worktrees.repoRoot, head))
-          ? 'merged'
-          : undefined;
+        : 'merged';
     const item =
       entry.branch === undefined ? { path: entry.path } : { path: entry.path, branch: entry.branch };
     if (why === undefined) {
-      report.kept.push({ ...item, why: 'not merged' });
+      report.kept.push({
+        ...item,
+        why: entry.branch === undefined ? 'detached, its commits on no branch' : 'not merged',
+      });
       continue;
     }
     const dirty = (await exists(entry.path)) ? await dirtyFiles(entry.path, true) : [];

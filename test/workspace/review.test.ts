@@ -81,7 +81,9 @@ describe('mergeRun', () => {
     expect(result).toMatchObject({ ok: true });
     expect(readFileSync(path.join(repo, 'README.md'), 'utf8')).toBe('changed by r1\n');
     expect(head('main')).toBe(head(r.branch));
-    expect(await mergeRun(repo, r)).toMatchObject({ ok: true, message: expect.stringContaining('already') });
+    const again = await mergeRun(repo, r);
+    expect(again.ok).toBe(true);
+    expect(again.message).toContain('already');
   });
 
   it('refuses a checkout with uncommitted changes, and leaves them and the branch as they were', async () => {

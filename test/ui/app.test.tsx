@@ -48,7 +48,7 @@ describe('App', () => {
       e(toolCall('read_file', { path: 'a.ts' })),
     );
     await vi.waitFor(() => expect(row('bench')).toMatch(/running\s+manual\s+1\/20/));
-    expect(row('bench')).toContain('tools ░░░░░ 1/200');
+    expect(row('bench')).toContain('tools ░░░░ 1/200');
     expect(frame()).toContain('1 running · 0 verified · 0 failed');
     app.expectFramesFit();
   });

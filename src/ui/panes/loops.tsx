@@ -1,7 +1,7 @@
 /** The loops pane: one row per loop with its status, budget bars and, when it needs you, why. */
 import { Box, Text } from 'ink';
 import { memo, type JSX } from 'react';
-import { budgetBar, formatCount, formatUsd } from '../format.js';
+import { budgetBar, formatUsd } from '../format.js';
 import { windowStart } from '../layout.js';
 import { needsYou } from '../needs.js';
 import type { LoopView, UiState } from '../state.js';
@@ -11,7 +11,7 @@ import { PaneFrame } from './frame.js';
 import { definePane, type PaneProps } from './types.js';
 
 const MAX_NAME = 24;
-const BAR = 5;
+const BAR = 4;
 
 export const loopsPane = definePane({
   id: 'loops',
@@ -81,7 +81,7 @@ const LoopRow = memo(function LoopRow(props: {
       </Box>
       {view.info.problem === undefined ? (
         <>
-          <Box width={9} flexShrink={0}>
+          <Box width={8} flexShrink={0}>
             <Text wrap="truncate-end" color={theme.muted}>
               {view.info.trigger}
             </Text>
@@ -128,18 +128,18 @@ function Bars(props: { view: LoopView }): JSX.Element {
     ['it', view.iteration, view.maxIterations, ''],
     ['tools', view.toolCalls, view.maxToolCalls, ` ${fraction(view.toolCalls, view.maxToolCalls)}`],
     ['$', view.usd, view.maxUsd, ` ${formatUsd(view.usd, view.unpriced)}`],
-    ['tok', view.tokens, view.maxTokens, ` ${formatCount(view.tokens)}`],
+    ['tok', view.tokens, view.maxTokens, ''],
     ['min', minutes, view.maxMinutes, ''],
   ];
   return (
-    <Box flexShrink={1} marginRight={1}>
+    <Box flexShrink={0} marginRight={1}>
       <Text color={theme.muted} wrap="truncate-end">
         {bars
           .map(
             ([name, used, max, value]) =>
               `${name === 'it' ? '' : `${name} `}${budgetBar(used, max, BAR)}${value}`,
           )
-          .join('  ')}
+          .join(' ')}
       </Text>
     </Box>
   );

@@ -75,7 +75,9 @@ function ReviewPane(props: PaneProps): JSX.Element {
     } else {
       const { lines, files } = entry.diff;
       const top = Math.max(0, Math.min(props.scroll, lines.length - rows));
-      const file = [...files].reverse().find((f) => f.line <= top + 0) ?? files[0];
+      // The file scrolled to, even when the diff's end keeps its header from reaching the top.
+      const at = Math.max(top, Math.min(props.scroll, lines.length - 1));
+      const file = [...files].reverse().find((f) => f.line <= at) ?? files[0];
       title += ` · ${files.length} file${files.length === 1 ? '' : 's'}${file ? ` · ${file.path}` : ''} · m merge · x discard`;
       body = lines.slice(top, top + rows).map((line, i) => (
         <Text key={top + i} wrap="truncate-end">

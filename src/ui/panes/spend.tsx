@@ -26,7 +26,7 @@ export const spendPane = definePane({
   id: 'spend',
   title: 'spend',
   slice: spendSlice,
-  minHeight: 5,
+  minHeight: 6,
   grow: 1,
   component: SpendPane,
 });
@@ -60,7 +60,7 @@ function SpendPane(props: PaneProps): JSX.Element {
       .sort((a, b) => b[1].usd - a[1].usd)
       .map(([name, t]) => ({ key: `model:${name}`, label: name, t })),
   ];
-  const room = Math.max(0, props.height - 5);
+  const room = Math.max(0, props.height - 6);
   const width = Math.min(28, Math.max(8, ...rows.map((r) => r.label.length + 2)));
   return (
     <PaneFrame height={props.height} focused={props.focused} title="spend">
@@ -69,15 +69,18 @@ function SpendPane(props: PaneProps): JSX.Element {
         <Text bold>total {usd(spend.total)}</Text>
         <Text color={theme.muted}>
           {' '}
-          · {tokens(spend.total)} · cache hit {percent(cacheHitRate(spend.total))}
+          · per verified run {perVerified} ({spend.verifiedRuns}/{spend.endedRuns} runs verified) · cache hit{' '}
+          {percent(cacheHitRate(spend.total))}
         </Text>
       </Text>
       <Text wrap="truncate-end" color={theme.muted}>
-        burn {formatUsd(burn, false)} in 15 min ({formatUsd(burn * 4, false)}/h) · last {hours} h{' '}
-        <Text color={theme.accent}>▕{sparkline(chartBuckets(spend))}▏</Text> · per verified run {perVerified}{' '}
-        ({spend.verifiedRuns}/{spend.endedRuns} runs verified)
+        {tokens(spend.total)}
       </Text>
-      {rows.length === 0 ? (
+      <Text wrap="truncate-end" color={theme.muted}>
+        burn {formatUsd(burn, false)} in 15 min ({formatUsd(burn * 4, false)}/h) · last {hours} h{' '}
+        <Text color={theme.accent}>▕{sparkline(chartBuckets(spend))}▏</Text>
+      </Text>
+      {rows.length === 0 && room === 0 ? null : rows.length === 0 ? (
         <Text color={theme.muted} wrap="truncate-end">
           no model calls yet in this session (history: loops spend)
         </Text>
@@ -89,7 +92,7 @@ function SpendPane(props: PaneProps): JSX.Element {
                 {row.label}
               </Text>
             </Box>
-            <Box width={20} flexShrink={0}>
+            <Box width={24} flexShrink={0}>
               <Text color={row.t.unpricedCalls > 0 ? theme.warn : undefined}>{usd(row.t)}</Text>
             </Box>
             <Text wrap="truncate-end" color={theme.muted}>

@@ -3,6 +3,7 @@
  * run in the same process and says whether its goal is met; the exit status is 1 when one is not.
  */
 import { formatCostBench, runCostBench } from './cost.js';
+import { formatUiBench, runUiBench } from './ui.js';
 
 const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
   {
@@ -10,6 +11,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runCostBench();
       return { text: formatCostBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'ui',
+    run: async () => {
+      const result = await runUiBench();
+      return { text: formatUiBench(result), met: result.met };
     },
   },
 ];

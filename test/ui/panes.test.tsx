@@ -2,7 +2,6 @@
 import { cleanup } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LoopEventBody } from '../../src/core/events.js';
-import { reviewPane } from '../../src/ui/panes/review.js';
 import { spendPane } from '../../src/ui/panes/spend.js';
 import { stallsPane } from '../../src/ui/panes/stalls.js';
 import { tracePane } from '../../src/ui/panes/trace.js';

@@ -134,7 +134,6 @@ async function attachedRun(repo: string, incremental: boolean, idleMs: number) {
   const terminal = new NullTerminal();
   const renderTimes: number[] = [];
   let commits = 0;
-  let idleFrames = 0;
   let unmount: (() => void) | undefined;
   const phase = await runAll(repo, (supervisor) => {
     const store = createStore(supervisor, { slices: paneSlices() });
@@ -160,7 +159,7 @@ async function attachedRun(repo: string, incremental: boolean, idleMs: number) {
   const bytes = terminal.bytes;
   // Idle: every run has ended; nothing should be drawn.
   await new Promise((resolve) => setTimeout(resolve, idleMs));
-  idleFrames = terminal.writes - frames;
+  const idleFrames = terminal.writes - frames;
   unmount?.();
   return { phase, frames, bytes, renderTimes, commits, idleFrames };
 }

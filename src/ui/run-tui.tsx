@@ -16,7 +16,11 @@ export interface TuiOptions {
   /** Ink shows stray console output above the frame (default true); a test runner's console cannot be patched. */
   patchConsole?: boolean;
   review?: ReviewPort;
-  /** Rewrite only the lines that changed (default true): a frame costs what changed, not the screen. */
+  /**
+   * Rewrite only the lines that changed (default false). It cuts bytes per frame ~13× in the UI
+   * benchmark, but in tmux it left stale lines behind (old and new rows interleaved), so it stays off
+   * until that is understood.
+   */
   incrementalRendering?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -47,7 +51,7 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       exitOnCtrlC: false,
       patchConsole: options.patchConsole ?? true,
-      incrementalRendering: options.incrementalRendering ?? true,
+      incrementalRendering: options.incrementalRendering ?? false,
     },
   );
   const onResize = (): void => {

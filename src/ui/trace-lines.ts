@@ -37,7 +37,7 @@ function screenLines(event: LoopEvent): Line[] | undefined {
       const [base] = describeEvent(event);
       if (base === undefined) return undefined;
       // The counts or the command alone do not say why: the feedback's first line does.
-      const why = event.passed || event.error !== undefined ? '' : firstLine(event.feedback);
+      const why = event.passed || event.error !== undefined ? '' : reasonLine(event.feedback);
       const text = why !== '' && !base.text.includes(why) ? `${base.text} — ${why}` : base.text;
       return [{ kind: 'grader', text, ok: event.passed }];
     }
@@ -65,6 +65,15 @@ function screenLines(event: LoopEvent): Line[] | undefined {
     default:
       return undefined;
   }
+}
+
+/** The feedback's first line that says something: not the echoed command (`$ node --test`). */
+function reasonLine(feedback: string): string {
+  const line = feedback
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('$ '));
+  return line ?? '';
 }
 
 export function traceLines(event: LoopEvent): TraceLine[] {

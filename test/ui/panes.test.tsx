@@ -130,6 +130,8 @@ describe('trace pane', () => {
     await vi.waitFor(() => expect(app.frame()).toContain('✗ lint'));
     const frame = app.frame();
     expect(frame).toContain('src/cart.js:3 no-unused-vars');
+    // The echoed command is not a reason: the first line after it is.
+    expect(frame).toContain('— not ok 2 - formatPrice');
     expect(frame).not.toContain('more');
     expect(frame).toContain('◌ cache miss on claude (4096 prefix tokens): the system prompt changed');
     expect(frame).toContain('◆ bench = 41.5 (best 40): discard abcdef12');

@@ -128,6 +128,17 @@ describe('trace pane', () => {
       { rows: 20 },
     );
     await vi.waitFor(() => expect(app.frame()).toContain('✗ lint'));
+    app.emit(
+      e({
+        type: 'grader.result',
+        name: 'command',
+        kind: 'command',
+        passed: false,
+        feedback: '$ node --test\nnot ok 2 - formatPrice',
+        durationMs: 3,
+      }),
+    );
+    await vi.waitFor(() => expect(app.frame()).toContain('✗ command'));
     const frame = app.frame();
     expect(frame).toContain('src/cart.js:3 no-unused-vars');
     // The echoed command is not a reason: the first line after it is.

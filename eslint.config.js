@@ -34,7 +34,9 @@ export default tseslint.config(
             { name: 'ink', message: 'core is the engine: no UI (ink) here; emit an event instead.' },
             { name: 'react', message: 'core is the engine: no React here; emit an event instead.' },
           ],
-          patterns: [{ group: ['**/ui/**', 'ink/*', 'react/*'], message: 'core imports nothing of the screen.' }],
+          patterns: [
+            { group: ['**/ui/**', 'ink/*', 'react/*'], message: 'core imports nothing of the screen.' },
+          ],
         },
       ],
     },
@@ -46,7 +48,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/state/**'], message: 'models talk to providers; the state folder is the engine’s.' },
+            {
+              group: ['**/state/**'],
+              message: 'models talk to providers; the state folder is the engine’s.',
+            },
           ],
         },
       ],
@@ -71,8 +76,16 @@ export default tseslint.config(
                 'the screen speaks only the engine protocol: core/control.js, events.js, describe.js and text.js.',
             },
             {
-              group: ['**/workspace/**', '**/state/**', '**/models/**', '**/tools/**', '**/commands/**', '**/demo/**'],
-              message: 'the screen reaches git and the engine through its ports (SupervisorPort, ReviewPort).',
+              group: [
+                '**/workspace/**',
+                '**/state/**',
+                '**/models/**',
+                '**/tools/**',
+                '**/commands/**',
+                '**/demo/**',
+              ],
+              message:
+                'the screen reaches git and the engine through its ports (SupervisorPort, ReviewPort).',
             },
           ],
         },

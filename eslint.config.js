@@ -23,6 +23,75 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // Import boundaries: the split between engine, models and screen holds by rule, not by habit.
+  {
+    files: ['src/core/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'ink', message: 'core is the engine: no UI (ink) here; emit an event instead.' },
+            { name: 'react', message: 'core is the engine: no React here; emit an event instead.' },
+          ],
+          patterns: [
+            { group: ['**/ui/**', 'ink/*', 'react/*'], message: 'core imports nothing of the screen.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/models/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/state/**'],
+              message: 'models talk to providers; the state folder is the engine’s.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/ui/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/core/**',
+                '!**/core/control.js',
+                '!**/core/events.js',
+                '!**/core/describe.js',
+                '!**/core/text.js',
+              ],
+              message:
+                'the screen speaks only the engine protocol: core/control.js, events.js, describe.js and text.js.',
+            },
+            {
+              group: [
+                '**/workspace/**',
+                '**/state/**',
+                '**/models/**',
+                '**/tools/**',
+                '**/commands/**',
+                '**/demo/**',
+              ],
+              message:
+                'the screen reaches git and the engine through its ports (SupervisorPort, ReviewPort).',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['test/**', 'bench/**'],
     rules: {

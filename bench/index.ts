@@ -5,6 +5,7 @@
 import { formatCostBench, runCostBench } from './cost.js';
 import { formatSandboxBench, runSandboxBench } from './sandbox.js';
 import { formatStopBench, runStopBench } from './stop.js';
+import { formatUiBench, runUiBench } from './ui.js';
 
 const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
   {
@@ -26,6 +27,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runStopBench();
       return { text: formatStopBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'ui',
+    run: async () => {
+      const result = await runUiBench();
+      return { text: formatUiBench(result), met: result.met };
     },
   },
 ];

@@ -21,6 +21,8 @@ Usage:
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
   loops spend [--loop NAME] [--since YYYY-MM-DD] [--json]
                                  tokens and dollars per loop, model, day and step (UTC days)
+  loops clean [--dry-run]        remove worktrees of merged or discarded runs (never a dirty
+                                 or unmerged one)
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
         since: { type: 'string' },
         github: { type: 'boolean' },
         otlp: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -84,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       since: values.since,
       github: values.github ?? false,
       otlp: values.otlp,
+      dryRun: values['dry-run'],
     },
     HELP,
   );

@@ -2,7 +2,18 @@
 import { findRepoRoot } from '../workspace/repo-root.js';
 import { reportStartupError } from './errors.js';
 
-const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend', 'init']);
+const KNOWN = new Set([
+  'supervise',
+  'run',
+  'list',
+  'validate',
+  'new',
+  'trace',
+  'demo',
+  'spend',
+  'init',
+  'clean',
+]);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
@@ -15,6 +26,8 @@ export interface CommonOptions {
   otlp?: string | undefined;
   /** init: also write a GitHub Actions workflow */
   github?: boolean;
+  /** clean: --dry-run */
+  dryRun?: boolean | undefined;
 }
 
 export async function runCommand(
@@ -54,6 +67,8 @@ export async function runCommand(
       return (await import('./init/init.js')).init(args, options, options.github ?? false);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
+    case 'clean':
+      return (await import('./clean.js')).clean(options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

@@ -29,7 +29,8 @@ export async function supervise(
   }
   try {
     const { runTui } = await import('../ui/run-tui.js');
-    const shown = runTui(supervisor);
+    const { gitReviewPort } = await import('./review-port.js');
+    const shown = runTui(supervisor, { review: gitReviewPort(supervisor.repoRoot) });
     if (startAll)
       for (const loop of supervisor.loops())
         supervisor.send({ type: 'start', loop: loop.name, trigger: 'demo' });

@@ -105,6 +105,10 @@ export type LoopEventBody =
       type: 'run.started';
       trigger: string;
       base: string;
+      /** The branch `base` named when the run started (a bare HEAD resolved); absent when it named a commit. */
+      baseBranch?: string;
+      /** The commit the run's branch started from: its diff is taken against it. */
+      baseSha?: string;
       branch: string;
       worktree: string;
       budget: Record<BudgetCap, number | null>;

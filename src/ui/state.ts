@@ -3,7 +3,7 @@
  * (store.ts) owns an instance, components read it through selectors.
  */
 import type { LoopInfo } from '../core/control.js';
-import type { LoopEvent, Outcome } from '../core/events.js';
+import type { EventOf, LoopEvent, Outcome, StallAction } from '../core/events.js';
 import { totalTokens } from '../core/events.js';
 import { traceLines } from './trace-lines.js';
 
@@ -13,7 +13,7 @@ export interface TraceLine {
   seq: number;
   run: string;
   iteration: number;
-  kind: 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error';
+  kind: 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error' | 'metric' | 'cache';
   text: string;
   ok?: boolean;
 }
@@ -31,8 +31,26 @@ export interface LoopView {
   usd: number;
   /** Some call of the current run could not be priced: the dollars are a lower bound. */
   unpriced: boolean;
+  /** Caps of the current run, absent when uncapped. */
+  maxUsd?: number;
+  maxTokens?: number;
+  maxMinutes?: number;
+  /** Event times (ms) of the run's first and latest events: the minutes bar needs no clock. */
+  startedAt?: number;
+  lastAt?: number;
   lastReason?: string;
   branch?: string;
+  /** What the run started from: the ref as written, and the branch it named (for `m`). */
+  base?: string;
+  baseBranch?: string;
+  baseSha?: string;
+  worktree?: string;
+  /** Which cap ended the run, when it ended on budget. */
+  budgetCap?: string;
+  /** Tool calls of this loop waiting for a person, oldest first. */
+  approvals: PendingApproval[];
+  /** The stall verdict in force, until cleared or the run ends. */
+  stall?: { reason: string; action: StallAction };
   trace: TraceLine[];
   /**
    * The last applied seq of each recent run (insertion order, newest last). A replayed event is
@@ -41,10 +59,35 @@ export interface LoopView {
   appliedSeq: Readonly<Record<string, number>>;
 }
 
+export type PendingApproval = Omit<EventOf<'approval.requested'>, 'type' | 'seq' | 'span' | 'parentSpan'>;
+
+export interface QueuedStart {
+  loop: string;
+  trigger: string;
+  since: string;
+}
+
+/** A pane's own part of the state: built from the loops at start, then from each batch of events. */
+export interface Slice<S> {
+  init(infos: readonly LoopInfo[]): S;
+  /** Must return the same object when the batch changes nothing it shows. */
+  reduce(state: S, events: readonly LoopEvent[]): S;
+}
+
+export interface SliceEntry {
+  id: string;
+  // The registry holds slices of different types; each pane reads back only its own (usePaneSlice).
+  slice: Slice<unknown>;
+}
+
 export interface UiState {
   loops: LoopView[];
   selected: number;
   version: number;
+  /** Starts waiting behind the limit on runs at once, from the supervisor's queue.changed. */
+  queue: readonly QueuedStart[];
+  /** Each registered pane's slice, by pane id. */
+  slices: Readonly<Record<string, unknown>>;
 }
 
 export const DEFAULT_TRACE_LIMIT = 200;
@@ -57,8 +100,35 @@ export function isActive(status: LoopStatus): boolean {
   return status === 'running' || status === 'paused' || status === 'stopping';
 }
 
-export function initialState(infos: readonly LoopInfo[]): UiState {
-  return { loops: infos.map((info) => emptyView(info)), selected: 0, version: 0 };
+export function initialState(infos: readonly LoopInfo[], slices: readonly SliceEntry[] = []): UiState {
+  return {
+    loops: infos.map((info) => emptyView(info)),
+    selected: 0,
+    version: 0,
+    queue: [],
+    slices: Object.fromEntries(slices.map((entry) => [entry.id, entry.slice.init(infos)])),
+  };
+}
+
+/**
+ * Runs every pane slice over the batch. A slice that returns its old object keeps it, and when none
+ * changed the state itself is returned, so nothing re-renders.
+ */
+export function reduceSlices(
+  state: UiState,
+  events: readonly LoopEvent[],
+  slices: readonly SliceEntry[],
+): UiState {
+  let next: Record<string, unknown> | undefined;
+  for (const entry of slices) {
+    const before = state.slices[entry.id];
+    const after = entry.slice.reduce(before, events);
+    if (after === before) continue;
+    next ??= { ...state.slices };
+    next[entry.id] = after;
+  }
+  if (next === undefined) return state;
+  return { ...state, slices: next, version: state.version + 1 };
 }
 
 function emptyView(info: LoopInfo): LoopView {
@@ -70,6 +140,7 @@ function emptyView(info: LoopInfo): LoopView {
     tokens: 0,
     usd: 0,
     unpriced: false,
+    approvals: [],
     trace: [],
     appliedSeq: {},
   };
@@ -86,7 +157,13 @@ export function reduce(
 ): UiState {
   let loops: LoopView[] | undefined;
   let indexByName: Map<string, number> | undefined;
+  let queue = state.queue;
   for (const event of events) {
+    // Supervisor, trigger and hill-climb streams are not runs of a loop: they never make a row.
+    if (event.source !== undefined && event.source !== 'run') {
+      if (event.type === 'queue.changed') queue = event.queue;
+      continue;
+    }
     indexByName ??= new Map(state.loops.map((view, i) => [view.info.name, i]));
     const current = loops ?? state.loops;
     const index = indexByName.get(event.loop);
@@ -101,8 +178,8 @@ export function reduce(
       loops[index] = next;
     }
   }
-  if (loops === undefined) return state;
-  return { loops, selected: state.selected, version: state.version + 1 };
+  if (loops === undefined && queue === state.queue) return state;
+  return { ...state, loops: loops ?? state.loops, queue, version: state.version + 1 };
 }
 
 /** A loop that loops() did not list (added after start-up) still gets a row once it emits. */
@@ -126,7 +203,7 @@ function applyEvent(view: LoopView, event: LoopEvent, traceLimit: number): LoopV
   }
 
   const base = lastSeq === undefined ? beginRun(view, event) : view;
-  const next = applyStatus(base, event);
+  const next = applyStatus(touch(base, event), event);
   const trace = lines.length === 0 ? next.trace : appendTrace(next.trace, lines, traceLimit);
   if (next === view && trace === view.trace) return view;
   return { ...next, trace, appliedSeq: recordSeq(view.appliedSeq, event.run, event.seq) };
@@ -143,9 +220,25 @@ function beginRun(view: LoopView, event: LoopEvent): LoopView {
     tokens: 0,
     usd: 0,
     unpriced: false,
+    approvals: [],
+    startedAt: eventTime(event),
+    lastAt: eventTime(event),
     trace: view.trace,
     appliedSeq: view.appliedSeq,
   };
+}
+
+function eventTime(event: LoopEvent): number | undefined {
+  const ms = Date.parse(event.time);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Keeps lastAt current: the minutes bar reads it. Only when the minute shown would change. */
+function touch(view: LoopView, event: LoopEvent): LoopView {
+  const at = eventTime(event);
+  if (at === undefined || view.lastAt === undefined || at <= view.lastAt) return view;
+  if (Math.floor(at / 60_000) === Math.floor(view.lastAt / 60_000)) return view;
+  return { ...view, lastAt: at };
 }
 
 function applyStatus(view: LoopView, event: LoopEvent): LoopView {
@@ -155,10 +248,32 @@ function applyStatus(view: LoopView, event: LoopEvent): LoopView {
         ...view,
         status: 'running',
         branch: event.branch,
+        base: event.base,
+        baseBranch: event.baseBranch,
+        baseSha: event.baseSha,
+        worktree: event.worktree,
         maxIterations: event.budget.iterations ?? undefined,
         maxToolCalls: event.budget.tool_calls ?? undefined,
+        maxUsd: event.budget.usd ?? undefined,
+        maxTokens: event.budget.tokens ?? undefined,
+        maxMinutes: event.budget.minutes ?? undefined,
         lastReason: undefined,
+        budgetCap: undefined,
+        stall: undefined,
       };
+    case 'approval.requested': {
+      if (view.approvals.some((a) => a.approvalId === event.approvalId)) return view;
+      const { type: _type, seq: _seq, span: _span, parentSpan: _parent, ...pending } = event;
+      return { ...view, approvals: [...view.approvals, pending] };
+    }
+    case 'approval.resolved': {
+      const approvals = view.approvals.filter((a) => a.approvalId !== event.approvalId);
+      return approvals.length === view.approvals.length ? view : { ...view, approvals };
+    }
+    case 'stall.detected':
+      return { ...view, stall: { reason: event.reason, action: event.action } };
+    case 'stall.cleared':
+      return view.stall === undefined ? view : { ...view, stall: undefined };
     case 'iteration.started':
       return event.iteration === view.iteration ? view : { ...view, iteration: event.iteration };
     case 'tool.call':
@@ -188,7 +303,12 @@ function applyStatus(view: LoopView, event: LoopEvent): LoopView {
         iteration: event.iterations,
         toolCalls: event.toolCalls,
         tokens: totalTokens(event.usage),
+        usd: event.spend.usd,
+        unpriced: event.spend.unpricedCalls > 0,
         branch: event.branch,
+        worktree: event.worktree,
+        budgetCap: event.budget?.cap,
+        approvals: [],
       };
     default:
       return view;

@@ -10,11 +10,13 @@ import {
   initialState,
   markStopping,
   reduce,
+  reduceSlices,
   selectLoop,
+  type SliceEntry,
   type UiState,
 } from './state.js';
 
-export type { LoopStatus, LoopView, TraceLine, UiState } from './state.js';
+export type { LoopStatus, LoopView, Slice, TraceLine, UiState } from './state.js';
 export { reduce } from './state.js';
 
 export interface UiStore {
@@ -31,6 +33,8 @@ export interface StoreOptions {
   flushMs?: number;
   /** Trace lines kept per loop (default 200). */
   traceLimit?: number;
+  /** The registered panes' slices, reduced alongside the loops. */
+  slices?: readonly SliceEntry[];
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (timer: unknown) => void;
 }
@@ -48,7 +52,10 @@ export function createStore(port: SupervisorPort, opts: StoreOptions = {}): UiSt
   const setTimer = opts.setTimer ?? defaultSetTimer;
   const clearTimer = opts.clearTimer ?? defaultClearTimer;
 
-  let state = initialState(port.loops());
+  const slices = opts.slices ?? [];
+  let state = initialState(port.loops(), slices);
+  const reduceAll = (current: UiState, events: readonly LoopEvent[]): UiState =>
+    events.length === 0 ? current : reduceSlices(reduce(current, events, traceLimit), events, slices);
   let pending: LoopEvent[] = [];
   let timer: { handle: unknown } | undefined;
   let disposed = false;
@@ -64,7 +71,7 @@ export function createStore(port: SupervisorPort, opts: StoreOptions = {}): UiSt
     timer = undefined;
     const events = pending;
     pending = [];
-    if (events.length > 0) commit(reduce(state, events, traceLimit));
+    if (events.length > 0) commit(reduceAll(state, events));
   };
 
   const unsubscribe = port.subscribe((event) => {
@@ -91,7 +98,7 @@ export function createStore(port: SupervisorPort, opts: StoreOptions = {}): UiSt
       const events = pending;
       pending = [];
       timer = undefined;
-      commit(markStopping(reduce(state, events, traceLimit), loop));
+      commit(markStopping(reduceAll(state, events), loop));
     },
     dispose() {
       disposed = true;

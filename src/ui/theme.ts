@@ -43,5 +43,9 @@ export function traceColor(line: TraceLine): string | undefined {
       return theme.human;
     case 'error':
       return theme.bad;
+    case 'metric':
+      return line.ok === false ? theme.warn : theme.good;
+    case 'cache':
+      return theme.warn;
   }
 }

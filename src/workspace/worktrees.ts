@@ -37,6 +37,8 @@ export interface Worktree {
   branch: string;
   /** The commit the branch started from. */
   baseSha: string;
+  /** The local branch the base named at creation (HEAD resolved to its branch); absent for a commit or a detached HEAD. */
+  baseBranch?: string;
 }
 
 const EXCLUDE_LINE = '.loops/';
@@ -172,8 +174,19 @@ export class Worktrees {
       const real = await realpath(dir);
       // Found now, before the agent has run: from here on the worktree's .git file is never read.
       this.gitDirs.set(real, await this.findGitDir(real));
-      return { path: real, branch, baseSha };
+      const baseBranch = await this.branchNamedBy(o.base);
+      return { path: real, branch, baseSha, ...(baseBranch ? { baseBranch } : {}) };
     });
+  }
+
+  /** The local branch a base ref names: itself when it is one, the checked-out branch for HEAD. */
+  private async branchNamedBy(base: string): Promise<string | undefined> {
+    if (base === 'HEAD') {
+      const head = await git(this.repoRoot, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
+      return head.exitCode === 0 && head.stdout.trim() !== '' ? head.stdout.trim() : undefined;
+    }
+    const local = await git(this.repoRoot, ['show-ref', '--verify', '--quiet', `refs/heads/${base}`]);
+    return local.exitCode === 0 ? base : undefined;
   }
 
   /** Leave nothing half-made: no folder, no registration, no branch. */

@@ -333,12 +333,14 @@ describe('loops list and trace', () => {
     const r = await runCli(['list'], inRepo());
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(5);
     expect(lines).toEqual([
       expect.stringMatching(/^add-changelog\s+scripted\/scripted\s+manual\s+never run$/),
       expect.stringMatching(
         new RegExp(`^fix-tests\\s+scripted/scripted\\s+manual\\s+verified \\(${run.run}\\)$`),
       ),
+      expect.stringMatching(/^release-notes\s+scripted\/scripted\s+manual\s+never run$/),
+      expect.stringMatching(/^retry-same-fix\s+scripted\/scripted\s+manual\s+never run$/),
       expect.stringMatching(/^tidy-comments\s+scripted\/scripted\s+manual\s+never run$/),
     ]);
   });
@@ -413,11 +415,11 @@ describe('from anywhere in the repository', () => {
 });
 
 describe('loops demo --headless', () => {
-  it('runs the three demo loops in a throwaway repository and reports their outcomes', async () => {
+  it('runs the demo loops in a throwaway repository and reports their outcomes', async () => {
     const r = await runCli(['demo', '--headless'], { scratch, env: { LOOPS_DEMO_PACE_MS: '0' } });
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(5);
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^fix-tests: verified: .*\(loops\/fix-tests\/\S+\)$/),
@@ -425,6 +427,10 @@ describe('loops demo --headless', () => {
         expect.stringMatching(
           /^tidy-comments: budget: iterations budget reached.*\(loops\/tidy-comments\/\S+\)$/,
         ),
+        // Headless, the push that needs approval is denied and the notes are still verified.
+        expect.stringMatching(/^release-notes: verified: .*\(loops\/release-notes\/\S+\)$/),
+        // Stalled once stall detection is on (engine); until then it runs to its budget.
+        expect.stringMatching(/^retry-same-fix: (stalled|budget): .*\(loops\/retry-same-fix\/\S+\)$/),
       ]),
     );
 
@@ -432,6 +438,6 @@ describe('loops demo --headless', () => {
     const dir = /a throwaway repository at (\S+)/.exec(r.stderr)?.[1];
     expect(dir?.startsWith(scratch)).toBe(true);
     const branches = (await execa('git', ['-C', dir!, 'branch', '--list', 'loops/*'])).stdout;
-    expect(branches.split('\n')).toHaveLength(3);
+    expect(branches.split('\n')).toHaveLength(5);
   });
 });

@@ -3,8 +3,10 @@
  * capture-pane, and what the run left behind checked in the repository afterwards.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { openTerminal, requireTmux, type Terminal } from './tmux.js';
@@ -24,14 +26,19 @@ afterEach(async () => {
   await repo.cleanup();
 });
 
-/** The selected row starts with "›"; the loops are listed in name order. */
+/** The selected row starts with "›" (then the needs-you mark); the loops are listed in name order. */
 function selectedRow(name: string): RegExp {
-  return new RegExp(`│ › ${name} `);
+  return new RegExp(`│ › [ ⚑] ${name} `);
+}
+
+/** An unselected row: no "›". */
+function row(name: string, rest: string): RegExp {
+  return new RegExp(`│ {3}[ ⚑] ${name}\\s+${rest}`);
 }
 
 it('starts fix-tests from the keyboard, shows it verified with its trace, shows help, and quits', async () => {
   await requireTmux();
-  terminal = await openTerminal({ cwd: repo.dir, columns: 120, rows: 36 });
+  terminal = await openTerminal({ cwd: repo.dir, columns: 120, rows: 50 });
   const t = terminal;
 
   // The supervisor, not the demo; the sentinel after it reports the exit status once the shell is back.
@@ -42,21 +49,21 @@ it('starts fix-tests from the keyboard, shows it verified with its trace, shows 
   await t.press('j', { literal: true });
   await t.waitFor(selectedRow('fix-tests'));
   await t.press('j', { literal: true });
-  await t.waitFor(selectedRow('tidy-comments'));
+  await t.waitFor(selectedRow('release-notes'));
   await t.press('k', { literal: true });
   const selected = await t.waitFor(selectedRow('fix-tests'));
   expect(selected).toMatch(/trace · fix-tests/);
 
   await t.press('Enter');
-  await t.waitFor(/│ › fix-tests\s+verified /);
+  await t.waitFor(/│ › [ ⚑] fix-tests\s+verified /);
   const traced = await t.waitFor(/✓ command: node --test \(3 passed, 0 failed\)/);
   expect(traced).toContain('✗ command: node --test (2 passed, 1 failed)');
-  expect(traced).toMatch(/│ {3}add-changelog\s+idle /);
-  expect(traced).toMatch(/│ {3}tidy-comments\s+idle /);
+  expect(traced).toMatch(row('add-changelog', 'idle '));
+  expect(traced).toMatch(row('tidy-comments', 'idle '));
 
   await t.press('?', { literal: true });
-  const help = await t.waitFor(/interrupt\s+interrupt the selected loop/);
-  expect(help).toMatch(/keys \(\? or esc to close\)/);
+  const help = await t.waitFor(/interrupt\s+\[global\] interrupt the selected loop/);
+  expect(help).toMatch(/keys \(\? or esc to close/);
   expect(help).not.toMatch(/trace · fix-tests/);
   await t.press('?', { literal: true });
   await t.waitFor(/trace · fix-tests/);
@@ -82,3 +89,71 @@ it('starts fix-tests from the keyboard, shows it verified with its trace, shows 
   );
   expect(await repo.git('show', `loops/fix-tests/${run}:src/cart.js`)).toContain('(cents / 100).toFixed(2)');
 }, 90_000);
+
+/**
+ * The demo as a new user meets it: every loop starts, the approval is answered, the spend and stall
+ * panes are read, a verified run is merged into main, and q quits. The approval and stall parts need
+ * the engine's approvals and stall detector: set LOOPS_E2E_ENGINE=1 to require them; without it the
+ * test accepts a screen where the push simply ran and no stall was declared.
+ */
+it('runs the demo: answers the approval, reads spend and stalls, merges a run, quits', async () => {
+  await requireTmux();
+  const engine = process.env.LOOPS_E2E_ENGINE === '1';
+  const scratch = await mkdtemp(join(tmpdir(), 'loops-e2e-demo-'));
+  try {
+    terminal = await openTerminal({ cwd: scratch, columns: 140, rows: 50 });
+    const t = terminal;
+    await t.type(
+      `CI=false LOOPS_DEMO_PACE_MS=0 TMPDIR='${scratch}' node '${CLI}' demo 2>'${scratch}/stderr'; echo "loops-exited:$?"`,
+    );
+    await t.waitFor(/release-notes[\s\S]*retry-same-fix[\s\S]*tidy-comments/);
+
+    // The push in release-notes asks first (engine); answered with a.
+    const first = await t.waitFor(/approval needed · release-notes|release-notes\s+verified/, 60_000);
+    if (engine || /approval needed · release-notes/.test(first)) {
+      expect(first).toMatch(/rule run:git push\* matched git push --dry-run/);
+      await t.press('a', { literal: true });
+      await t.waitFor(/approved run for release-notes/);
+    }
+    await t.waitFor(/release-notes\s+verified/, 60_000);
+
+    // The spend pane adds up the session's model calls.
+    await t.waitFor(/fix-tests\s+verified/, 60_000);
+    const spend = await t.waitFor(/spend · this session[\s\S]*total \S+[\s\S]*in \d/);
+    expect(spend).toMatch(/runs verified/);
+
+    // The stall pane of retry-same-fix: its signals per iteration, and (engine) the stall verdict.
+    for (const _ of [1, 2, 3]) await t.press('j', { literal: true });
+    await t.waitFor(selectedRow('retry-same-fix'));
+    const stalls = await t.waitFor(/stalls · retry-same-fix/);
+    if (engine) {
+      await t.waitFor(/⚠ stalled at iteration \d+ \(pause\)/, 60_000);
+      await t.waitFor(/⚑ retry-same-fix\s+paused/);
+    } else {
+      expect(stalls).toMatch(/no progress signals yet|✗ quiet|✓ progress|⚠ stalled/);
+    }
+
+    // Merge fix-tests's verified run into main.
+    for (const _ of [1, 2]) await t.press('k', { literal: true });
+    await t.waitFor(selectedRow('fix-tests'));
+    await t.press('m', { literal: true });
+    await t.waitFor(/merged loops\/fix-tests\/\S+ into main/);
+
+    await t.press('q', { literal: true });
+    const after = await t.waitFor(/loops-exited:\d+/, 60_000);
+    expect(/loops-exited:(\d+)/.exec(after)?.[1]).toBe('0');
+
+    const demoDir = (await readdir(scratch)).find((name) => name.startsWith('loops-demo-'));
+    expect(demoDir).toBeDefined();
+    const dir = join(scratch, demoDir!);
+    const git = async (...args: string[]) => (await execa('git', ['-C', dir, ...args])).stdout;
+    expect(await git('show', 'main:src/cart.js')).toContain('(cents / 100).toFixed(2)');
+    // The person's checkout is on main, clean apart from loops' own state folder.
+    expect(await git('branch', '--show-current')).toBe('main');
+    expect(await git('status', '--porcelain', '--untracked-files=no')).toBe('');
+  } finally {
+    await terminal?.close();
+    terminal = undefined;
+    await rm(scratch, { recursive: true, force: true });
+  }
+}, 240_000);

@@ -119,3 +119,70 @@ export function modelResponse(text: string, tokens = usage(0), usd?: number | nu
 export function toolCall(name: string, input: unknown): LoopEventBody {
   return { type: 'tool.call', callId: `c-${name}`, name, input };
 }
+
+export function approvalRequested(approvalId: string, command = 'git push origin main'): LoopEventBody {
+  return {
+    type: 'approval.requested',
+    approvalId,
+    callId: `call-${approvalId}`,
+    tool: 'run',
+    input: { command },
+    rule: 'run:git push*',
+    matched: command,
+    timeoutMs: null,
+  };
+}
+
+export function approvalResolved(
+  approvalId: string,
+  approved: boolean,
+  by: 'person' | 'timeout' = 'person',
+): LoopEventBody {
+  return {
+    type: 'approval.resolved',
+    approvalId,
+    callId: `call-${approvalId}`,
+    approved,
+    by,
+    reason: approved ? '' : 'denied',
+  };
+}
+
+export const NO_SIGNALS = {
+  newDiff: false,
+  returnedToEarlierDiff: false,
+  testsMoved: false,
+  scoresMoved: false,
+  metricBestMoved: false,
+  newErrors: 0,
+  repeatedErrors: 0,
+  repeatedToolCalls: false,
+  cycle: false,
+};
+
+export function stallSignals(
+  progress: boolean,
+  quiet: number,
+  signals: Partial<typeof NO_SIGNALS> = {},
+  window = 2,
+): LoopEventBody {
+  return { type: 'stall.signals', progress, quiet, window, signals: { ...NO_SIGNALS, ...signals } };
+}
+
+/** A supervisor-stream event (its own run id and seq). */
+export function supervisorEvents(): (body: LoopEventBody) => LoopEvent {
+  let seq = 0;
+  return (body) => {
+    seq += 1;
+    return {
+      source: 'supervisor',
+      loop: '',
+      run: 'supervisor',
+      iteration: 0,
+      time: '2026-01-01T00:00:00.000Z',
+      seq,
+      span: `supervisor.${seq}`,
+      ...body,
+    };
+  };
+}

@@ -63,7 +63,7 @@ describe('runTui', () => {
     stdin.type('q');
     await vi.waitFor(() => expect(port.sent).toEqual([{ type: 'stop', loop: 'fix-tests' }]));
     port.emit(e({ type: 'iteration.started' }));
-    await vi.waitFor(() => expect(stdout.written).toMatch(/fix-tests\s+stopping\s+1\/10/));
+    await vi.waitFor(() => expect(stdout.written).toMatch(/fix-tests\s+stopping\s+manual\s+1\/10/));
     expect(finished).toBe(false);
 
     port.emit(

@@ -84,6 +84,8 @@ describe('create', () => {
       path: path.join(repo, '.loops', 'worktrees', 'fix-tests', 'r1'),
       branch: 'loops/fix-tests/r1',
       baseSha: head,
+      // The branch the base named, so a merge of the run knows where to go.
+      baseBranch: 'main',
     });
     expect(existsSync(path.join(wt.path, 'README.md'))).toBe(true);
     expect(branches()).toEqual(['loops/fix-tests/r1', 'main']);

@@ -145,6 +145,8 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       type: 'run.started',
       trigger: deps.trigger,
       base: def.workspace.base,
+      ...(worktree.baseBranch === undefined ? {} : { baseBranch: worktree.baseBranch }),
+      baseSha: worktree.baseSha,
       branch: worktree.branch,
       worktree: worktree.path,
       budget: { ...def.budget },

@@ -1,18 +1,21 @@
 import { Box, Text } from 'ink';
 import type { JSX } from 'react';
+import { needsYou } from '../needs.js';
 import type { LoopStatus, UiState } from '../state.js';
-import { isActive } from '../state.js';
 import { theme } from '../theme.js';
 import { useUiSelector } from '../use-store.js';
 
 const count = (state: UiState, match: (status: LoopStatus) => boolean): number =>
   state.loops.filter((view) => match(view.status)).length;
 
+/** One line of counts. A paused loop is not counted as running: it is waiting, and says so. */
 export function Header(): JSX.Element {
   const total = useUiSelector((state) => state.loops.length);
-  const running = useUiSelector((state) => count(state, isActive));
+  const running = useUiSelector((state) => count(state, (s) => s === 'running' || s === 'stopping'));
+  const paused = useUiSelector((state) => count(state, (s) => s === 'paused'));
   const verified = useUiSelector((state) => count(state, (status) => status === 'verified'));
   const failed = useUiSelector((state) => count(state, (status) => status === 'failed'));
+  const needs = useUiSelector((state) => state.loops.filter((view) => needsYou(view) !== undefined).length);
   return (
     <Box height={1}>
       <Text wrap="truncate-end">
@@ -21,10 +24,17 @@ export function Header(): JSX.Element {
         </Text>
         <Text color={theme.muted}> {total} · </Text>
         <Text color={running > 0 ? theme.accent : theme.muted}>{running} running</Text>
+        {paused > 0 && <Text color={theme.warn}> · {paused} paused</Text>}
         <Text color={theme.muted}> · </Text>
         <Text color={verified > 0 ? theme.good : theme.muted}>{verified} verified</Text>
         <Text color={theme.muted}> · </Text>
         <Text color={failed > 0 ? theme.bad : theme.muted}>{failed} failed</Text>
+        {needs > 0 && (
+          <Text color={theme.warn} bold>
+            {' '}
+            · ⚑ {needs} need{needs === 1 ? 's' : ''} you
+          </Text>
+        )}
       </Text>
     </Box>
   );

@@ -105,6 +105,13 @@ export type LoopEventBody =
       branch: string;
       worktree: string;
       budget: Record<BudgetCap, number | null>;
+      /** The trace's format version (state/trace.ts TRACE_FORMAT); absent in traces from before it (1). */
+      format?: number;
+      /** The commit the run's branch started from. */
+      baseSha?: string;
+      /** `loops resume`: the run this one continues, and what it carried over. */
+      resumedFrom?: string;
+      restored?: { iterations: number; toolCalls: number; usage: TokenUsage; spend: RunSpend; commit: string };
     }
   | { type: 'iteration.started' }
   | {

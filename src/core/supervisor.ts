@@ -14,7 +14,7 @@ import {
 } from './control.js';
 import type { EventListener, LoopEvent, Outcome, TokenUsage } from './events.js';
 import { RunControl } from './run/control.js';
-import { executeRun, type RunResult } from './run/run.js';
+import { executeRun, type ResumePoint, type RunResult } from './run/run.js';
 import { createGraders } from './verify/index.js';
 import { createProvider } from '../models/factory.js';
 import type { ModelProvider } from '../models/provider.js';
@@ -22,6 +22,9 @@ import { Worktrees } from '../workspace/worktrees.js';
 import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../state/paths.js';
 import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
+import { ledgerFor, type SpendLedger } from '../state/spend-ledger.js';
+import { migrateLegacyLedger } from '../state/migrate.js';
+import { recoverInterrupted, type RecoveredRun } from '../state/recover.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -49,6 +52,8 @@ export class Supervisor implements SupervisorPort {
   /** Instructions given to a loop with no run in flight: the next run starts with them. */
   private readonly pending = new Map<string, string[]>();
   private closed = false;
+  /** Runs the last loops left unfinished (killed), closed as failed (interrupted) on this open. */
+  recovered: RecoveredRun[] = [];
 
   private constructor(
     readonly repoRoot: string,
@@ -81,10 +86,16 @@ export class Supervisor implements SupervisorPort {
     try {
       await ensureStateGitignore(paths.root);
       const index = await StateIndex.open(paths.index);
-      await index.markInterrupted();
+      // Holding the lock now: what is on disk is the truth, whatever this process read before.
+      const ledger = ledgerFor(paths);
+      ledger.forget();
+      await migrateLegacyLedger(index, ledger);
+      const recovered = await recoverInterrupted(paths, index, ledger);
       await worktrees.pruneOrphans();
       const definitions = await loadAllLoops(worktrees.repoRoot);
       self = new Supervisor(worktrees.repoRoot, paths, worktrees, index, lock, definitions, options);
+      self.ledger = ledger;
+      self.recovered = recovered;
       return self;
     } catch (err) {
       await lock.release();
@@ -211,8 +222,23 @@ export class Supervisor implements SupervisorPort {
     return undefined;
   }
 
-  /** Starts one run and resolves with its result; the run's events reach every subscriber. */
-  async start(loop: string, trigger = 'manual', runId: string = newRunId()): Promise<RunResult> {
+  private ledger: SpendLedger | undefined;
+
+  /** The run index (read-only use: `loops resume` finds the run it continues there). */
+  get runIndex(): StateIndex {
+    return this.index;
+  }
+
+  /**
+   * Starts one run and resolves with its result; the run's events reach every subscriber. With
+   * `resume`, the run continues another from its last completed iteration (commands/resume.ts).
+   */
+  async start(
+    loop: string,
+    trigger = 'manual',
+    runId: string = newRunId(),
+    options: { resume?: ResumePoint } = {},
+  ): Promise<RunResult> {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
     const control = new RunControl();
@@ -243,6 +269,8 @@ export class Supervisor implements SupervisorPort {
       control,
       onEvent: (event) => this.publish(event),
       ...(this.options.price ? { price: this.options.price } : {}),
+      ...(this.ledger ? { ledger: this.ledger } : {}),
+      ...(options.resume ? { resume: options.resume } : {}),
     });
     const entry: ActiveRun = { id: runId, control, done };
     this.active.set(loop, [...this.runsOf(loop), entry]);

@@ -11,6 +11,8 @@ export interface RunFacts {
   trigger: string;
   startedAt: string;
   worktree?: Worktree;
+  /** `loops resume`: the run this one continues. */
+  resumedFrom?: string;
 }
 
 export interface RunEnding {
@@ -78,6 +80,7 @@ function indexRecord(
     startedAt: facts.startedAt,
     branch: facts.worktree?.branch ?? '',
     worktree: facts.worktree?.path ?? '',
+    ...(facts.resumedFrom === undefined ? {} : { resumedFrom: facts.resumedFrom }),
     ...rest,
   };
 }

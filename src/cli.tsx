@@ -12,6 +12,8 @@ Usage:
   loops                          open the supervisor on ./loops (every loop, live)
   loops run NAME [--json]        one run without the screen; exit 0 verified, 1 failed,
                                  2 bad definition or usage, 3 budget, 4 stalled, 5 stopped
+  loops resume NAME [RUN]        continue an interrupted run (or one that reached its budget)
+                                 from its last completed iteration, as a new run
   loops list                     the loops and their last outcome
   loops validate [NAME]          check LOOP.md files; problems as FILE:LINE: field: message
   loops new NAME [--provider P]  scaffold loops/NAME (LOOP.md, SKILL.md, RUBRIC.md)

@@ -2,7 +2,7 @@
 import { findRepoRoot } from '../workspace/repo-root.js';
 import { reportStartupError } from './errors.js';
 
-const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend']);
+const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend', 'resume']);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
@@ -48,6 +48,8 @@ export async function runCommand(
       return (await import('./demo.js')).demo(options);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
+    case 'resume':
+      return (await import('./resume.js')).resume(args, options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

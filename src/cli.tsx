@@ -21,6 +21,8 @@ Usage:
   loops demo [--headless]        the offline demo: a throwaway repo, scripted model, real graders
   loops spend [--loop NAME] [--since YYYY-MM-DD] [--json]
                                  tokens and dollars per loop, model, day and step (UTC days)
+  loops clean --older-than DAYS  fold old runs' spend files into the totals and prune their
+                                 traces' detail; every figure loops spend shows stays the same
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
         provider: { type: 'string' },
         loop: { type: 'string' },
         since: { type: 'string' },
+        'older-than': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -80,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       provider: values.provider,
       loop: values.loop,
       since: values.since,
+      olderThan: values['older-than'],
     },
     HELP,
   );

@@ -2,7 +2,18 @@
 import { findRepoRoot } from '../workspace/repo-root.js';
 import { reportStartupError } from './errors.js';
 
-const KNOWN = new Set(['supervise', 'run', 'list', 'validate', 'new', 'trace', 'demo', 'spend', 'resume']);
+const KNOWN = new Set([
+  'supervise',
+  'run',
+  'list',
+  'validate',
+  'new',
+  'trace',
+  'demo',
+  'spend',
+  'resume',
+  'clean',
+]);
 export interface CommonOptions {
   repo: string;
   headless: boolean;
@@ -11,6 +22,8 @@ export interface CommonOptions {
   /** spend: --loop NAME and --since YYYY-MM-DD */
   loop?: string | undefined;
   since?: string | undefined;
+  /** clean: --older-than DAYS */
+  olderThan?: string | undefined;
 }
 
 export async function runCommand(
@@ -50,6 +63,8 @@ export async function runCommand(
       return (await import('./spend.js')).spend(args, options);
     case 'resume':
       return (await import('./resume.js')).resume(args, options);
+    case 'clean':
+      return (await import('./clean.js')).clean(options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

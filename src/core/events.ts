@@ -111,7 +111,13 @@ export type LoopEventBody =
       baseSha?: string;
       /** `loops resume`: the run this one continues, and what it carried over. */
       resumedFrom?: string;
-      restored?: { iterations: number; toolCalls: number; usage: TokenUsage; spend: RunSpend; commit: string };
+      restored?: {
+        iterations: number;
+        toolCalls: number;
+        usage: TokenUsage;
+        spend: RunSpend;
+        commit: string;
+      };
     }
   | { type: 'iteration.started' }
   | {
@@ -236,7 +242,12 @@ export type LoopEventBody =
       target?: string;
     }
   /** A supervisor event: the starts waiting behind the limit on runs at once, in order. */
-  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> };
+  | { type: 'queue.changed'; queue: Array<{ loop: string; trigger: string; since: string }> }
+  /**
+   * `loops clean --older-than`: the trace's bulky detail (streamed text, tool inputs and outputs,
+   * reply text) was pruned; every event is still there, so counts and outcomes read the same.
+   */
+  | { type: 'trace.compacted'; olderThanDays: number; bytesBefore: number; bytesAfter: number };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

@@ -236,6 +236,8 @@ export class Rollup {
       this.cellAt.set(key, cell);
       this.data.cells.push(cell);
     }
+    // Files can be absorbed in any order (migration, reconciling): keep the earliest time seen.
+    if (call.time < cell.first) cell.first = call.time;
     addCall(cell.totals, call);
 
     const runKey = `${call.run}\u0000${day}`;
@@ -245,6 +247,7 @@ export class Rollup {
       this.runAt.set(runKey, run);
       this.data.runs.push(run);
     }
+    if (call.time < run.first) run.first = call.time;
     addCall(run.totals, call);
 
     const hourKey = call.time.slice(0, 13);

@@ -3,6 +3,12 @@
  * run in the same process and says whether its goal is met; the exit status is 1 when one is not.
  */
 import { formatCostBench, runCostBench } from './cost.js';
+import { formatLedgerBench, runLedgerBench } from './ledger.js';
+import { formatKillStress, runKillStress } from './kill-stress.js';
+
+// `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
+const killsAt = process.argv.indexOf('--kills');
+const kills = killsAt === -1 ? 5 : Number(process.argv[killsAt + 1] ?? 5);
 
 const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
   {
@@ -10,6 +16,20 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runCostBench();
       return { text: formatCostBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'ledger',
+    run: async () => {
+      const result = await runLedgerBench(3);
+      return { text: formatLedgerBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'kill-stress',
+    run: async () => {
+      const result = await runKillStress(kills);
+      return { text: formatKillStress(result), met: result.failures.length === 0 };
     },
   },
 ];

@@ -8,12 +8,11 @@
  * write leaves the call beyond the recorded offset: the next open absorbs it, once.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import type { ModelStep, TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
 import { writeFileAtomic } from './atomic.js';
 import { isNotFound } from './errno.js';
-import { dayOf, usageSchema, type CallRecord } from './ledger.js';
+import { dayOf, type CallRecord } from './ledger.js';
 
 export const ROLLUP_VERSION = 1;
 /** Hourly totals (the burn rate) are kept this many days back from the newest hour; days are kept forever. */
@@ -67,37 +66,51 @@ export interface RollupData {
   files: Record<string, FileMark>;
 }
 
-const totalsSchema = z.object({
-  calls: z.number(),
-  unpricedCalls: z.number(),
-  usage: usageSchema,
-  usd: z.number(),
-});
+/**
+ * The rollup is loops' own file, replaced whole by atomic renames, but it can still be edited or
+ * damaged by hand: a plain structural check (fast enough for thousands of cells, where a schema
+ * library costs more than reading the file) says which field is wrong.
+ */
+function checkRollup(raw: unknown): string | undefined {
+  if (!isRecord(raw)) return 'not an object';
+  if (raw.version !== ROLLUP_VERSION) return 'version: expected 1';
+  if (typeof raw.loop !== 'string') return 'loop: expected a string';
+  const lists = { cells: raw.cells, runs: raw.runs, hours: raw.hours };
+  for (const [name, list] of Object.entries(lists)) {
+    if (!Array.isArray(list)) return `${name}: expected an array`;
+    for (const [i, item] of (list as unknown[]).entries()) {
+      const problem = checkCell(name, item);
+      if (problem) return `${name}.${i}.${problem}`;
+    }
+  }
+  if (!isRecord(raw.files)) return 'files: expected an object';
+  for (const [run, mark] of Object.entries(raw.files)) {
+    if (!isRecord(mark) || typeof mark.offset !== 'number') return `files.${run}.offset: expected a number`;
+  }
+  return undefined;
+}
 
-const rollupSchema = z.object({
-  version: z.literal(ROLLUP_VERSION),
-  loop: z.string(),
-  cells: z.array(
-    z.object({
-      day: z.string(),
-      provider: z.string(),
-      model: z.string(),
-      step: z.enum(['work', 'triage', 'summary', 'review']),
-      first: z.string(),
-      totals: totalsSchema,
-    }),
-  ),
-  runs: z.array(z.object({ run: z.string(), day: z.string(), first: z.string(), totals: totalsSchema })),
-  hours: z.array(z.object({ hour: z.string(), totals: totalsSchema })),
-  files: z.record(
-    z.string(),
-    z.object({
-      offset: z.number(),
-      closed: z.boolean().optional(),
-      compacted: z.boolean().optional(),
-    }),
-  ),
-});
+const STEPS = new Set(['work', 'triage', 'summary', 'review']);
+
+function checkCell(list: string, item: unknown): string | undefined {
+  if (!isRecord(item)) return 'expected an object';
+  const strings = list === 'cells' ? ['day', 'provider', 'model', 'first'] : list === 'runs' ? ['run', 'day', 'first'] : ['hour'];
+  for (const key of strings) if (typeof item[key] !== 'string') return `${key}: expected a string`;
+  if (list === 'cells' && !STEPS.has(item.step as string)) return 'step: expected work, triage, summary or review';
+  const t = item.totals;
+  if (!isRecord(t)) return 'totals: expected an object';
+  for (const key of ['calls', 'unpricedCalls', 'usd'])
+    if (typeof t[key] !== 'number') return `totals.${key}: expected a number`;
+  const u = t.usage;
+  if (!isRecord(u)) return 'totals.usage: expected an object';
+  for (const key of ['input', 'output', 'cacheRead', 'cacheWrite'])
+    if (typeof u[key] !== 'number') return `totals.usage.${key}: expected a number`;
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export class RollupError extends Error {
   constructor(
@@ -169,13 +182,9 @@ export class Rollup {
     const version = typeof raw === 'object' && raw !== null && 'version' in raw ? raw.version : undefined;
     if (typeof version === 'number' && version !== ROLLUP_VERSION)
       throw new RollupError(file, `format version ${version}, but this loops reads ${ROLLUP_VERSION}`);
-    const parsed = rollupSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      throw new RollupError(file, `${where}${issue?.message ?? 'unexpected shape'}`, { cause: parsed.error });
-    }
-    return new Rollup(parsed.data);
+    const problem = checkRollup(raw);
+    if (problem) throw new RollupError(file, problem);
+    return new Rollup(raw as RollupData);
   }
 
   async save(file: string): Promise<void> {

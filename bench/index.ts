@@ -6,6 +6,12 @@ import { formatCostBench, runCostBench } from './cost.js';
 import { formatSandboxBench, runSandboxBench } from './sandbox.js';
 import { formatStopBench, runStopBench } from './stop.js';
 import { formatUiBench, runUiBench } from './ui.js';
+import { formatLedgerBench, runLedgerBench } from './ledger.js';
+import { formatKillStress, runKillStress } from './kill-stress.js';
+
+// `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
+const killsAt = process.argv.indexOf('--kills');
+const kills = killsAt === -1 ? 5 : Number(process.argv[killsAt + 1] ?? 5);
 
 const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boolean }> }> = [
   {
@@ -34,6 +40,20 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runUiBench();
       return { text: formatUiBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'ledger',
+    run: async () => {
+      const result = await runLedgerBench(3);
+      return { text: formatLedgerBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'kill-stress',
+    run: async () => {
+      const result = await runKillStress(kills);
+      return { text: formatKillStress(result), met: result.failures.length === 0 };
     },
   },
 ];

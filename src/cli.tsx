@@ -12,6 +12,8 @@ Usage:
   loops                          open the supervisor on ./loops (every loop, live)
   loops run NAME [--json]        one run without the screen; exit 0 verified, 1 failed,
                                  2 bad definition or usage, 3 budget, 4 stalled, 5 stopped
+  loops resume NAME [RUN]        continue an interrupted run (or one that reached its budget)
+                                 from its last completed iteration, as a new run
   loops list                     the loops and their last outcome
   loops validate [NAME]          check LOOP.md files; problems as FILE:LINE: field: message
   loops init [NAME] [--github]   set a repository up: a first loop, .gitignore, a CI workflow
@@ -23,6 +25,8 @@ Usage:
                                  tokens and dollars per loop, model, day and step (UTC days)
   loops clean [--dry-run]        remove worktrees of merged or discarded runs (never a dirty
                                  or unmerged one)
+  loops clean --older-than DAYS  fold old runs' spend files into the totals and prune their
+                                 traces' detail; every figure loops spend shows stays the same
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
@@ -55,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
         github: { type: 'boolean' },
         otlp: { type: 'string' },
         'dry-run': { type: 'boolean' },
+        'older-than': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -88,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
       github: values.github ?? false,
       otlp: values.otlp,
       dryRun: values['dry-run'],
+      olderThan: values['older-than'],
     },
     HELP,
   );

@@ -12,6 +12,7 @@ const KNOWN = new Set([
   'demo',
   'spend',
   'init',
+  'resume',
   'clean',
 ]);
 export interface CommonOptions {
@@ -28,6 +29,8 @@ export interface CommonOptions {
   github?: boolean;
   /** clean: --dry-run */
   dryRun?: boolean | undefined;
+  /** clean: --older-than DAYS */
+  olderThan?: string | undefined;
 }
 
 export async function runCommand(
@@ -67,6 +70,8 @@ export async function runCommand(
       return (await import('./init/init.js')).init(args, options, options.github ?? false);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
+    case 'resume':
+      return (await import('./resume.js')).resume(args, options);
     case 'clean':
       return (await import('./clean.js')).clean(options);
     default:

@@ -1,9 +1,14 @@
-/** `loops list`: the loops, what starts them, and their last outcome. Read-only: takes no lock. */
+/**
+ * `loops list`: the loops, what starts them, and their last outcome. Read-only: takes no lock. A run
+ * the index still calls running while no live loops holds the state folder was cut off (the next
+ * supervisor closes it): it is shown as failed (interrupted), never as running.
+ */
 import { existsSync } from 'node:fs';
 import { loadAllLoops } from '../core/definition/load.js';
 import { describeTrigger } from '../core/supervisor.js';
 import { StateIndex } from '../state/index-db.js';
 import { statePaths } from '../state/paths.js';
+import { stateLockState } from '../state/lock.js';
 import type { CommonOptions } from './index.js';
 
 export async function list(options: CommonOptions): Promise<number> {
@@ -12,16 +17,25 @@ export async function list(options: CommonOptions): Promise<number> {
     process.stdout.write('no loops yet: create one with loops new NAME\n');
     return 0;
   }
-  const indexFile = statePaths(options.repo).index;
-  const index = existsSync(indexFile) ? await StateIndex.open(indexFile) : undefined;
-  const rows = loops.map(({ name, result }) => {
+  const paths = statePaths(options.repo);
+  const index = existsSync(paths.index) ? await StateIndex.open(paths.index) : undefined;
+  let holder: Awaited<ReturnType<typeof stateLockState>> | undefined;
+  const rows: string[][] = [];
+  for (const { name, result } of loops) {
     const last = index?.lastRun(name);
-    const lastText = last ? `${last.status} (${last.run})` : 'never run';
-    if (!result.ok)
-      return [name, 'INVALID', `${result.problems.length} problem(s): loops validate ${name}`, lastText];
+    let status: string | undefined = last?.status;
+    if (status === 'running') {
+      holder ??= await stateLockState(paths.root);
+      if (holder === 'none' || holder === 'dead') status = 'failed (interrupted)';
+    }
+    const lastText = last ? `${status} (${last.run})` : 'never run';
+    if (!result.ok) {
+      rows.push([name, 'INVALID', `${result.problems.length} problem(s): loops validate ${name}`, lastText]);
+      continue;
+    }
     const d = result.definition;
-    return [name, `${d.agent.provider}/${d.model}`, describeTrigger(d), lastText];
-  });
+    rows.push([name, `${d.agent.provider}/${d.model}`, describeTrigger(d), lastText]);
+  }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   for (const row of rows) {
     process.stdout.write(

@@ -1,13 +1,22 @@
 /**
  * `loops spend [NAME] [--loop NAME] [--since YYYY-MM-DD] [--json]`: what the loops spent, from the
- * ledger in state/loops.json. Read-only and lock-free, so it works while a supervisor runs: the index
- * is replaced by an atomic rename, so a read sees one whole version of it.
+ * ledger's per-loop rollups (state/<loop>/spend/totals.json), so it costs the same at 10 or 10^6
+ * past calls. Read-only and lock-free, so it works while a supervisor runs: rollups and the index are
+ * replaced by atomic renames, and calls appended since a rollup was written are folded in, in memory.
+ * An index from before the per-run ledger (not yet migrated by a supervisor) is read as it is.
  */
 import { existsSync } from 'node:fs';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { TokenUsage } from '../core/events.js';
-import { summariseSpend, type SpendReport, type SpendTotals } from '../core/budget/ledger.js';
+import {
+  summariseRollups,
+  summariseSpend,
+  type SpendReport,
+  type SpendTotals,
+} from '../core/budget/ledger.js';
 import { StateIndex } from '../state/index-db.js';
+import { matchesFilter } from '../state/ledger.js';
+import { SpendLedger } from '../state/spend-ledger.js';
 import { statePaths } from '../state/paths.js';
 import type { CommonOptions } from './index.js';
 
@@ -34,9 +43,18 @@ export async function spend(args: string[], options: SpendOptions): Promise<numb
     return EXIT_BAD_DEFINITION;
   }
   const filter = { ...(loop === undefined ? {} : { loop }), ...(since === undefined ? {} : { since }) };
-  const file = statePaths(options.repo).index;
-  const index = existsSync(file) ? await StateIndex.open(file) : undefined;
-  const report = summariseSpend(index?.calls(filter) ?? [], index?.runs(loop) ?? [], filter);
+  const paths = statePaths(options.repo);
+  const index = existsSync(paths.index) ? await StateIndex.open(paths.index) : undefined;
+  const runs = index?.runs(loop) ?? [];
+  const legacy = index?.legacyCalls() ?? [];
+  const report =
+    legacy.length > 0
+      ? summariseSpend(
+          legacy.filter((c) => matchesFilter(c, filter)),
+          runs,
+          filter,
+        )
+      : summariseRollups(await SpendLedger.open(paths, { writable: false }).allRollups(loop), runs, filter);
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderSpend(report));
   return 0;
 }

@@ -114,6 +114,17 @@ export type LoopEventBody =
       budget: Record<BudgetCap, number | null>;
       /** How the run's commands are confined (process/sandbox.ts); absent in traces older than the sandbox. */
       sandbox?: { kind: ConfinementKind; description: string };
+      /** The trace's format version (state/trace.ts TRACE_FORMAT); absent in traces from before it (1). */
+      format?: number;
+      /** `loops resume`: the run this one continues, and what it carried over. */
+      resumedFrom?: string;
+      restored?: {
+        iterations: number;
+        toolCalls: number;
+        usage: TokenUsage;
+        spend: RunSpend;
+        commit: string;
+      };
     }
   | { type: 'iteration.started' }
   | {
@@ -270,7 +281,12 @@ export type LoopEventBody =
    * The iteration's work as committed on the run's branch, just before `iteration.ended`: `tree` is
    * the git tree at the iteration's end (equal trees are equal diffs), `baseTree` the run's base.
    */
-  | { type: 'iteration.committed'; commit: string; tree: string; baseTree: string };
+  | { type: 'iteration.committed'; commit: string; tree: string; baseTree: string }
+  /**
+   * `loops clean --older-than`: the trace's bulky detail (streamed text, tool inputs and outputs,
+   * reply text) was pruned; every event is still there, so counts and outcomes read the same.
+   */
+  | { type: 'trace.compacted'; olderThanDays: number; bytesBefore: number; bytesAfter: number };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

@@ -21,7 +21,7 @@ import { ApprovalGate } from './approval/gate.js';
 import { claudeCodeDisallowedTools } from './approval/providers.js';
 import { PendingInstructions } from './pending-instructions.js';
 import { RunControl } from './run/control.js';
-import { executeRun, type RunResult } from './run/run.js';
+import { executeRun, type ResumePoint, type RunResult } from './run/run.js';
 import { createGraders } from './verify/index.js';
 import { createProvider } from '../models/factory.js';
 import type { ModelProvider } from '../models/provider.js';
@@ -31,6 +31,9 @@ import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
 import { openTelemetry, type Telemetry } from '../telemetry/setup.js';
 import { RunSandbox, type RunSandboxOptions } from '../process/run-sandbox.js';
+import { ledgerFor, type SpendLedger } from '../state/spend-ledger.js';
+import { migrateLegacyLedger } from '../state/migrate.js';
+import { recoverInterrupted, type RecoveredRun } from '../state/recover.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -72,6 +75,8 @@ export class Supervisor implements SupervisorPort {
   private queue: QueuedStart[] = [];
   private seq = 0;
   private closed = false;
+  /** Runs the last loops left unfinished (killed), closed as failed (interrupted) on this open. */
+  recovered: RecoveredRun[] = [];
 
   private constructor(
     readonly repoRoot: string,
@@ -108,7 +113,11 @@ export class Supervisor implements SupervisorPort {
     try {
       await ensureStateGitignore(paths.root);
       const index = await StateIndex.open(paths.index);
-      await index.markInterrupted();
+      // Holding the lock now: what is on disk is the truth, whatever this process read before.
+      const ledger = ledgerFor(paths);
+      ledger.forget();
+      await migrateLegacyLedger(index, ledger);
+      const recovered = await recoverInterrupted(paths, index, ledger);
       // A worktree folder that still holds work is never deleted; say it is there.
       for (const kept of (await worktrees.pruneOrphans()).kept) {
         (options.onError ?? ((e: unknown) => process.emitWarning(String(e))))(kept.reason);
@@ -132,6 +141,8 @@ export class Supervisor implements SupervisorPort {
         telemetry,
         pending,
       );
+      self.ledger = ledger;
+      self.recovered = recovered;
       return self;
     } catch (err) {
       await lock.release();
@@ -418,8 +429,23 @@ export class Supervisor implements SupervisorPort {
     this.publish(event);
   }
 
-  /** Starts one run and resolves with its result; the run's events reach every subscriber. */
-  async start(loop: string, trigger = 'manual', runId: string = newRunId()): Promise<RunResult> {
+  private ledger: SpendLedger | undefined;
+
+  /** The run index (read-only use: `loops resume` finds the run it continues there). */
+  get runIndex(): StateIndex {
+    return this.index;
+  }
+
+  /**
+   * Starts one run and resolves with its result; the run's events reach every subscriber. With
+   * `resume`, the run continues another from its last completed iteration (commands/resume.ts).
+   */
+  async start(
+    loop: string,
+    trigger = 'manual',
+    runId: string = newRunId(),
+    options: { resume?: ResumePoint } = {},
+  ): Promise<RunResult> {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
     const control = new RunControl();
@@ -472,6 +498,8 @@ export class Supervisor implements SupervisorPort {
       },
       observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
       ...(this.options.price ? { price: this.options.price } : {}),
+      ...(this.ledger ? { ledger: this.ledger } : {}),
+      ...(options.resume ? { resume: options.resume } : {}),
     });
     const entry: ActiveRun = { id: runId, control, done, gate, view };
     this.active.set(loop, [...this.runsOf(loop), entry]);

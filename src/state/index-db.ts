@@ -1,10 +1,10 @@
 /**
- * state/loops.json, the index of runs and the spend ledger (lowdb). The supervisor holds the
- * state-folder lock, so this process is the file's only writer, which is what lowdb/steno require.
+ * state/loops.json, the index of runs (lowdb). The supervisor holds the state-folder lock, so this
+ * process is the file's only writer, which is what lowdb/steno require.
  *
- * lowdb rewrites the whole file on every write, so ledger calls are batched: `recordCall` only changes
- * the data in memory and `flush` (the run calls it at the end of each iteration) or any later write
- * puts them on disk; the run's final record is such a write, so a normal exit loses no call.
+ * It keeps runs and small state only: the spend ledger lives in per-run files with per-loop rollups
+ * (spend-ledger.ts). Files from before that (format version 1) carry every call in `calls`; opening
+ * still reads them, and migrate.ts moves them out on the first open that holds the lock.
  *
  * lowdb's JSONFile directly, not JSONFilePreset: the preset silently swaps in a memory adapter when
  * NODE_ENV is "test", and then nothing reaches disk.
@@ -15,7 +15,7 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
 import type { Outcome, TokenUsage } from '../core/events.js';
-import { callRecordSchema, matchesFilter, usageSchema, type CallFilter, type CallRecord } from './ledger.js';
+import { callRecordSchema, usageSchema, type CallRecord } from './ledger.js';
 
 export type RunStatus = 'running' | Outcome;
 
@@ -31,6 +31,8 @@ export interface RunRecord {
   worktree: string;
   reason?: string;
   usage?: TokenUsage;
+  /** The run this one continues (`loops resume`). */
+  resumedFrom?: string;
 }
 
 export const INTERRUPTED_REASON = 'interrupted: loops exited during the run';
@@ -47,13 +49,17 @@ const runRecordSchema = z.object({
   worktree: z.string(),
   reason: z.string().optional(),
   usage: usageSchema.optional(),
+  resumedFrom: z.string().optional(),
 });
+
+/** 2: the ledger moved out to state/<loop>/spend/; 1 had it inside, in `calls`. */
+export const INDEX_VERSION = 2;
 
 // Loose at the top level: keys this version does not know (written by a newer loops) are kept, not dropped.
 const indexSchema = z.looseObject({
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(INDEX_VERSION)]),
   runs: z.array(runRecordSchema),
-  /** The spend ledger, one record per model call, oldest first. Absent in files from before it. */
+  /** Version 1's spend ledger, one record per model call, oldest first: only until migrated. */
   calls: z.array(callRecordSchema).optional(),
 });
 
@@ -76,9 +82,6 @@ export class StateIndexError extends Error {
 }
 
 export class StateIndex {
-  /** Ledger calls recorded since the last write. */
-  private unwritten = 0;
-
   private constructor(
     readonly file: string,
     private readonly db: Low<IndexData>,
@@ -93,11 +96,14 @@ export class StateIndex {
       if (error instanceof SyntaxError) throw new StateIndexError(file, `invalid JSON: ${error.message}`, { cause: error });
       throw error;
     }
-    let data: IndexData = { version: 1, runs: [] };
+    let data: IndexData = { version: INDEX_VERSION, runs: [] };
     if (raw !== null) {
       const version = typeof raw === 'object' && 'version' in raw ? raw.version : undefined;
-      if (typeof version === 'number' && version !== 1) {
-        throw new StateIndexError(file, `format version ${version}, but this loops reads version 1: use the loops that wrote it`);
+      if (typeof version === 'number' && version !== 1 && version !== INDEX_VERSION) {
+        throw new StateIndexError(
+          file,
+          `format version ${version}, but this loops reads versions 1 and ${INDEX_VERSION}: use the loops that wrote it`,
+        );
       }
       const parsed = indexSchema.safeParse(raw);
       if (!parsed.success) {
@@ -123,25 +129,22 @@ export class StateIndex {
     await this.write();
   }
 
-  /** Adds one model call to the ledger, in memory: `flush` (or any later write) puts it on disk. */
-  recordCall(call: CallRecord): void {
-    (this.db.data.calls ??= []).push(structuredClone(call));
-    this.unwritten += 1;
+  /** Version 1's in-file ledger (oldest first), to migrate; empty once migrated. Copies. */
+  legacyCalls(): CallRecord[] {
+    return (this.db.data.calls ?? []).map((c) => structuredClone(c));
   }
 
-  /** Writes the ledger calls recorded since the last write, if any. */
-  async flush(): Promise<void> {
-    if (this.unwritten > 0) await this.write();
+  /** After migration: the calls leave the index, which becomes version 2 (older loops refuse it, not misread it). */
+  async dropLegacyCalls(): Promise<void> {
+    delete this.db.data.calls;
+    this.db.data.version = INDEX_VERSION;
+    await this.write();
   }
 
-  /** Ledger calls recorded since the last write. */
-  get pendingCalls(): number {
-    return this.unwritten;
-  }
-
-  /** The ledger's calls (of one loop, since a day, if given), oldest first. Copies. */
-  calls(filter: CallFilter = {}): CallRecord[] {
-    return (this.db.data.calls ?? []).filter((c) => matchesFilter(c, filter)).map((c) => structuredClone(c));
+  /** The record of one run, if any. A copy. */
+  run(loop: string, run: string): RunRecord | undefined {
+    const found = this.db.data.runs.find((r) => r.loop === loop && r.run === run);
+    return found ? structuredClone(found) : undefined;
   }
 
   /** All runs (of one loop, if named), oldest first. Copies: changing them changes nothing stored. */
@@ -156,28 +159,13 @@ export class StateIndex {
     return this.runs(loop).at(-1);
   }
 
-  /**
-   * Runs still marked running when loops starts were cut off by a crash or a kill: they become failed.
-   * Call it once at startup, holding the state lock, before any new run begins.
-   */
-  async markInterrupted(now: Date = new Date()): Promise<RunRecord[]> {
-    const interrupted: RunRecord[] = [];
-    for (const record of this.db.data.runs) {
-      if (record.status !== 'running') continue;
-      record.status = 'failed';
-      record.reason = INTERRUPTED_REASON;
-      record.endedAt = now.toISOString();
-      interrupted.push(structuredClone(record));
-    }
-    if (interrupted.length > 0) await this.write();
-    return interrupted;
+  /** Runs still marked running: at startup (holding the lock), runs cut off by a crash or a kill. */
+  runningRuns(): RunRecord[] {
+    return this.db.data.runs.filter((r) => r.status === 'running').map((r) => structuredClone(r));
   }
 
   private async write(): Promise<void> {
-    // Every write is of the whole data, so it carries any ledger calls not yet on disk.
-    const covered = this.unwritten;
     await this.db.write();
-    this.unwritten = Math.max(0, this.unwritten - covered);
   }
 }
 

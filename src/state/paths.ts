@@ -19,6 +19,10 @@ export interface StatePaths {
   runSummary(name: string, run: string): string;
   tracesDir(name: string): string;
   trace(name: string, run: string): string;
+  /** `state/<loop>/spend`: one `<run>.jsonl` per run, and the loop's rolled-up `totals.json`. */
+  spendDir(name: string): string;
+  spendFile(name: string, run: string): string;
+  spendTotals(name: string): string;
 }
 
 /** A loop or run name that would escape its folder or make an awkward file name. */
@@ -45,6 +49,15 @@ function loopName(name: string): string {
   return name;
 }
 
+/** Whether `name` can be a loop's folder name (for reading what is on disk without throwing). */
+export function isLoopName(name: string): boolean {
+  return LOOP_NAME.test(name) && name.length <= 64;
+}
+
+export function isRunId(run: string): boolean {
+  return RUN_ID.test(run) && run.length <= 128;
+}
+
 function runId(run: string): string {
   if (!RUN_ID.test(run) || run.length > 128) throw new StatePathError('run', run);
   return run;
@@ -64,6 +77,9 @@ export function statePaths(repoRoot: string): StatePaths {
     runSummary: (name, run) => path.join(runsDir(name), `${runId(run)}.md`),
     tracesDir,
     trace: (name, run) => path.join(tracesDir(name), `${runId(run)}.jsonl`),
+    spendDir: (name) => path.join(loopDir(name), 'spend'),
+    spendFile: (name, run) => path.join(loopDir(name), 'spend', `${runId(run)}.jsonl`),
+    spendTotals: (name) => path.join(loopDir(name), 'spend', 'totals.json'),
   };
 }
 
@@ -88,7 +104,7 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 /** Scratch that must never be committed with the rest of state/: the lock and temp files of atomic writes. */
-export const STATE_GITIGNORE_LINES = ['.lock', '.lock.pid', '*.tmp'] as const;
+export const STATE_GITIGNORE_LINES = ['.lock', '.lock.pid', '.lock.takeover', '*.tmp'] as const;
 
 /** Adds the scratch patterns to `<root>/.gitignore`, keeping whatever a person put there. */
 export async function ensureStateGitignore(root: string): Promise<void> {

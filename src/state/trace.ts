@@ -11,6 +11,20 @@ import path from 'node:path';
 import type { LoopEvent } from '../core/events.js';
 import { isNotFound } from './errno.js';
 
+/**
+ * The trace format this loops writes, recorded in each run's `run.started` (`format`). Traces without
+ * it are format 1 and read the same way; a trace from a newer loops is refused rather than misread.
+ * 2: `run.started` carries format, baseSha and resumedFrom; `loops clean --older-than` may leave a
+ * trace with its detail pruned, ending in a `trace.compacted` event.
+ */
+export const TRACE_FORMAT = 2;
+
+/** The format of a trace's events: that of its run.started, 1 when it has none. */
+export function traceFormat(events: readonly LoopEvent[]): number {
+  const started = events.find((e) => e.type === 'run.started');
+  return started?.type === 'run.started' ? (started.format ?? 1) : 1;
+}
+
 export class TraceClosedError extends Error {
   constructor(readonly file: string) {
     super(`trace ${file} is closed; open a new TraceWriter to append to it`);
@@ -158,6 +172,13 @@ export async function readTrace(file: string): Promise<LoopEvent[]> {
       // Only the last line, written without its newline, can be torn by a crash.
       if (isLast) break;
       throw new TraceCorruptError(file, index + 1, parsed);
+    }
+    if (parsed.type === 'run.started' && (parsed.format ?? 1) > TRACE_FORMAT) {
+      throw new TraceCorruptError(
+        file,
+        index + 1,
+        `trace format ${parsed.format}, but this loops reads up to ${TRACE_FORMAT}: use a newer loops`,
+      );
     }
     events.push(parsed);
   }

@@ -3,11 +3,10 @@
  * at most the one call in flight, and the outcome names the cap, its limit and what was used.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { totalTokens, type EventOf, type LoopEvent } from '../../src/core/events.js';
 import type { CallRecord } from '../../src/state/ledger.js';
+import { readAllSpend } from '../state/read-spend.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { startFakeAnthropic, type FakeServer } from '../support/fake-anthropic.js';
 import { runDirect } from './direct-run.js';
@@ -56,10 +55,7 @@ function responses(events: LoopEvent[]): Array<EventOf<'model.response'>> {
 }
 
 async function ledger(): Promise<CallRecord[]> {
-  const data = JSON.parse(await readFile(join(repo.dir, 'state/loops.json'), 'utf8')) as {
-    calls?: CallRecord[];
-  };
-  return data.calls ?? [];
+  return readAllSpend(repo.dir);
 }
 
 describe('the tokens cap', () => {

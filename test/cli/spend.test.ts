@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { StateIndex, type RunRecord } from '../../src/state/index-db.js';
 import type { CallRecord } from '../../src/state/ledger.js';
 import { lockStateDir } from '../../src/state/lock.js';
+import { SpendLedger } from '../../src/state/spend-ledger.js';
+import { statePaths } from '../../src/state/paths.js';
 import type { SpendReport } from '../../src/core/budget/ledger.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { runCli } from './cli-process.js';
@@ -59,10 +61,17 @@ async function writeLedger(): Promise<void> {
   await index.upsertRun(run('fix-tests', 'r1', 'failed'));
   await index.upsertRun(run('fix-tests', 'r2', 'verified'));
   await index.upsertRun(run('local', 'r3', 'stopped'));
-  index.recordCall(call({ run: 'r1' }));
-  index.recordCall(call({ run: 'r1', step: 'summary', usd: 0.05 }));
-  index.recordCall(call({ run: 'r2', time: '2026-11-21T08:00:00.000Z' }));
-  index.recordCall(
+  const ledger = SpendLedger.open(statePaths(repo.dir), { writable: true });
+  const r1 = await ledger.openRun('fix-tests', 'r1');
+  r1.record(call({ run: 'r1' }));
+  r1.record(call({ run: 'r1', step: 'summary', usd: 0.05 }));
+  await r1.close();
+  const r2 = await ledger.openRun('fix-tests', 'r2');
+  r2.record(call({ run: 'r2', time: '2026-11-21T08:00:00.000Z' }));
+  await r2.close();
+  // r3 is left open and its rollup unwritten, as a live run's would be: spend still counts it.
+  const r3 = await ledger.openRun('local', 'r3');
+  r3.record(
     call({
       loop: 'local',
       run: 'r3',
@@ -72,7 +81,6 @@ async function writeLedger(): Promise<void> {
       time: '2026-11-21T09:00:00.000Z',
     }),
   );
-  await index.flush();
 }
 
 const spend = (...args: string[]) => runCli(['spend', '-C', repo.dir, ...args], { scratch });

@@ -17,6 +17,7 @@ import {
 import { memoryForPrompt } from '../../src/core/run/context.js';
 import { parseMemory, renderMemory, type MemoryDoc } from '../../src/state/memory.js';
 import type { CallRecord } from '../../src/state/ledger.js';
+import { readAllSpend } from '../state/read-spend.js';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { startFakeAnthropic, type FakeServer, type JsonObject } from '../support/fake-anthropic.js';
 import { runDirect } from '../budget/direct-run.js';
@@ -208,10 +209,8 @@ describe('folding an iteration into a handoff', () => {
     expect(contexts[0]?.parts.memory).toBe(0);
     expect(contexts[1]?.parts.memory).toBeGreaterThan(0);
 
-    const index = JSON.parse(await readFile(join(repo.dir, 'state/loops.json'), 'utf8')) as {
-      calls: CallRecord[];
-    };
-    const steps = index.calls.filter((c) => c.run === run).map((c) => c.step);
+    const calls: CallRecord[] = await readAllSpend(repo.dir);
+    const steps = calls.filter((c) => c.run === run).map((c) => c.step);
     expect(steps).toEqual(['work', 'summary', 'work', 'summary', 'work']);
   });
 

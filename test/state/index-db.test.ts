@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/state/index-db.js';
-import { INTERRUPTED_REASON, StateIndex, StateIndexError } from '../../src/state/index-db.js';
+import { INDEX_VERSION, INTERRUPTED_REASON, StateIndex, StateIndexError } from '../../src/state/index-db.js';
 import { tempDirPerTest } from './temp-dir.js';
 
 const tmp = tempDirPerTest();
@@ -26,14 +26,14 @@ async function readJson(file: string): Promise<unknown> {
 }
 
 describe('StateIndex', () => {
-  it('starts empty without creating the file, and writes version 1 on the first upsert', async () => {
+  it('starts empty without creating the file, and writes the current version on the first upsert', async () => {
     const file = path.join(tmp.path, 'state', 'loops.json');
     const index = await StateIndex.open(file);
     expect(index.runs()).toEqual([]);
     expect(await readdir(path.dirname(file))).toEqual([]);
 
     await index.upsertRun(record());
-    expect(await readJson(file)).toEqual({ version: 1, runs: [record()] });
+    expect(await readJson(file)).toEqual({ version: INDEX_VERSION, runs: [record()] });
   });
 
   it('upserts by loop and run, and reopens with the same records', async () => {
@@ -87,26 +87,16 @@ describe('StateIndex', () => {
     expect(index.lastRun('fix-tests')).toEqual(record());
   });
 
-  it('marks runs left running by a crash as failed, and returns them', async () => {
+  it('lists the runs still marked running, and finds one run by loop and id', async () => {
     const file = path.join(tmp.path, 'loops.json');
     const before = await StateIndex.open(file);
     await before.upsertRun(record({ run: 'crashed' }));
     await before.upsertRun(record({ run: 'done', status: 'verified', endedAt: '2026-11-24T07:16:00.000Z' }));
-
     const after = await StateIndex.open(file);
-    const now = new Date('2026-11-24T09:00:00.000Z');
-    const interrupted = await after.markInterrupted(now);
-    const expected = record({
-      run: 'crashed',
-      status: 'failed',
-      reason: INTERRUPTED_REASON,
-      endedAt: '2026-11-24T09:00:00.000Z',
-    });
-    expect(interrupted).toEqual([expected]);
+    expect(after.runningRuns().map((r) => r.run)).toEqual(['crashed']);
+    expect(after.run('fix-tests', 'done')?.status).toBe('verified');
+    expect(after.run('fix-tests', 'nope')).toBeUndefined();
     expect(INTERRUPTED_REASON).toBe('interrupted: loops exited during the run');
-    expect((await StateIndex.open(file)).runs().find((r) => r.run === 'crashed')).toEqual(expected);
-    expect((await StateIndex.open(file)).runs().find((r) => r.run === 'done')?.status).toBe('verified');
-    expect(await after.markInterrupted(now)).toEqual([]);
   });
 
   it('writes to disk even with NODE_ENV=test (no memory-adapter preset)', async () => {
@@ -119,7 +109,7 @@ describe('StateIndex', () => {
     } finally {
       process.env.NODE_ENV = saved;
     }
-    expect(await readJson(file)).toEqual({ version: 1, runs: [record()] });
+    expect(await readJson(file)).toEqual({ version: INDEX_VERSION, runs: [record()] });
   });
 
   it('keeps top-level keys it does not know', async () => {
@@ -148,8 +138,8 @@ describe('StateIndex', () => {
 
   it('refuses a file of another version or shape, saying where', async () => {
     const file = path.join(tmp.path, 'loops.json');
-    await writeFile(file, JSON.stringify({ version: 2, runs: [] }));
-    await expect(StateIndex.open(file)).rejects.toThrow(/loops\.json is not a readable loops index \(format version 2, /);
+    await writeFile(file, JSON.stringify({ version: 3, runs: [] }));
+    await expect(StateIndex.open(file)).rejects.toThrow(/loops\.json is not a readable loops index \(format version 3, /);
     await writeFile(file, JSON.stringify({ version: 1, runs: [{ loop: 'x' }] }));
     await expect(StateIndex.open(file)).rejects.toThrow(/\(runs\.0\.run: /);
   });

@@ -1,8 +1,16 @@
-import { readFile, writeFile } from 'node:fs/promises';
+/**
+ * The append-only spend ledger: per-run files written as calls are billed, per-loop rollups that
+ * absorb each call exactly once, whatever moment a process dies at.
+ */
+import { spawn } from 'node:child_process';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StateIndex } from '../../src/state/index-db.js';
 import type { CallRecord } from '../../src/state/ledger.js';
+import { statePaths } from '../../src/state/paths.js';
+import { readSpendFile, SpendFileCorruptError } from '../../src/state/spend-file.js';
+import { SpendLedger } from '../../src/state/spend-ledger.js';
+import { summariseRollups, summariseSpend } from '../../src/core/budget/ledger.js';
 import { tempDirPerTest } from './temp-dir.js';
 
 const tmp = tempDirPerTest();
@@ -22,87 +30,133 @@ function call(overrides: Partial<CallRecord> = {}): CallRecord {
   };
 }
 
-async function onDisk(file: string): Promise<{ calls?: CallRecord[] }> {
-  return JSON.parse(await readFile(file, 'utf8')) as { calls?: CallRecord[] };
+const writer = (): SpendLedger => SpendLedger.open(statePaths(tmp.path), { writable: true });
+const reader = (): SpendLedger => SpendLedger.open(statePaths(tmp.path), { writable: false });
+
+async function lines(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
 }
 
-const run = {
-  loop: 'fix-tests',
-  run: 'r1',
-  status: 'running' as const,
-  trigger: 'manual',
-  startedAt: '2026-11-20T10:00:00.000Z',
-  iterations: 0,
-  branch: 'loops/fix-tests/r1',
-  worktree: '/w',
-};
-
-describe('the spend ledger in loops.json', () => {
-  it('keeps recorded calls in memory until flushed, then writes them all at once', async () => {
-    const file = path.join(tmp.path, 'loops.json');
-    const index = await StateIndex.open(file);
-    await index.upsertRun(run);
-    index.recordCall(call());
-    index.recordCall(call({ iteration: 2 }));
-    expect(index.pendingCalls).toBe(2);
-    expect((await onDisk(file)).calls).toBeUndefined();
-
-    await index.flush();
-    expect(index.pendingCalls).toBe(0);
-    expect((await onDisk(file)).calls).toEqual([call(), call({ iteration: 2 })]);
+describe('the spend ledger', () => {
+  it('appends each call to its run file as it is recorded, before any flush', async () => {
+    const log = await writer().openRun('fix-tests', 'r1');
+    log.record(call());
+    const file = statePaths(tmp.path).spendFile('fix-tests', 'r1');
+    expect((await lines(file)).map((l) => JSON.parse(l) as unknown)).toEqual([call()]);
+    log.record(call({ iteration: 2, usd: null }));
+    expect(await lines(file)).toHaveLength(2);
+    await log.close();
+    const totals = await reader().runTotals('fix-tests', 'r1');
+    expect(totals).toMatchObject({ calls: 2, unpricedCalls: 1, usd: 0.00123 });
   });
 
-  it('writes pending calls with any other write, such as the run record at the end', async () => {
-    const file = path.join(tmp.path, 'loops.json');
-    const index = await StateIndex.open(file);
-    index.recordCall(call({ usd: null, model: 'llama3.2', provider: 'openai' }));
-    await index.upsertRun({ ...run, status: 'verified' });
-    expect(index.pendingCalls).toBe(0);
-    const reopened = await StateIndex.open(file);
-    expect(reopened.calls()).toEqual([call({ usd: null, model: 'llama3.2', provider: 'openai' })]);
+  it('counts calls appended after the last rollup write once, however often it is reopened', async () => {
+    const log = await writer().openRun('fix-tests', 'r1');
+    log.record(call());
+    await log.flush(); // rollup on disk has 1 call
+    log.record(call({ iteration: 2 }));
+    log.record(call({ iteration: 3 })); // killed here: the rollup never saw these two
+    for (let i = 0; i < 3; i++) {
+      expect((await reader().runTotals('fix-tests', 'r1'))?.calls).toBe(3);
+      expect((await writer().runTotals('fix-tests', 'r1'))?.calls).toBe(3);
+    }
+    const rollup = JSON.parse(await readFile(statePaths(tmp.path).spendTotals('fix-tests'), 'utf8')) as {
+      files: Record<string, { offset: number }>;
+    };
+    const size = (await readFile(statePaths(tmp.path).spendFile('fix-tests', 'r1'))).length;
+    expect(rollup.files.r1?.offset).toBe(size);
   });
 
-  it('does not write when there is nothing to flush', async () => {
-    const file = path.join(tmp.path, 'loops.json');
-    const index = await StateIndex.open(file);
-    await index.flush();
-    await expect(readFile(file, 'utf8')).rejects.toThrow(/ENOENT/);
+  it('skips a torn last line when reading, and cuts it off before appending again', async () => {
+    const file = statePaths(tmp.path).spendFile('fix-tests', 'r1');
+    const log = await writer().openRun('fix-tests', 'r1');
+    log.record(call());
+    await log.flush();
+    await appendFile(file, '{"loop":"fix-tests","run":"r1","itera');
+    const chunk = await readSpendFile(file);
+    expect(chunk.calls).toHaveLength(1);
+    expect(chunk.tail).toBeGreaterThan(0);
+    expect((await reader().runTotals('fix-tests', 'r1'))?.calls).toBe(1);
+    const again = await writer().openRun('fix-tests', 'r1');
+    again.record(call({ iteration: 2 }));
+    await again.close();
+    expect((await readSpendFile(file)).calls.map((c) => c.iteration)).toEqual([1, 2]);
+    expect((await reader().runTotals('fix-tests', 'r1'))?.calls).toBe(2);
   });
 
-  it('filters by loop and by UTC day, oldest first, as copies', async () => {
-    const file = path.join(tmp.path, 'loops.json');
-    const index = await StateIndex.open(file);
-    index.recordCall(call({ time: '2026-11-18T23:59:59.000Z' }));
-    index.recordCall(call({ loop: 'other', time: '2026-11-19T00:00:00.000Z' }));
-    index.recordCall(call({ time: '2026-11-20T08:00:00.000Z' }));
-    expect(index.calls({ since: '2026-11-19' }).map((c) => c.time)).toEqual([
-      '2026-11-19T00:00:00.000Z',
-      '2026-11-20T08:00:00.000Z',
-    ]);
-    expect(index.calls({ loop: 'fix-tests' }).map((c) => c.time)).toEqual([
-      '2026-11-18T23:59:59.000Z',
-      '2026-11-20T08:00:00.000Z',
-    ]);
-    const copy = index.calls()[0];
-    if (copy) copy.usage.input = 999_999;
-    expect(index.calls()[0]?.usage.input).toBe(100);
+  it('refuses a damaged line before the last, naming the file and line', async () => {
+    const file = statePaths(tmp.path).spendFile('fix-tests', 'r1');
+    await writer().openRun('fix-tests', 'r1');
+    await writeFile(file, `${JSON.stringify(call())}\n{"loop": 1}\n${JSON.stringify(call())}\n`);
+    await expect(readSpendFile(file)).rejects.toBeInstanceOf(SpendFileCorruptError);
+    await expect(reader().runTotals('fix-tests', 'r1')).rejects.toThrow(`${file}:2: not a spend record`);
   });
 
-  it('reads an index written before the ledger existed, and keeps its runs', async () => {
-    const file = path.join(tmp.path, 'loops.json');
-    await writeFile(file, JSON.stringify({ version: 1, runs: [run] }));
-    const index = await StateIndex.open(file);
-    expect(index.calls()).toEqual([]);
-    index.recordCall(call());
-    await index.flush();
-    const data = (await onDisk(file)) as { calls?: CallRecord[]; runs?: unknown[] };
-    expect(data.runs).toHaveLength(1);
-    expect(data.calls).toHaveLength(1);
+  it('rebuilds a deleted rollup from the run files with the same report', async () => {
+    const ledger = writer();
+    const calls = [
+      call(),
+      call({ run: 'r2', model: 'claude-haiku-4-5', usd: 0.1, time: '2026-11-21T01:00:00.000Z' }),
+      call({ run: 'r2', step: 'summary', usd: null, time: '2026-11-21T02:00:00.000Z' }),
+    ];
+    for (const run of ['r1', 'r2']) {
+      const log = await ledger.openRun('fix-tests', run);
+      for (const c of calls.filter((x) => x.run === run)) log.record(c);
+      await log.close();
+    }
+    const before = summariseRollups(await reader().allRollups(), []);
+    expect(before).toEqual(summariseSpend(calls, []));
+    await rm(statePaths(tmp.path).spendTotals('fix-tests'));
+    expect(summariseRollups(await reader().allRollups(), [])).toEqual(before);
   });
 
-  it('refuses a ledger entry of the wrong shape, naming where', async () => {
-    const file = path.join(tmp.path, 'loops.json');
-    await writeFile(file, JSON.stringify({ version: 1, runs: [], calls: [{ ...call(), usd: 'free' }] }));
-    await expect(StateIndex.open(file)).rejects.toThrow(/calls\.0\.usd/);
+  it('loses nothing and counts nothing twice when its writer is killed mid-append', async () => {
+    // Several kills at moments set by how many calls the child has reported (no clock involved).
+    for (const killAfter of [1, 23, 160]) {
+      const repo = path.join(tmp.path, `kill-${killAfter}`);
+      const reported = await appendUntilKilled(repo, killAfter);
+      const file = statePaths(repo).spendFile('fix-tests', 'killed');
+      const chunk = await readSpendFile(file);
+      // Every call the child said it appended is there, in order, once; at most one more got written.
+      expect(chunk.calls.length).toBeGreaterThanOrEqual(reported);
+      expect(chunk.calls.length).toBeLessThanOrEqual(reported + 1);
+      expect(chunk.calls.map((c) => c.iteration)).toEqual(chunk.calls.map((_, i) => i));
+      for (let open = 0; open < 2; open++) {
+        const totals = await SpendLedger.open(statePaths(repo), { writable: true }).runTotals('fix-tests', 'killed');
+        expect(totals?.calls).toBe(chunk.calls.length);
+        expect(totals?.usage.input).toBe(100 * chunk.calls.length);
+      }
+    }
   });
 });
+
+/** Runs the appending child until it has reported `count` calls, then kills it with SIGKILL. */
+async function appendUntilKilled(repo: string, count: number): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'append-spend.ts'), repo, '5'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let seen = 0;
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      seen += parts.length;
+      if (seen >= count && !child.killed) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      if (!child.killed) reject(new Error(`the appending child exited by itself (${code})`));
+    });
+  });
+  await new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return seen;
+}

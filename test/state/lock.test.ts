@@ -1,11 +1,19 @@
-import { access, readFile, rm, stat } from 'node:fs/promises';
+import { access, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { lockStateDir, StateLockCompromisedError, StateLockedError } from '../../src/state/lock.js';
-import type { StateLock } from '../../src/state/lock.js';
+import {
+  holderState,
+  lockStateDir,
+  readHolder,
+  StateLockCompromisedError,
+  StateLockedError,
+  thisHolder,
+} from '../../src/state/lock.js';
+import type { LockHolder, StateLock } from '../../src/state/lock.js';
 import { tempDirPerTest } from './temp-dir.js';
 
 const tmp = tempDirPerTest();
@@ -43,6 +51,11 @@ async function child(root: string): Promise<{ proc: ResultPromise; first: string
   return { proc, first };
 }
 
+/** Rewrites the holder recorded in an existing lock (what another process, host or boot would have written). */
+async function writeOwner(root: string, holder: LockHolder): Promise<void> {
+  await writeFile(path.join(root, '.lock', 'owner.json'), JSON.stringify(holder));
+}
+
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
     () => true,
@@ -51,11 +64,15 @@ async function exists(file: string): Promise<boolean> {
 }
 
 describe('lockStateDir', () => {
-  it('creates the state folder, the lock and a pid file naming this process', async () => {
+  it('creates the state folder and the lock, naming this process: host, pid, start time, boot', async () => {
     const root = path.join(tmp.path, 'state');
     await take(root);
     expect((await stat(path.join(root, '.lock'))).isDirectory()).toBe(true);
-    expect(await readFile(path.join(root, '.lock.pid'), 'utf8')).toBe(`${process.pid}\n`);
+    const owner = await readHolder(root);
+    expect(owner).toEqual(thisHolder());
+    expect(owner).toMatchObject({ host: os.hostname(), pid: process.pid });
+    // On Linux the start time is /proc/PID/stat field 22: a number of clock ticks.
+    if (process.platform === 'linux') expect(owner?.start).toMatch(/^\d+$/);
   });
 
   it('refuses a second lock in the same process, naming the pid', async () => {
@@ -73,7 +90,6 @@ describe('lockStateDir', () => {
     await first.release();
     await first.release(); // twice is harmless
     expect(await exists(path.join(root, '.lock'))).toBe(false);
-    expect(await exists(path.join(root, '.lock.pid'))).toBe(false);
     await take(root);
     expect(await exists(path.join(root, '.lock'))).toBe(true);
   });
@@ -104,20 +120,50 @@ describe('lockStateDir', () => {
     expect((await proc).exitCode).toBe(3);
   });
 
-  it('says when the holder is gone, and takes over its lock once stale', async () => {
+  it('takes over at once the lock of a holder killed with SIGKILL', async () => {
     const root = path.join(tmp.path, 'state');
     const { proc, first } = await child(root);
     expect(first).toBe(`locked ${proc.pid}`);
     proc.kill('SIGKILL');
     await proc;
+    expect(await exists(path.join(root, '.lock'))).toBe(true); // left behind, still fresh
+    // No retries and a 30 s stale timeout: only the dead-owner takeover can make this succeed.
+    await take(root);
+    expect(await readHolder(root)).toEqual(thisHolder());
+    expect(await exists(path.join(root, '.lock.takeover'))).toBe(false);
+  });
 
-    await expect(lockStateDir(root, { staleMs: 2000 })).rejects.toThrow(
-      `a loops (pid ${proc.pid}) that is no longer running left its lock`,
-    );
-    // The dead holder no longer refreshes the lock's mtime, so it goes stale and can be taken.
-    const lock = await vi.waitFor(() => take(root, { staleMs: 2000 }), { timeout: 10_000, interval: 250 });
-    expect(lock).toBeDefined();
-    expect(await readFile(path.join(root, '.lock.pid'), 'utf8')).toBe(`${process.pid}\n`);
+  it('never takes a reused pid for a dead owner, and never a start time that differs for a live one', async () => {
+    const root = path.join(tmp.path, 'state');
+    const { proc, first } = await child(root);
+    expect(first).toBe(`locked ${proc.pid}`);
+    const real = await readHolder(root);
+    expect(real?.pid).toBe(proc.pid);
+    // The live holder as recorded: refused.
+    await expect(lockStateDir(root)).rejects.toBeInstanceOf(StateLockedError);
+    if (process.platform !== 'linux') return;
+    // The same pid with another start time: the recorded owner is gone and its pid was reused, so the
+    // lock is taken over although a process with that pid is alive.
+    await writeOwner(root, { ...(real as LockHolder), start: String(Number(real?.start) + 1) });
+    expect(holderState({ ...(real as LockHolder), start: String(Number(real?.start) + 1) })).toBe('dead');
+    await take(root);
+    expect((await readHolder(root))?.pid).toBe(process.pid);
+  });
+
+  it('never takes over the lock of a holder on another host, however dead its pid looks here', async () => {
+    const root = path.join(tmp.path, 'state');
+    const { proc, first } = await child(root);
+    expect(first).toBe(`locked ${proc.pid}`);
+    proc.kill('SIGKILL');
+    await proc;
+    const dead = (await readHolder(root)) as LockHolder;
+    await writeOwner(root, { ...dead, host: `not-${os.hostname()}` });
+    const attempt = lockStateDir(root);
+    await expect(attempt).rejects.toBeInstanceOf(StateLockedError);
+    await expect(attempt).rejects.toThrow(`a loops on another host (not-${os.hostname()}, pid ${dead.pid})`);
+    expect(holderState({ ...dead, host: `not-${os.hostname()}` })).toBe('unknown');
+    // The same record on this host is provably dead.
+    expect(holderState(dead)).toBe('dead');
   });
 
   it('reports a lost lock to onCompromised instead of crashing', async () => {

@@ -9,6 +9,13 @@ import type { CallRecord } from '../../state/ledger.js';
 import { dayOf } from '../../state/ledger.js';
 import type { RunRecord } from '../../state/index-db.js';
 import type { Pricer } from './prices.js';
+import {
+  addTotals,
+  type ModelCell,
+  type RollupData,
+  type RunCell,
+  type Totals,
+} from '../../state/spend-rollup.js';
 
 /**
  * The ledger record of one response. The event's own price is used when it has one; otherwise the
@@ -174,5 +181,104 @@ export function summariseSpend(
         (c): StepSpend => ({ step: c.step, ...emptyTotals() }),
       ).values(),
     ],
+  };
+}
+
+/**
+ * The same report from the loops' rollups (state/<loop>/spend/totals.json) instead of every call:
+ * what `loops spend` reads, so its cost does not grow with the number of calls. Groups come out in
+ * the order `summariseSpend` gives them (ties by the time a group first spent).
+ */
+export function summariseRollups(
+  rollups: readonly RollupData[],
+  runs: readonly RunRecord[],
+  filter: { loop?: string; since?: string } = {},
+): SpendReport {
+  const inRange = (day: string): boolean => filter.since === undefined || day >= filter.since;
+  const cells: Array<ModelCell & { loop: string }> = [];
+  const runCells: Array<RunCell & { loop: string }> = [];
+  for (const rollup of rollups) {
+    if (filter.loop !== undefined && rollup.loop !== filter.loop) continue;
+    for (const c of rollup.cells) if (inRange(c.day)) cells.push({ ...c, loop: rollup.loop });
+    for (const r of rollup.runs) if (inRange(r.day)) runCells.push({ ...r, loop: rollup.loop });
+  }
+  const byFirst = (a: { first: string }, b: { first: string }): number =>
+    a.first < b.first ? -1 : a.first > b.first ? 1 : 0;
+  cells.sort(byFirst);
+  runCells.sort(byFirst);
+
+  const total = emptyTotals();
+  for (const c of cells) addTotals(total, c.totals);
+  const status = new Map(runs.map((r) => [`${r.loop}\u0000${r.run}`, r.status]));
+
+  function grouped<T extends SpendTotals>(
+    items: ReadonlyArray<{ totals: Totals }>,
+    keyOf: (i: number) => string,
+    make: (i: number) => T,
+  ): T[] {
+    const groups = new Map<string, T>();
+    items.forEach((item, i) => {
+      const key = keyOf(i);
+      let group = groups.get(key);
+      if (!group) {
+        group = make(i);
+        groups.set(key, group);
+      }
+      addTotals(group, item.totals);
+    });
+    return [...groups.values()];
+  }
+  const cell = (i: number): ModelCell & { loop: string } => cells[i] as ModelCell & { loop: string };
+  const runCell = (i: number): RunCell & { loop: string } => runCells[i] as RunCell & { loop: string };
+
+  const runGroups = grouped(
+    runCells,
+    (i) => `${runCell(i).loop}\u0000${runCell(i).run}`,
+    (i): RunSpend => {
+      const { loop, run } = runCell(i);
+      const s = status.get(`${loop}\u0000${run}`);
+      return { loop, run, ...(s === undefined ? {} : { status: s }), ...emptyTotals() };
+    },
+  );
+  const loopGroups = new Map<string, LoopSpend>();
+  for (const c of cells) {
+    let loop = loopGroups.get(c.loop);
+    if (!loop) {
+      loop = { loop: c.loop, runs: 0, verifiedRuns: 0, usdPerVerifiedRun: null, ...emptyTotals() };
+      loopGroups.set(c.loop, loop);
+    }
+    addTotals(loop, c.totals);
+  }
+  for (const run of runGroups) {
+    const loop = loopGroups.get(run.loop);
+    if (!loop) continue;
+    loop.runs += 1;
+    if (run.status === 'verified') loop.verifiedRuns += 1;
+  }
+  for (const loop of loopGroups.values()) {
+    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? loop.usd / loop.verifiedRuns : null;
+  }
+  const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
+  return {
+    ...(filter.loop === undefined ? {} : { loop: filter.loop }),
+    ...(filter.since === undefined ? {} : { since: filter.since }),
+    total,
+    loops: [...loopGroups.values()].sort((a, b) => byUsd(a, b) || a.loop.localeCompare(b.loop)),
+    models: grouped(
+      cells,
+      (i) => `${cell(i).provider}/${cell(i).model}`,
+      (i): ModelSpend => ({ provider: cell(i).provider, model: cell(i).model, ...emptyTotals() }),
+    ).sort(byUsd),
+    days: grouped(
+      cells,
+      (i) => cell(i).day,
+      (i): DaySpend => ({ day: cell(i).day, ...emptyTotals() }),
+    ).sort((a, b) => a.day.localeCompare(b.day)),
+    runs: runGroups,
+    steps: grouped(
+      cells,
+      (i) => cell(i).step,
+      (i): StepSpend => ({ step: cell(i).step, ...emptyTotals() }),
+    ),
   };
 }

@@ -13,6 +13,8 @@ export interface RunFacts {
   worktree?: Worktree;
   /** How the run's commands were confined (process/sandbox.ts). */
   sandbox?: string;
+  /** `loops resume`: the run this one continues. */
+  resumedFrom?: string;
 }
 
 export interface RunEnding {
@@ -81,6 +83,7 @@ function indexRecord(
     startedAt: facts.startedAt,
     branch: facts.worktree?.branch ?? '',
     worktree: facts.worktree?.path ?? '',
+    ...(facts.resumedFrom === undefined ? {} : { resumedFrom: facts.resumedFrom }),
     ...rest,
   };
 }

@@ -5,15 +5,15 @@
  */
 import path from 'node:path';
 import type { LoopDefinition } from '../definition/schema.js';
-import type { LoopEvent, TokenUsage } from '../events.js';
+import type { LoopEvent, LoopEventBody, RunSpend, TokenUsage } from '../events.js';
 import type { ModelProvider } from '../../models/provider.js';
 import { describeDirty, dirtyCheckout } from '../../workspace/dirty.js';
-import type { Worktrees } from '../../workspace/worktrees.js';
+import type { Worktree, Worktrees } from '../../workspace/worktrees.js';
 import type { StatePaths } from '../../state/paths.js';
 import type { StateIndex } from '../../state/index-db.js';
-import { TraceWriter } from '../../state/trace.js';
-import type { StateIndex as Index } from '../../state/index-db.js';
+import { TRACE_FORMAT, TraceWriter } from '../../state/trace.js';
 import type { RunSummary } from '../../state/summary.js';
+import { ledgerFor, type RunSpendLog, type SpendLedger } from '../../state/spend-ledger.js';
 import { BudgetTracker } from '../budget/caps.js';
 import { pricerFor, unpricedWarnings } from '../budget/prices.js';
 import type { BudgetConfig } from '../definition/schema.js';
@@ -67,6 +67,23 @@ export interface RunDeps {
   /** Limits for the run tool; defaults suit a test suite. */
   runTimeoutMs?: number;
   outputCap?: number;
+  /** The spend ledger (one per state folder and process); default: the shared one for `paths`. */
+  ledger?: SpendLedger;
+  /** `loops resume`: continue another run from its last completed iteration (commands/resume.ts). */
+  resume?: ResumePoint;
+}
+
+/** Where a resumed run starts: the old run's last completed iteration, and its counters. */
+export interface ResumePoint {
+  from: string;
+  /** The commit the new branch starts at (the state after the last completed iteration). */
+  commit: string;
+  /** The old run's base commit: diffs and protected files stay measured from it. */
+  baseSha: string;
+  iterations: number;
+  toolCalls: number;
+  usage: TokenUsage;
+  spend: RunSpend;
 }
 
 export interface RunResult extends RunEnding, RunTotals {
@@ -93,6 +110,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     run: deps.runId,
     trigger: deps.trigger,
     startedAt: new Date(started).toISOString(),
+    ...(deps.resume ? { resumedFrom: deps.resume.from } : {}),
   };
   const tracePath = deps.paths.trace(def.name, deps.runId);
   const summaryPath = deps.paths.runSummary(def.name, deps.runId);
@@ -105,14 +123,11 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   const observers = new ObserverList((body) => emitter.emit(body));
   const emitter = createEmitter(def.name, deps.runId, observers.dispatch);
   const traceObserver = traceRecorder(trace);
+  const spend = spendRecorder(price, def.budget, deps.control);
   observers
     .add(instructionLog(heard))
     .add(traceObserver)
-    .add(
-      spendRecorder(deps.index, price, def.budget, (message) =>
-        emitter.emit({ type: 'run.error', kind: 'budget.unpriced', message }),
-      ),
-    )
+    .add(spend)
     .add({ observe: (event) => deps.onEvent?.(event) })
     .add({ observe: (event) => errors.observe(event), flush: () => errors.flush() })
     .add(StallDetector.forDefinition(def, deps.attended ?? false));
@@ -122,6 +137,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   // The minutes deadline stands still while the run waits for a person (a pause).
   const detachClock = deps.control.attachClock(budget.deadline);
   const gate = deps.approvals ?? ApprovalGate.forDefinition(def, deps.runId, deps.attended ?? false);
+  if (deps.resume) restoreCounters(budget, deps.resume);
   const graderLog: RunSummary['graders'] = [];
   let ending: RunEnding;
   let sandbox: RunSandbox | undefined;
@@ -131,16 +147,15 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       deps.openSandbox ??
       (() => RunSandbox.open({ definition: def, repoRoot: deps.worktrees.repoRoot, env: process.env }))
     )();
+    // Every billed call goes to this run's spend file as it is billed (state/spend-ledger.ts).
+    spend.attach(await (deps.ledger ?? ledgerFor(deps.paths)).openRun(def.name, deps.runId));
     const provider = await deps.createProvider(sandbox);
     const graders = deps.createGraders();
-    const worktree = await deps.worktrees.create({
-      loop: def.name,
-      run: deps.runId,
-      base: def.workspace.base,
-    });
+    const worktree = await createWorktree(deps);
     facts.worktree = worktree;
     await sandbox.enter(worktree.path);
     facts.sandbox = sandbox.confinement.description;
+    const resume = deps.resume;
     emitter.emit({
       type: 'run.started',
       trigger: deps.trigger,
@@ -151,6 +166,19 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       worktree: worktree.path,
       budget: { ...def.budget },
       sandbox: sandbox.confinement,
+      format: TRACE_FORMAT,
+      ...(resume
+        ? {
+            resumedFrom: resume.from,
+            restored: {
+              iterations: resume.iterations,
+              toolCalls: resume.toolCalls,
+              usage: resume.usage,
+              spend: resume.spend,
+              commit: resume.commit,
+            },
+          }
+        : {}),
     });
     // The demo's fallback: an unconfined run says so where people look, not only in run.started.
     if (sandbox.warning !== undefined)
@@ -236,21 +264,63 @@ function traceRecorder(trace: TraceWriter): RunObserver & { error(): unknown } {
   };
 }
 
-/** Every billed model call into the spend ledger; an unpriced model is warned about once. */
+/** A resumed run's branch starts at the old run's last completed iteration; its base stays the old base. */
+async function createWorktree(deps: RunDeps): Promise<Worktree> {
+  const def = deps.definition;
+  const resume = deps.resume;
+  const worktree = await deps.worktrees.create({
+    loop: def.name,
+    run: deps.runId,
+    base: resume ? resume.baseSha : def.workspace.base,
+  });
+  if (resume && resume.commit !== worktree.baseSha)
+    await deps.worktrees.resetHard(worktree.path, resume.commit);
+  return worktree;
+}
+
+function restoreCounters(budget: BudgetTracker, resume: ResumePoint): void {
+  budget.iterations = resume.iterations;
+  budget.toolCalls = resume.toolCalls;
+  budget.usage = { ...resume.usage };
+  budget.usd = resume.spend.usd;
+  budget.unpricedCalls = resume.spend.unpricedCalls;
+}
+
+/**
+ * Every billed model call into the run's spend file, written before the event reaches the next
+ * observer; an unpriced model is warned about once. A call that cannot be recorded stops the run:
+ * spending on without a record would break the ledger's promise.
+ */
 function spendRecorder(
-  index: Index,
   price: (model: string, usage: TokenUsage) => number | null,
   budget: BudgetConfig,
-  warn: (message: string) => void,
-): RunObserver {
-  const warnUnpriced = unpricedWarnings(budget, warn);
+  control: RunControl,
+): RunObserver & { attach(log: RunSpendLog): void } {
+  let log: RunSpendLog | undefined;
+  let answers: LoopEventBody[] = [];
+  const warnUnpriced = unpricedWarnings(budget, (message) => {
+    answers.push({ type: 'run.error', kind: 'budget.unpriced', message });
+  });
   return {
+    attach(l) {
+      log = l;
+    },
     observe(event) {
       if (event.type !== 'model.response') return;
       const call = callFromEvent(event, price);
-      index.recordCall(call);
+      answers = [];
+      try {
+        if (!log) throw new Error('the spend ledger is not open');
+        log.record(call);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        control.stop(`the spend ledger could not record a call: ${message}`);
+        answers.push({ type: 'run.error', kind: 'ledger', message });
+      }
       if (call.usd === null) warnUnpriced(call.model);
+      return answers;
     },
-    flush: () => index.flush(),
+    flush: async () => log?.flush(),
+    close: async () => log?.close(),
   };
 }

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -122,7 +122,12 @@ export async function lockStateDir(stateRoot: string, options: StateLockOptions 
       throw new Error(`cannot lock state/ in ${path.dirname(root)}: ${why}`, { cause: error });
     }
     try {
+      // proper-lockfile keeps the lock alive by touching the folder and checks on each touch that its
+      // mtime is still the one it set: writing the owner file changes it, so it is put back.
+      const lockDir = path.join(root, '.lock');
+      const set = await stat(lockDir);
       await writeFileAtomic(ownerPath(root), `${JSON.stringify(thisHolder())}\n`);
+      await utimes(lockDir, set.atime, set.mtime);
     } catch (error) {
       await releaseLock();
       throw error;

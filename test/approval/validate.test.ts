@@ -41,10 +41,10 @@ describe('validating approve: rules', () => {
     await repo.addLoop(
       'guarded',
       '---\nname: guarded\nagent: { provider: scripted }\napprove: ["write:.env*"]\n---\nWork.\n',
-      'turns: []\n',
+      'turns:\n  - text: done\n',
     );
     const result = await loadLoop(repo.dir, 'guarded');
-    expect(result.ok).toBe(true);
+    expect(result.ok ? [] : result.problems).toEqual([]);
     const notes = result.ok ? approvalNotes(result.definition) : [];
     expect(notes).toEqual([
       expect.stringContaining('a shell redirect into a file (echo x > FILE) is a run: command'),
@@ -52,7 +52,10 @@ describe('validating approve: rules', () => {
   });
 
   it('names every rule a codex or command agent cannot enforce', async () => {
-    const result = await load('agent: { provider: codex }\napprove: ["run:git push*", "write:db/**"]\n');
+    // A grader of its own: a codex agent cannot host the default checker (a problem of its own).
+    const result = await load(
+      'agent: { provider: codex }\nverify: [{ command: "true" }]\napprove: ["run:git push*", "write:db/**"]\n',
+    );
     const notes = result.ok ? approvalNotes(result.definition) : ['not ok'];
     expect(notes.filter((n) => n.includes('is not enforced'))).toEqual([
       expect.stringContaining('approve rule run:git push* is not enforced: the codex agent'),

@@ -39,6 +39,9 @@ function loopMd(name: string, agent: string, budget: string, verify = ''): strin
   return `---\nname: ${name}\nagent: ${agent}\n${verify}budget: ${budget}\n---\nDo the task.\n`;
 }
 
+/** A command agent answers in plain text, so it cannot host the default checker: it gets a grader. */
+const VERIFY_TRUE = 'verify:\n  - command: "true"\n';
+
 type Ending = 'deadline' | 'stop';
 
 /**
@@ -137,7 +140,7 @@ describe.each(ENDINGS)('ended by the %s', (ending) => {
     cli = await makeCliFixture({ 'fake-agent': 'fake-agent.mjs' });
     await repo.addLoop(
       'stuck-cmd',
-      loopMd('stuck-cmd', '{ provider: command, command: [fake-agent] }', budget),
+      loopMd('stuck-cmd', '{ provider: command, command: [fake-agent] }', budget, VERIFY_TRUE),
     );
     // It prints two lines, then hangs.
     const done = await run('stuck-cmd', ending, (e) => e.type === 'model.delta', { env: cli.env('hang') });
@@ -177,7 +180,7 @@ describe('a command agent that prints 20 MB', () => {
     cli = await makeCliFixture({ 'fake-agent': 'fake-agent.mjs' });
     await repo.addLoop(
       'chatty',
-      loopMd('chatty', '{ provider: command, command: [fake-agent] }', '{ tokens: 20000 }'),
+      loopMd('chatty', '{ provider: command, command: [fake-agent] }', '{ tokens: 20000 }', VERIFY_TRUE),
     );
     const done = await run('chatty', 'deadline', () => false, { env: cli.env('flood') });
 

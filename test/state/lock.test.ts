@@ -176,4 +176,18 @@ describe('lockStateDir', () => {
     expect(lost[0]?.message).toMatch(/^lost the lock on state\/ in .*another loops may now write there/);
     await expect(lock.release()).resolves.toBeUndefined();
   });
+
+  it('stays held across its keep-alive touches: the owner file it writes does not read as a lost lock', async () => {
+    const root = path.join(tmp.path, 'state');
+    const lost: StateLockCompromisedError[] = [];
+    // With a 2 s stale time the lock is touched every second; three touches must all find it intact.
+    await take(root, { staleMs: 2000, onCompromised: (error) => lost.push(error) });
+    const touched = (await stat(path.join(root, '.lock'))).mtimeMs;
+    await vi.waitFor(
+      async () => expect((await stat(path.join(root, '.lock'))).mtimeMs).toBeGreaterThan(touched + 2500),
+      { timeout: 15_000, interval: 200 },
+    );
+    expect(lost).toEqual([]);
+    expect(await readHolder(root)).toEqual(thisHolder());
+  });
 });

@@ -248,6 +248,18 @@ export type LoopEventBody =
       reason: string;
       target?: string;
     }
+  /** `workspace.setup`: one command starts in the new worktree, before the first iteration. */
+  | { type: 'setup.started'; command: string; index: number }
+  | {
+      type: 'setup.result';
+      command: string;
+      index: number;
+      ok: boolean;
+      exitCode: number | null;
+      /** What it printed (capped, head and tail). */
+      output: string;
+      durationMs: number;
+    }
   /** An MCP server of the loop is up, with the tools it offers the model. */
   | { type: 'connector.started'; server: string; transport: 'stdio' | 'http'; tools: string[] }
   /** What an MCP server wrote on stderr (kept out of the screen, in the trace). */

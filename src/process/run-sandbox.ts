@@ -129,6 +129,13 @@ export class RunSandbox implements Sandbox {
     this.inner = this.kind === 'seatbelt' ? new SeatbeltSandbox(policy) : new BwrapSandbox(policy);
   }
 
+  /** The shared dependency cache of the setup profile, once the worktree is entered (none unconfined). */
+  get setupCache(): string | undefined {
+    return this.inner && 'policy' in this.inner
+      ? (this.inner.policy as { setupCache?: string }).setupCache
+      : undefined;
+  }
+
   get network(): boolean {
     const setting = this.opts.definition.sandbox;
     return setting !== 'off' && setting.network;

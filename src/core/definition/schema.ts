@@ -120,6 +120,11 @@ const agentChecked = agentSchema.superRefine((agent, ctx) => {
 export const workspaceSchema = z.strictObject({
   /** The branch (or any commit-ish) the run's worktree starts from. HEAD = what the repo has checked out. */
   base: checkedString(baseRefProblem).prefault('HEAD'),
+  /**
+   * Commands run in a new worktree before the first iteration (e.g. npm ci), sandboxed in a profile
+   * that may reach the network and write a shared dependency cache; a failing one fails the run.
+   */
+  setup: z.array(z.string().min(1)).prefault([]),
 });
 
 export const triggerSchema = z.strictObject({

@@ -24,6 +24,10 @@ import { runAgentTurn, type TurnDeps } from './agent-turn.js';
 import type { Emitter } from './emitter.js';
 import { MemoryKeeper } from './memory-keeper.js';
 import { openRunConnectors } from './connectors.js';
+import { runSetup } from './setup.js';
+
+/** One workspace.setup command may take this long (an install on a cold cache included). */
+const SETUP_TIMEOUT_MS = 20 * 60_000;
 import { ModelCaller } from './model-caller.js';
 import type { RunEnding } from './record.js';
 import type { RunDeps } from './run.js';
@@ -111,6 +115,15 @@ export class Iterations {
       notes: '',
     }));
     this.feedback = this.memory.view.lastFeedback;
+    await runSetup({
+      definition: def,
+      worktree: this.worktree.path,
+      sandbox: this.deps.sandbox,
+      emitter: this.emitter,
+      env: this.deps.env ?? process.env,
+      signal: AbortSignal.any([this.deps.control.stopSignal, this.budget.deadline.signal]),
+      timeoutMs: () => Math.max(1, Math.min(SETUP_TIMEOUT_MS, this.budget.deadline.remainingMs())),
+    });
     const connectors = await openRunConnectors(
       def,
       this.worktree.path,

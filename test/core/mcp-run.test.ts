@@ -25,7 +25,7 @@ afterEach(async () => {
   await repo.cleanup();
 });
 
-const loop = (mcp: string, toolCalls = 40): string => `---
+const loop = (mcp: string, toolCalls = 40, approve = '[]'): string => `---
 name: ask-server
 agent:
   provider: scripted
@@ -33,6 +33,7 @@ agent:
   mcp: [${mcp}]
 verify:
   - command: "true"
+approve: ${approve}
 budget: { iterations: 1, tool_calls: ${toolCalls} }
 ---
 Use the server.
@@ -81,6 +82,28 @@ describe('a run with an MCP connector', () => {
     expect(result.outcome).toBe('budget');
     expect(result.budget?.cap).toBe('tool_calls');
     expect(result.toolCalls).toBe(1);
+  });
+
+  it('asks before a connector tool an mcp: rule names; with nobody to ask, that call is denied and the rest run', async () => {
+    await repo.addLoop(
+      'ask-server',
+      loop(`{ name: every, command: node, args: ["${EVERYTHING}", stdio] }`, 40, '["mcp:every/echo"]'),
+      SCRIPT,
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    const events = await readTrace(result.tracePath);
+    const asked = events.find((e) => e.type === 'approval.requested');
+    expect(asked?.type === 'approval.requested' && [asked.tool, asked.rule]).toEqual([
+      'mcp__every__echo',
+      'mcp:every/echo',
+    ]);
+    const results = events.flatMap((e) => (e.type === 'tool.result' ? [e] : []));
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ['mcp__every__echo', false],
+      ['mcp__every__get-sum', true],
+    ]);
+    expect(results[0]?.output).toMatch(/denied/);
   });
 
   it('fails the run before any model call when a server cannot start, naming it', async () => {

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import { commandScripts } from '../core/verify/protect.js';
@@ -203,10 +204,15 @@ async function existing(paths: readonly string[]): Promise<string[]> {
 }
 
 /** Paths the private /tmp, the covered /run and the empty HOME would shadow, that commands still need. */
+/** The folder loops is installed in (the package root: src/ or dist/ is one level below this file's). */
+const LOOPS_ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
 function revealed(root: string, tree: string, env: NodeJS.ProcessEnv, home: string): string[] {
   const shadowed = (p: string): boolean =>
     [home, '/tmp', '/run'].some((top) => p === top || p.startsWith(`${top}${path.sep}`));
-  const candidates = [root, path.dirname(path.dirname(process.execPath))];
+  // loops' own installation too (read-only): the MCP servers and tools it ships with live in its
+  // node_modules, which may sit under HOME or /tmp (an npx cache, a CI checkout).
+  const candidates = [root, path.dirname(path.dirname(process.execPath)), LOOPS_ROOT];
   for (const entry of (env.PATH ?? '').split(path.delimiter))
     if (path.isAbsolute(entry)) candidates.push(entry);
   return [...new Set(candidates.map((p) => path.resolve(p)))].filter(

@@ -120,6 +120,19 @@ function groupBy<K extends string, T extends SpendTotals>(
  * The spend report of `calls` (already filtered), with run outcomes from `runs` for $ per verified
  * run. Loops and models are sorted by dollars spent, days and runs by time.
  */
+/** Each loop's runs and verified runs, and from them its dollars per verified run. */
+function countRuns(loops: Map<string, LoopSpend>, runs: Iterable<{ loop: string; status?: string }>): void {
+  for (const run of runs) {
+    const loop = loops.get(run.loop);
+    if (!loop) continue;
+    loop.runs += 1;
+    if (run.status === 'verified') loop.verifiedRuns += 1;
+  }
+  for (const loop of loops.values()) {
+    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? loop.usd / loop.verifiedRuns : null;
+  }
+}
+
 export function summariseSpend(
   calls: readonly CallRecord[],
   runs: readonly RunRecord[],
@@ -142,15 +155,7 @@ export function summariseSpend(
     (c) => c.loop,
     (c): LoopSpend => ({ loop: c.loop, runs: 0, verifiedRuns: 0, usdPerVerifiedRun: null, ...emptyTotals() }),
   );
-  for (const run of runGroups.values()) {
-    const loop = loopGroups.get(run.loop);
-    if (!loop) continue;
-    loop.runs += 1;
-    if (run.status === 'verified') loop.verifiedRuns += 1;
-  }
-  for (const loop of loopGroups.values()) {
-    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? loop.usd / loop.verifiedRuns : null;
-  }
+  countRuns(loopGroups, runGroups.values());
   const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
 
   return {
@@ -249,15 +254,7 @@ export function summariseRollups(
     }
     addTotals(loop, c.totals);
   }
-  for (const run of runGroups) {
-    const loop = loopGroups.get(run.loop);
-    if (!loop) continue;
-    loop.runs += 1;
-    if (run.status === 'verified') loop.verifiedRuns += 1;
-  }
-  for (const loop of loopGroups.values()) {
-    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? loop.usd / loop.verifiedRuns : null;
-  }
+  countRuns(loopGroups, runGroups);
   const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
   return {
     ...(filter.loop === undefined ? {} : { loop: filter.loop }),

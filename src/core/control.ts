@@ -3,6 +3,7 @@
  * typed entry point. Every command has an id and gets a reply, so a refusal is shown, never dropped.
  */
 import type { EventListener, Outcome, StallAction } from './events.js';
+import type { TriggerContext } from './trigger-context.js';
 
 /** Addresses one loop, or one run of it when `run` is given. */
 export interface Target {
@@ -11,7 +12,19 @@ export interface Target {
 }
 
 export type CommandBody =
-  | ({ type: 'start'; trigger?: string } & Target)
+  | ({
+      type: 'start';
+      /** A short label for lists ("manual", "cron", "goal 2/10"); default: the context's kind, else manual. */
+      trigger?: string;
+      /** What started it: recorded in the trace and index (replayable), and shown to the agent. */
+      context?: TriggerContext;
+      /**
+       * When the loop is already at its own concurrency: `refuse` (a person's start, the default),
+       * `queue` (one start waits behind the run; a second is dropped) or `drop` (the event is
+       * dropped and recorded). Triggers pass their loop's `trigger.overlap`.
+       */
+      overlap?: 'refuse' | 'queue' | 'drop';
+    } & Target)
   | ({ type: 'stop'; reason?: string } & Target)
   | ({ type: 'pause' } & Target)
   | ({ type: 'resume' } & Target)
@@ -50,6 +63,26 @@ export interface LoopInfo {
   /** The definition problem, when LOOP.md is invalid: the loop is listed but cannot start. */
   problem?: string;
   lastOutcome?: Outcome;
+  /** cron: the next time it is due (ISO), when a schedule is active. */
+  nextDue?: string;
+  /** goal: how far the goal has got across its runs. */
+  goal?: GoalProgress;
+  /** Why its starts wait now, when something above the run holds them (the fleet's daily cap, say). */
+  waiting?: string;
+}
+
+export interface GoalProgress {
+  /** active: restarting until verified; met: a run verified; spent: its budget ran out (it can be given more). */
+  state: 'active' | 'met' | 'spent' | 'ended';
+  runs: number;
+  maxRuns: number;
+  usd: number;
+  maxUsd: number | null;
+  /** ISO time of the goal's first run. */
+  since: string;
+  /** ISO time the next run starts (a back-off), when one is waiting. */
+  nextAt?: string;
+  reason: string;
 }
 
 export interface SupervisorPort {
@@ -89,6 +122,7 @@ export interface QueuedStart {
   loop: string;
   trigger: string;
   since: string;
+  context?: TriggerContext;
 }
 
 export interface RunSnapshot {

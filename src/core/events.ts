@@ -9,10 +9,15 @@ export type Outcome = 'verified' | 'budget' | 'stalled' | 'stopped' | 'failed';
 
 export type BudgetCap = 'iterations' | 'tool_calls' | 'usd' | 'tokens' | 'minutes';
 
-export type ModelStep = 'work' | 'triage' | 'summary' | 'review';
+/** `analyst`: a hill-climb proposal's analysis (outside any run of the loop, priced under its own step). */
+export type ModelStep = 'work' | 'triage' | 'summary' | 'review' | 'analyst';
 
 /** How a run's commands are confined (process/sandbox.ts): off, a sandbox of loops', or a CLI agent's own. */
 export type ConfinementKind = 'bubblewrap' | 'seatbelt' | 'off' | 'claude-code' | 'codex';
+
+import type { GoalProgress } from './control.js';
+import type { TriggerContext, TriggerKind } from './trigger-context.js';
+import type { ProposalStatus } from './proposals.js';
 
 export interface TokenUsage {
   /** Input tokens billed at the full rate (cache reads and writes excluded). */
@@ -62,7 +67,7 @@ export interface GraderVerdict {
  * trigger and hill-climb events have their own stream id in `run` (e.g. `supervisor`) with its own seq,
  * so the store's de-duplication by (run, seq) holds for them too.
  */
-export type EventSource = 'run' | 'supervisor' | 'trigger' | 'hillclimb';
+export type EventSource = 'run' | 'supervisor' | 'trigger' | 'hillclimb' | 'fleet';
 
 /** What the stall detector read off one iteration: verifier movement and repetition, never the text. */
 export interface ProgressSignals {
@@ -116,6 +121,8 @@ export type LoopEventBody =
       sandbox?: { kind: ConfinementKind; description: string };
       /** The trace's format version (state/trace.ts TRACE_FORMAT); absent in traces from before it (1). */
       format?: number;
+      /** What started the run (core/trigger-context.ts); absent in traces from before triggers. */
+      context?: TriggerContext;
       /** `loops resume`: the run this one continues, and what it carried over. */
       resumedFrom?: string;
       restored?: {
@@ -298,7 +305,61 @@ export type LoopEventBody =
    * `loops clean --older-than`: the trace's bulky detail (streamed text, tool inputs and outputs,
    * reply text) was pruned; every event is still there, so counts and outcomes read the same.
    */
-  | { type: 'trace.compacted'; olderThanDays: number; bytesBefore: number; bytesAfter: number };
+  | { type: 'trace.compacted'; olderThanDays: number; bytesBefore: number; bytesAfter: number }
+  /**
+   * A trigger event (source `trigger`): something happened that may start a run (a cron time, file
+   * changes, a webhook, a goal's restart). `status` is what the start command's reply said, or
+   * `skipped` when triage, the overlap rule or a repeated delivery let it go; `reason` says why.
+   */
+  | {
+      type: 'trigger.fired';
+      trigger: TriggerKind;
+      detail: string;
+      status: 'started' | 'queued' | 'refused' | 'skipped';
+      reason: string;
+      /** The start command's id (its `command.replied`), when one was sent. */
+      command?: string;
+      /** The run it started, when it started one. */
+      target?: string;
+    }
+  /** A trigger's triage call decided (source `trigger`): one cheap call, priced under step `triage`. */
+  | {
+      type: 'triage.decided';
+      trigger: TriggerKind;
+      decision: 'run' | 'skip';
+      reason: string;
+      model: string;
+      usd: number | null;
+    }
+  /** A goal's progress across its runs changed (source `trigger`). */
+  | { type: 'goal.progress'; progress: GoalProgress }
+  /** A cron schedule's next due time (source `trigger`), after it fired or was (re)loaded. */
+  | { type: 'schedule.next'; nextDue: string | null }
+  /** The loops were reloaded (a LOOP.md edited, added or removed), by the supervisor. */
+  | { type: 'loops.changed'; added: string[]; removed: string[]; changed: string[] }
+  /**
+   * The fleet's caps across all loops (source `fleet`): `waiting` while calls and new runs are held
+   * back (the reason says which cap), `released` when they go on, `warning` at 80% and 100%, once each.
+   */
+  | {
+      type: 'fleet.status';
+      state: 'waiting' | 'released' | 'warning';
+      cap: 'daily_usd' | 'burn_usd_per_hour';
+      used: number;
+      limit: number;
+      reason: string;
+    }
+  /** An outbound notification was delivered or gave up after its retries (source `fleet`). */
+  | { type: 'notify.sent'; about: string; status: number; attempts: number }
+  | { type: 'notify.failed'; about: string; reason: string; attempts: number }
+  /** A hill-climb proposal was made, evaluated or decided (source `hillclimb`). */
+  | {
+      type: 'proposal.changed';
+      id: string;
+      status: ProposalStatus | 'analysing' | 'evaluating';
+      file: string;
+      reason: string;
+    };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

@@ -10,7 +10,6 @@ import {
   type Command,
   type CommandReply,
   type LoopInfo,
-  type NeedsPerson,
   type QueuedStart,
   type RunSnapshot,
   type SupervisorPort,
@@ -34,6 +33,14 @@ import { RunSandbox, type RunSandboxOptions } from '../process/run-sandbox.js';
 import { ledgerFor, type SpendLedger } from '../state/spend-ledger.js';
 import { migrateLegacyLedger } from '../state/migrate.js';
 import { recoverInterrupted, type RecoveredRun } from '../state/recover.js';
+import { describeTrigger, needsOf, trackRun } from './supervisor-view.js';
+import { JobRunner } from './job-runner.js';
+import { answerRunCommand } from './supervisor-commands.js';
+import type { SupervisorJob } from './jobs.js';
+import type { CallGate } from './budget/call-gate.js';
+import { manualContext, type TriggerContext } from './trigger-context.js';
+
+export { describeTrigger } from './supervisor-view.js';
 
 export interface SupervisorOptions {
   /** Where API keys and base URLs come from; never written anywhere. */
@@ -53,6 +60,8 @@ export interface SupervisorOptions {
    * Default false: approvals are denied at once and a stall's pause ends the run `stalled`.
    */
   attended?: boolean;
+  /** Checked before every model call of every run (the fleet's caps across all loops). */
+  callGate?: CallGate;
 }
 
 interface ActiveRun {
@@ -77,6 +86,22 @@ export class Supervisor implements SupervisorPort {
   private closed = false;
   /** Runs the last loops left unfinished (killed), closed as failed (interrupted) on this open. */
   recovered: RecoveredRun[] = [];
+  /** Jobs above the run (triggers, the fleet, the daemon's server): core/jobs.ts. */
+  private readonly jobs = new JobRunner((signal) => ({
+    repoRoot: this.repoRoot,
+    paths: this.paths,
+    env: this.options.env ?? process.env,
+    port: this,
+    send: (command) => this.send(command),
+    subscribe: (listener) => this.subscribe(listener),
+    definitions: () => this.validDefinitions(),
+    emit: (source, loop, body) => this.emitFrom(source, loop, body),
+    drainQueue: () => this.drainQueue(),
+    signal,
+    reportError: (error) => this.reportError(error),
+  }));
+  /** Each stream's own seq for job events (trigger, fleet, hillclimb). */
+  private readonly streamSeq = new Map<string, number>();
 
   private constructor(
     readonly repoRoot: string,
@@ -172,8 +197,48 @@ export class Supervisor implements SupervisorPort {
         model: d.model,
         trigger: describeTrigger(d),
         ...(lastOutcome ? { lastOutcome } : {}),
+        ...this.jobs.info(name),
       };
     });
+  }
+
+  /** The loops whose LOOP.md is valid now. */
+  validDefinitions(): LoopDefinition[] {
+    return this.definitions.flatMap(({ result }) => (result.ok ? [result.definition] : []));
+  }
+
+  /** Starts a job above the run (core/jobs.ts); it is stopped on shutdown. */
+  async addJob(job: SupervisorJob): Promise<void> {
+    if (this.closed) throw new Error(`cannot start ${job.name}: loops is shutting down`);
+    await this.jobs.add(job);
+  }
+
+  /**
+   * Reads the loops' LOOP.md files again and announces what changed (`loops.changed`). Runs in flight
+   * keep the definition they started with; the next start uses the new one.
+   */
+  async reload(): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = await loadAllLoops(this.repoRoot);
+    const before = new Map(this.definitions.map((d) => [d.name, fingerprint(d.result)]));
+    const after = new Map(next.map((d) => [d.name, fingerprint(d.result)]));
+    const added = [...after.keys()].filter((n) => !before.has(n));
+    const removed = [...before.keys()].filter((n) => !after.has(n));
+    const changed = [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n));
+    this.definitions = next;
+    if (added.length + removed.length + changed.length > 0) {
+      this.emitSupervisor(added[0] ?? changed[0] ?? removed[0] ?? '', {
+        type: 'loops.changed',
+        added,
+        removed,
+        changed,
+      });
+      // A loop that became valid may take a queued start; one that was removed leaves the queue.
+      const gone = this.queue.filter((q) => removed.includes(q.loop));
+      for (const queued of gone) this.emitReply(queued, false, 'refused', `${queued.loop} was removed`);
+      if (gone.length > 0) this.queue = this.queue.filter((q) => !gone.includes(q));
+      this.drainQueue();
+    }
+    return { added, removed, changed };
   }
 
   definition(name: string): LoopDefinition | undefined {
@@ -216,73 +281,63 @@ export class Supervisor implements SupervisorPort {
       ...(run === undefined ? {} : { run }),
     });
     if (command.type === 'start') {
-      const trigger = command.trigger ?? 'manual';
+      const context = command.context ?? manualContext(command.trigger);
+      const trigger = command.trigger ?? context.kind;
       const check = this.startCheck(command.loop);
-      if (check.atLimit) {
-        this.queue.push({ id: command.id, loop: command.loop, trigger, since: new Date().toISOString() });
+      const queue = (why: string): CommandReply => {
+        this.queue.push({
+          id: command.id,
+          loop: command.loop,
+          trigger,
+          since: new Date().toISOString(),
+          context,
+        });
         this.queueChanged(command.loop);
-        return reply(true, 'queued', `${check.atLimit}; queued (${this.queue.length} waiting)`);
+        return reply(true, 'queued', `${why}; queued (${this.queue.length} waiting)`);
+      };
+      if (check.atLimit) return queue(check.atLimit);
+      if (check.busy && command.overlap === 'queue') {
+        if (this.queue.some((q) => q.loop === command.loop))
+          return reply(false, 'refused', `dropped: ${command.loop} is running and a start is already queued`);
+        return queue(`${command.loop} is running`);
       }
+      if (check.busy && command.overlap === 'drop')
+        return reply(false, 'refused', `dropped: ${command.loop} is running (overlap: drop)`);
       if (check.refusal) return reply(false, 'refused', check.refusal);
-      const runId = this.launch(command.loop, trigger);
+      const runId = this.launch(command.loop, trigger, context);
       return reply(true, 'started', `started run ${runId}`, runId);
     }
     const runs = this.runsOf(command.loop).filter((r) => command.run === undefined || r.id === command.run);
     if (command.run !== undefined && runs.length === 0)
       return reply(false, 'refused', `run ${command.run} of ${command.loop} is not in flight`);
-    switch (command.type) {
-      case 'stop':
-        if (runs.length === 0) {
-          // A start waiting in the queue is what a person means to stop when nothing runs yet.
-          const before = this.queue.length;
-          this.queue = this.queue.filter((q) => q.loop !== command.loop);
-          if (this.queue.length < before) {
-            this.queueChanged(command.loop);
-            return reply(true, 'done', 'removed from the queue');
-          }
-          return reply(false, 'refused', `${command.loop} has no run in flight`);
-        }
-        for (const run of runs) run.control.stop(command.reason);
-        return reply(true, 'done', `stopping ${runs.length} run(s)`);
-      case 'pause':
-        if (runs.length === 0) return reply(false, 'refused', `${command.loop} has no run in flight`);
-        for (const run of runs) run.control.pause();
-        return reply(true, 'done', 'pausing at the next safe point');
-      case 'resume':
-        if (runs.length === 0) return reply(false, 'refused', `${command.loop} has no run in flight`);
-        for (const run of runs) run.control.resume();
-        return reply(true, 'done', 'resumed');
-      case 'instruct':
-        if (runs.length === 0) {
-          if (!this.definition(command.loop))
-            return reply(false, 'refused', `no valid loop named ${command.loop}`);
-          this.pending.add(command.loop, command.text).catch((err: unknown) => this.reportError(err));
-          return reply(true, 'queued', 'kept for the next run of this loop');
-        }
-        for (const run of runs) run.control.instruct(command.text, command.now);
-        return reply(
-          true,
-          'done',
-          command.now ? 'interrupting with the instruction' : 'queued for the next iteration',
-        );
-      case 'approve':
-      case 'deny': {
-        // Bound to the approval id: an answer for a call that is no longer waiting changes nothing.
-        const approved = command.type === 'approve';
-        const reason = command.type === 'deny' ? command.reason : '';
-        const answered = runs.some((run) => run.gate.answer(command.approvalId, approved, reason));
-        if (!answered)
-          return reply(false, 'refused', `no approval ${command.approvalId} is waiting in ${command.loop}`);
-        return reply(true, 'done', approved ? 'approved' : 'denied');
-      }
-    }
+    return answerRunCommand(command, runs, {
+      reply,
+      dequeue: (loop) => {
+        // A start waiting in the queue is what a person means to stop when nothing runs yet.
+        const before = this.queue.length;
+        this.queue = this.queue.filter((q) => q.loop !== loop);
+        if (this.queue.length === before) return false;
+        this.queueChanged(loop);
+        return true;
+      },
+      keep: (loop, text) => {
+        if (!this.definition(loop)) return false;
+        this.pending.add(loop, text).catch((err: unknown) => this.reportError(err));
+        return true;
+      },
+    });
   }
 
   snapshot(): SupervisorSnapshot {
     const all = [...this.active.values()].flat();
     return {
       loops: this.loops(),
-      needs: this.needs(all),
+      needs: needsOf(
+        this.definitions.map((d) => d.name),
+        all,
+        this.lastOutcome,
+        this.lastReason,
+      ),
       runs: all.map((r) => ({ ...r.view, ...(r.view.stalled ? { stalled: { ...r.view.stalled } } : {}) })),
       approvals: all.flatMap((r) => r.gate.pending()),
       queue: this.queue.map((q) => ({ ...q })),
@@ -292,35 +347,6 @@ export class Supervisor implements SupervisorPort {
       inFlight: all.length,
       seq: this.seq,
     };
-  }
-
-  /** Per loop, the most urgent reason it needs a person: approval, stall, pause, then its last outcome. */
-  private needs(all: ActiveRun[]): NeedsPerson[] {
-    const out: NeedsPerson[] = [];
-    for (const { name } of this.definitions) {
-      const runs = all.filter((r) => r.view.loop === name);
-      const asked = runs.flatMap((r) => r.gate.pending())[0];
-      const stalled = runs.find((r) => r.view.stalled);
-      const paused = runs.find((r) => r.view.status === 'paused');
-      if (asked)
-        out.push({
-          loop: name,
-          run: asked.run,
-          reason: 'approval',
-          detail: `${asked.matched} (rule ${asked.rule})`,
-        });
-      else if (stalled?.view.stalled)
-        out.push({ loop: name, run: stalled.id, reason: 'stalled', detail: stalled.view.stalled.reason });
-      else if (paused) out.push({ loop: name, run: paused.id, reason: 'paused', detail: 'paused' });
-      else if (runs.length === 0) {
-        const last = this.lastOutcome.get(name);
-        if (last === 'budget' || last === 'failed' || last === 'stalled') {
-          const detail = this.lastReason.get(name) ?? last;
-          out.push({ loop: name, reason: last === 'stalled' ? 'stalled' : last, detail });
-        }
-      }
-    }
-    return out;
   }
 
   isRunning(loop: string): boolean {
@@ -342,27 +368,40 @@ export class Supervisor implements SupervisorPort {
     return this.options.maxConcurrent ?? 4;
   }
 
-  /** `refusal`: it cannot start; `atLimit`: it could, once a run ends (a person's start is queued). */
-  private startCheck(loop: string, fromQueue = false): { refusal?: string; atLimit?: string } {
+  /**
+   * `refusal`: it cannot start; `atLimit`: it could, once a run ends or a job lets it (a start is
+   * queued); `busy`: the refusal is the loop's own concurrency (a trigger's overlap rule decides).
+   */
+  private startCheck(
+    loop: string,
+    fromQueue = false,
+  ): { refusal?: string; atLimit?: string; busy?: boolean } {
     if (this.closed) return { refusal: 'loops is shutting down' };
     const entry = this.definitions.find((d) => d.name === loop);
     if (!entry) return { refusal: `no loop named ${loop}` };
     if (!entry.result.ok)
       return { refusal: `${loop} has a problem in its LOOP.md: run loops validate ${loop}` };
     if (this.runsOf(loop).length >= entry.result.definition.concurrency)
-      return { refusal: `${loop} is already running (concurrency ${entry.result.definition.concurrency})` };
+      return {
+        refusal: `${loop} is already running (concurrency ${entry.result.definition.concurrency})`,
+        busy: true,
+      };
     if (!fromQueue && this.queue.some((q) => q.loop === loop))
       return { refusal: `${loop} is already queued` };
     const inFlight = [...this.active.values()].reduce((n, runs) => n + runs.length, 0);
     if (inFlight >= this.limit)
       return { atLimit: `${inFlight} runs are in flight, the limit on runs at once` };
+    const held = this.jobs.holdStart(loop);
+    if (held !== undefined) return { atLimit: held };
     return {};
   }
 
   /** Starts a run in the background; its failure outside the run's record is reported. */
-  private launch(loop: string, trigger: string): string {
+  private launch(loop: string, trigger: string, context?: TriggerContext): string {
     const runId = newRunId();
-    void this.start(loop, trigger, runId).catch((err: unknown) => this.reportError(err));
+    void this.start(loop, trigger, runId, context ? { context } : {}).catch((err: unknown) =>
+      this.reportError(err),
+    );
     return runId;
   }
 
@@ -382,7 +421,7 @@ export class Supervisor implements SupervisorPort {
         this.emitReply(queued, false, 'refused', refusal);
         continue;
       }
-      const runId = this.launch(queued.loop, queued.trigger);
+      const runId = this.launch(queued.loop, queued.trigger, queued.context);
       this.emitReply(queued, true, 'started', `started run ${runId} from the queue`, runId);
     }
     if (changed) this.queueChanged(this.queue[0]?.loop ?? '');
@@ -411,6 +450,28 @@ export class Supervisor implements SupervisorPort {
       type: 'queue.changed',
       queue: this.queue.map((q) => ({ loop: q.loop, trigger: q.trigger, since: q.since })),
     });
+  }
+
+  /** A job's event on its source's own stream (`run` = the source), with that stream's own seq. */
+  private emitFrom(
+    source: 'supervisor' | 'trigger' | 'hillclimb' | 'fleet',
+    loop: string,
+    body: LoopEventBody,
+  ): void {
+    if (source === 'supervisor') return this.emitSupervisor(loop, body);
+    const seq = (this.streamSeq.get(source) ?? 0) + 1;
+    this.streamSeq.set(source, seq);
+    const event = {
+      source,
+      loop,
+      run: source,
+      iteration: 0,
+      time: new Date().toISOString(),
+      seq,
+      span: source,
+      ...body,
+    } as LoopEvent;
+    this.publish(event);
   }
 
   /** A supervisor event: its own stream (`run: 'supervisor'`) with its own seq. */
@@ -444,7 +505,7 @@ export class Supervisor implements SupervisorPort {
     loop: string,
     trigger = 'manual',
     runId: string = newRunId(),
-    options: { resume?: ResumePoint } = {},
+    options: { resume?: ResumePoint; context?: TriggerContext } = {},
   ): Promise<RunResult> {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
@@ -500,6 +561,8 @@ export class Supervisor implements SupervisorPort {
       ...(this.options.price ? { price: this.options.price } : {}),
       ...(this.ledger ? { ledger: this.ledger } : {}),
       ...(options.resume ? { resume: options.resume } : {}),
+      ...(options.context ? { context: options.context } : {}),
+      ...(this.options.callGate ? { callGate: this.options.callGate } : {}),
     });
     const entry: ActiveRun = { id: runId, control, done, gate, view };
     this.active.set(loop, [...this.runsOf(loop), entry]);
@@ -521,6 +584,8 @@ export class Supervisor implements SupervisorPort {
   async shutdown(reason = 'loops is shutting down'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // No trigger fires into a closing supervisor; a server job stops taking commands.
+    await this.jobs.stopAll((err) => this.reportError(err));
     for (const queued of this.queue) this.emitReply(queued, false, 'refused', reason);
     if (this.queue.length > 0) {
       this.queue = [];
@@ -556,39 +621,7 @@ export class Supervisor implements SupervisorPort {
   }
 }
 
-/** Keeps a run's snapshot view current from its own events. */
-function trackRun(view: RunSnapshot, event: LoopEvent): void {
-  view.iteration = event.iteration;
-  switch (event.type) {
-    case 'run.paused':
-      view.status = 'paused';
-      return;
-    case 'run.resumed':
-      view.status = 'running';
-      return;
-    case 'approval.requested':
-      if (event.timeoutMs !== 0) view.status = 'waiting';
-      return;
-    case 'approval.resolved':
-      view.status = 'running';
-      return;
-    case 'stall.detected':
-      view.stalled = { reason: event.reason, action: event.action };
-      return;
-    case 'stall.cleared':
-      delete view.stalled;
-      return;
-    default:
-      return;
-  }
-}
-
-export function describeTrigger(def: LoopDefinition): string {
-  const t = def.trigger;
-  const parts: string[] = [];
-  if (t.cron) parts.push(`cron ${t.cron}`);
-  if (t.watch?.length) parts.push(`watch ${t.watch.join(',')}`);
-  if (t.webhook) parts.push('webhook');
-  if (t.goal) parts.push('goal');
-  return parts.length ? parts.join(' · ') : 'manual';
+/** Equal when the loop's definition (or its problem) did not change. */
+function fingerprint(result: LoadResult): string {
+  return JSON.stringify(result);
 }

@@ -7,7 +7,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ProviderError } from './provider.js';
 
-const STEPS = ['work', 'triage', 'summary', 'review'] as const;
+const STEPS = ['work', 'triage', 'summary', 'review', 'analyst'] as const;
 
 function isRegex(pattern: string): boolean {
   try {

@@ -15,6 +15,7 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
 import type { Outcome, TokenUsage } from '../core/events.js';
+import type { TriggerContext } from '../core/trigger-context.js';
 import { callRecordSchema, usageSchema, type CallRecord } from './ledger.js';
 
 export type RunStatus = 'running' | Outcome;
@@ -33,6 +34,10 @@ export interface RunRecord {
   usage?: TokenUsage;
   /** The run this one continues (`loops resume`). */
   resumedFrom?: string;
+  /** The commit the run's branch started from (the sha, so the task can be replayed). */
+  baseSha?: string;
+  /** What started it (core/trigger-context.ts). */
+  context?: TriggerContext;
 }
 
 export const INTERRUPTED_REASON = 'interrupted: loops exited during the run';
@@ -50,6 +55,9 @@ const runRecordSchema = z.object({
   reason: z.string().optional(),
   usage: usageSchema.optional(),
   resumedFrom: z.string().optional(),
+  baseSha: z.string().optional(),
+  // Kept as written: its shape is checked where it is read (a replay), and a newer loops may add fields.
+  context: z.custom<TriggerContext>((v) => typeof v === 'object' && v !== null).optional(),
 });
 
 /** 2: the ledger moved out to state/<loop>/spend/; 1 had it inside, in `calls`. */

@@ -39,7 +39,7 @@ export const callRecordSchema = z.object({
   loop: z.string(),
   run: z.string(),
   iteration: z.number(),
-  step: z.enum(['work', 'triage', 'summary', 'review']),
+  step: z.enum(['work', 'triage', 'summary', 'review', 'analyst']),
   provider: z.string(),
   model: z.string(),
   usage: usageSchema,

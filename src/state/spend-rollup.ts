@@ -90,7 +90,7 @@ function checkRollup(raw: unknown): string | undefined {
   return undefined;
 }
 
-const STEPS = new Set(['work', 'triage', 'summary', 'review']);
+const STEPS = new Set(['work', 'triage', 'summary', 'review', 'analyst']);
 
 function checkCell(list: string, item: unknown): string | undefined {
   if (!isRecord(item)) return 'expected an object';

@@ -40,6 +40,16 @@ export function cronProblem(expression: string): string | undefined {
   }
 }
 
+/** An IANA time zone name, as Intl (and croner) accept it. */
+export function timezoneProblem(zone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return undefined;
+  } catch {
+    return `"${zone}" is not a time zone: use an IANA name such as Europe/Berlin or America/New_York`;
+  }
+}
+
 export function urlSchemeProblem(url: string): string | undefined {
   let protocol: string;
   try {

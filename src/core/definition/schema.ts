@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   baseRefProblem,
   cronProblem,
+  timezoneProblem,
   MAX_BUDGET_MINUTES,
   MAX_TIMEOUT_SECONDS,
   regexProblem,
@@ -127,11 +128,44 @@ export const workspaceSchema = z.strictObject({
   setup: z.array(z.string().min(1)).prefault([]),
 });
 
+/** A goal's own budget across its runs: it restarts an unverified run until verified or one is spent. */
+export const goalSchema = z.strictObject({
+  /** Runs the goal may start in all (the first included). */
+  runs: positiveInt.prefault(10),
+  /** Dollars across the goal's runs. */
+  usd: positive.optional(),
+  /** Hours from the goal's first run. */
+  hours: positive.optional(),
+  /** Seconds to wait before the next run; doubles after each unverified run, up to ten times this. */
+  backoff: z.number().nonnegative().prefault(30),
+});
+
+export const webhookSchema = z.strictObject({
+  /** The environment variable holding the HMAC-SHA256 secret (never the secret itself). */
+  secret_env: envName.prefault('LOOPS_WEBHOOK_SECRET'),
+  /** Bodies larger than this (bytes) are refused with 413. */
+  max_bytes: positiveInt.max(10 * 1024 * 1024).prefault(1024 * 1024),
+});
+
 export const triggerSchema = z.strictObject({
+  /** Five fields: minute hour day month weekday. */
   cron: checkedString(cronProblem).optional(),
+  /** An IANA time zone for `cron` (e.g. Europe/Berlin); default: the machine's own. */
+  timezone: checkedString(timezoneProblem).optional(),
+  /** Run once at start when a cron time was missed while nothing was running; default: never replay. */
+  catch_up: z.boolean().prefault(false),
+  /** Globs (relative to the repository root) whose changes start a run. */
   watch: z.array(z.string().min(1)).optional(),
-  webhook: z.boolean().optional(),
-  goal: z.boolean().optional(),
+  /** Seconds of quiet after a change before the run starts (changes in between are one event). */
+  debounce: z.number().nonnegative().max(3600).prefault(2),
+  /** POST /hooks/NAME on loops' webhook server starts a run (`true` takes the defaults). */
+  webhook: z.union([z.literal(true), webhookSchema]).optional(),
+  /** Restart a run that ended unverified, until verified or the goal's budget is spent. */
+  goal: z.union([z.literal(true), goalSchema]).optional(),
+  /** Ask the triage model whether an event is worth a run, with this instruction. */
+  triage: z.string().min(1).optional(),
+  /** A trigger that fires while the loop runs: queue one start behind it, or drop the event. */
+  overlap: z.enum(['queue', 'drop']).prefault('queue'),
 });
 
 const graderCommon = {

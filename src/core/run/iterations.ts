@@ -78,6 +78,8 @@ export class Iterations {
       emitter,
       price: deps.price,
       worktree: worktree.path,
+      run: deps.runId,
+      ...(deps.callGate ? { callGate: deps.callGate } : {}),
     });
     this.turnDeps = {
       caller: this.caller,

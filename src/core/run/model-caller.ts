@@ -38,6 +38,7 @@ import { clipMiddle } from '../verify/clip.js';
 import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
 import { backoffMs, sleep } from './retry-wait.js';
+import type { CallGate } from '../budget/call-gate.js';
 
 export interface CallOptions {
   step: ModelStep;
@@ -72,6 +73,10 @@ export interface ModelCallerDeps {
   worktree?: string;
   /** The wait before the retry after failed attempt `attempt`, when the API names none; tests shorten it. */
   backoff?: (attempt: number) => number;
+  /** Checked before every attempt after the run's own caps: the fleet's caps (core/budget/call-gate.ts). */
+  callGate?: CallGate;
+  /** The run's id, for the call gate. */
+  run?: string;
 }
 
 type Span = { span: string; parentSpan: string };
@@ -100,7 +105,9 @@ export class ModelCaller {
   /** The model a step uses: the loop's route for that step, else the loop's model. */
   modelFor(step: ModelStep): string {
     const def = this.deps.definition;
-    const routed = step === 'work' ? undefined : def.agent.route[step];
+    // The analyst is a review: it reads traces and judges what goes wrong, on the review model.
+    const routed =
+      step === 'work' ? undefined : def.agent.route[step === 'analyst' ? 'review' : step];
     return routed ?? def.model;
   }
 
@@ -117,11 +124,21 @@ export class ModelCaller {
       if (control.stopRequested) return { kind: 'stopped' };
       const breach = budget.checkModelCall();
       if (breach) return { kind: 'budget', breach };
+      if (await this.heldByGate(opts, model)) return { kind: 'stopped' };
       const ended = await this.attemptOnce(opts, model, runSignal, attempt <= retries);
       if (ended.kind !== 'retry') return ended;
       const waited = await this.waitToRetry(opts, model, runSignal, attempt, ended);
       if (waited) return waited;
     }
+  }
+
+  /** Waits while the call gate holds calls back (the minutes budget stands still); true when stopped meanwhile. */
+  private async heldByGate(opts: CallOptions, model: string): Promise<boolean> {
+    const { callGate, control, definition } = this.deps;
+    if (!callGate) return false;
+    const call = { loop: definition.name, run: this.deps.run ?? '', model, step: opts.step };
+    const answer = await control.waitingForPerson(() => callGate.wait(call, control.stopSignal));
+    return answer === 'stopped' || control.stopRequested;
   }
 
   /** One request to the provider, with its own model.request and (when anything was used) model.response. */

@@ -4,6 +4,7 @@ import type { BudgetCap, Outcome, RunSpend, TokenUsage } from '../events.js';
 import type { StateIndex, RunRecord } from '../../state/index-db.js';
 import { writeRunSummary, type RunSummary } from '../../state/summary.js';
 import type { Worktree } from '../../workspace/worktrees.js';
+import type { TriggerContext } from '../trigger-context.js';
 
 export interface RunFacts {
   definition: LoopDefinition;
@@ -15,6 +16,8 @@ export interface RunFacts {
   sandbox?: string;
   /** `loops resume`: the run this one continues. */
   resumedFrom?: string;
+  /** What started it (replayable: with the base sha, a past task can be run again). */
+  context?: TriggerContext;
 }
 
 export interface RunEnding {
@@ -83,7 +86,9 @@ function indexRecord(
     startedAt: facts.startedAt,
     branch: facts.worktree?.branch ?? '',
     worktree: facts.worktree?.path ?? '',
+    ...(facts.worktree?.baseSha ? { baseSha: facts.worktree.baseSha } : {}),
     ...(facts.resumedFrom === undefined ? {} : { resumedFrom: facts.resumedFrom }),
+    ...(facts.context === undefined ? {} : { context: facts.context }),
     ...rest,
   };
 }

@@ -28,6 +28,8 @@ import { Iterations } from './iterations.js';
 import { ApprovalGate } from '../approval/gate.js';
 import { StallDetector } from '../stall/detector.js';
 import { unenforcedRuleNotes } from '../approval/definition-check.js';
+import type { TriggerContext } from '../trigger-context.js';
+import type { CallGate } from '../budget/call-gate.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
 
 export interface RunDeps {
@@ -71,6 +73,10 @@ export interface RunDeps {
   ledger?: SpendLedger;
   /** `loops resume`: continue another run from its last completed iteration (commands/resume.ts). */
   resume?: ResumePoint;
+  /** What started the run: recorded in run.started and the index (replayable), shown to the agent. */
+  context?: TriggerContext;
+  /** Checked before every model call after the run's own caps (the fleet's caps across all loops). */
+  callGate?: CallGate;
 }
 
 /** Where a resumed run starts: the old run's last completed iteration, and its counters. */
@@ -111,6 +117,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
     trigger: deps.trigger,
     startedAt: new Date(started).toISOString(),
     ...(deps.resume ? { resumedFrom: deps.resume.from } : {}),
+    ...(deps.context ? { context: deps.context } : {}),
   };
   const tracePath = deps.paths.trace(def.name, deps.runId);
   const summaryPath = deps.paths.runSummary(def.name, deps.runId);
@@ -167,6 +174,7 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
       budget: { ...def.budget },
       sandbox: sandbox.confinement,
       format: TRACE_FORMAT,
+      ...(deps.context ? { context: deps.context } : {}),
       ...(resume
         ? {
             resumedFrom: resume.from,

@@ -106,8 +106,7 @@ export class ModelCaller {
   modelFor(step: ModelStep): string {
     const def = this.deps.definition;
     // The analyst is a review: it reads traces and judges what goes wrong, on the review model.
-    const routed =
-      step === 'work' ? undefined : def.agent.route[step === 'analyst' ? 'review' : step];
+    const routed = step === 'work' ? undefined : def.agent.route[step === 'analyst' ? 'review' : step];
     return routed ?? def.model;
   }
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { LoopDefinition } from '../core/definition/schema.js';
-import { commandScripts } from '../core/verify/protect.js';
+import { commandScripts } from '../core/verify/grader-inputs.js';
 import { BwrapSandbox, probeBubblewrap, type BwrapPolicy } from './bubblewrap.js';
 import {
   noSandbox,

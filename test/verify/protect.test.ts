@@ -2,15 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { chmod, lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { protectedPaths, restoreProtected } from '../../src/core/verify/protect.js';
 import {
   commandScripts,
   packageScripts,
-  protectedPaths,
-  restoreProtected,
   RUNNER_CONFIGS,
   shellCommands,
   shellWords,
-} from '../../src/core/verify/protect.js';
+} from '../../src/core/verify/grader-inputs.js';
 import { resolveInWorktree } from '../../src/tools/paths.js';
 import { tempDir } from '../tools/temp-dir.js';
 import { gitProcessCount } from '../../src/workspace/git.js';

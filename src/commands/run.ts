@@ -8,6 +8,7 @@ import { describeEventLine } from '../core/describe.js';
 import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
 import { writeJobSummary } from './job-summary.js';
+import { fleetJobs, type Fleet } from '../fleet/index.js';
 
 /** After a second Ctrl-C, how long the run has to record its end before loops exits anyway. */
 const FORCE_GRACE_MS = 3_000;
@@ -19,8 +20,11 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     return EXIT_BAD_DEFINITION;
   }
   let supervisor: Supervisor;
+  let fleet: Fleet;
   try {
+    fleet = await fleetJobs(options.repo, process.env);
     supervisor = await Supervisor.open(options.repo, {
+      ...fleet.options,
       // Nobody to ask: approvals are denied at once and a stall's pause ends the run stalled.
       attended: false,
       onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
@@ -29,6 +33,7 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     return reportStartupError(err);
   }
   try {
+    await fleet.addTo(supervisor);
     if (!supervisor.definition(name)) {
       const loaded = await loadLoop(supervisor.repoRoot, name);
       if (loaded.ok) throw new Error(`loop "${name}" could not be loaded`);

@@ -3,6 +3,7 @@ import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import { Supervisor, type SupervisorOptions } from '../core/supervisor.js';
 import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
+import { fleetJobs, type Fleet } from '../fleet/index.js';
 
 export async function supervise(
   options: CommonOptions,
@@ -17,10 +18,13 @@ export async function supervise(
   }
   const errors: unknown[] = [];
   let supervisor: Supervisor;
+  let fleet: Fleet;
   try {
+    fleet = await fleetJobs(options.repo, extra.env ?? process.env);
     // A person watches the screen: approvals are asked there, and a stall's pause waits for them.
     supervisor = await Supervisor.open(options.repo, {
       attended: true,
+      ...fleet.options,
       ...extra,
       onError: (err) => errors.push(err),
     });
@@ -28,6 +32,7 @@ export async function supervise(
     return reportStartupError(err);
   }
   try {
+    await fleet.addTo(supervisor);
     const { runTui } = await import('../ui/run-tui.js');
     const { gitReviewPort } = await import('./review-port.js');
     const shown = runTui(supervisor, { review: gitReviewPort(supervisor.repoRoot) });

@@ -8,16 +8,17 @@ import { formatProblem } from '../core/definition/problems.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { CommonOptions } from './index.js';
 import { approvalNotes } from '../core/approval/definition-check.js';
+import { validateFleetFile } from '../fleet/validate.js';
 
 export async function validate(args: string[], options: CommonOptions): Promise<number> {
   const results = args.length
     ? await Promise.all(args.map(async (name) => ({ name, result: await loadLoop(options.repo, name) })))
     : await loadAllLoops(options.repo);
+  let problems = await validateFleetFile(options.repo);
   if (results.length === 0) {
     process.stdout.write('no loops to validate: create one with loops new NAME\n');
-    return 0;
+    return problems > 0 ? EXIT_BAD_DEFINITION : 0;
   }
-  let problems = 0;
   for (const { name, result } of results) {
     if (result.ok) {
       process.stdout.write(`ok  ${name}\n`);

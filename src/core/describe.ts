@@ -121,6 +121,18 @@ export function describeEvent(event: LoopEvent): EventLine[] {
       return [line('error', `⟳ stalled (${event.action}): ${firstLine(event.reason)}`, false)];
     case 'stall.cleared':
       return [line('run', `stall cleared: ${firstLine(event.reason)}`)];
+    case 'fleet.status':
+      return [
+        line(
+          event.state === 'released' ? 'run' : 'error',
+          `$ fleet: ${firstLine(event.reason)}`,
+          event.state === 'released',
+        ),
+      ];
+    case 'notify.sent':
+      return [line('run', `→ notified: ${event.about} (HTTP ${event.status})`)];
+    case 'notify.failed':
+      return [line('error', `→ notification not sent: ${event.about}: ${firstLine(event.reason)}`, false)];
     default:
       // model.delta is skipped on purpose: the response that follows carries the whole text.
       return [];

@@ -20,6 +20,9 @@ const SECRET_NAMES: readonly RegExp[] = [
   /_KEY$/i,
   /_CREDENTIALS?$/i,
   /_AUTH$/i,
+  // Outbound notification URLs (fleet/file.ts notify.url_env): a webhook URL is its own credential.
+  /NOTIFY_URL$/i,
+  /WEBHOOK_URL$/i,
 ];
 
 export function isSecretName(name: string): boolean {

@@ -25,8 +25,8 @@ export interface FakeContext {
   abort: AbortController;
 }
 
-export async function fakeContext(defs: LoopDefinition[]): Promise<FakeContext> {
-  const dir = await mkdtemp(join(tmpdir(), 'loops-trigger-'));
+export async function fakeContext(defs: LoopDefinition[], repoRoot?: string): Promise<FakeContext> {
+  const dir = repoRoot ?? (await mkdtemp(join(tmpdir(), 'loops-trigger-')));
   const listeners = new Set<(e: LoopEvent) => void>();
   const abort = new AbortController();
   let n = 0;
@@ -39,7 +39,7 @@ export async function fakeContext(defs: LoopDefinition[]): Promise<FakeContext> 
     publish: (event) => {
       for (const l of [...listeners]) l(event);
     },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: () => (repoRoot ? Promise.resolve() : rm(dir, { recursive: true, force: true })),
     abort,
     ctx: undefined as unknown as JobContext,
   };

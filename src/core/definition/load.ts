@@ -22,6 +22,7 @@ import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
 import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
 import { checkApproveRules } from '../approval/definition-check.js';
+import { checkWatch } from './trigger-checks.js';
 
 export type LoadResult =
   /** `warnings` are settings that are accepted but not acted on yet, and other things to know. */
@@ -89,6 +90,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
       problems.push(...checkProtect(place));
       problems.push(...checkJudges(place));
       problems.push(...checkApproveRules(place));
+      problems.push(...checkWatch(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
       warnings.push(...notYetEnforced(parsed.yaml, file), ...metricWarnings(place));

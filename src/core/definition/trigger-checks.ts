@@ -1,0 +1,45 @@
+/**
+ * Trigger settings that the schema alone cannot judge: `trigger.watch` globs are read relative to the
+ * repository root, so an absolute one or one that climbs out of it (`../other/**`) would watch files
+ * loops has no business starting runs for, and one that names only loops' own folders would never fire.
+ */
+import picomatch from 'picomatch';
+import type { LoopPlace } from './loop-checks.js';
+import { valueAt } from './issues.js';
+import { escapesRepo } from './paths.js';
+import { fieldName } from './problems.js';
+import type { DefinitionProblem } from './problems.js';
+
+/** Folders the watch trigger never looks into (triggers/watch.ts): loops' own and git's. */
+export const WATCH_IGNORED_DIRS = ['.git', '.loops', 'state', 'node_modules'] as const;
+
+export function checkWatch(place: LoopPlace): DefinitionProblem[] {
+  const watch = valueAt(place.yaml.value, ['trigger', 'watch']);
+  if (!Array.isArray(watch)) return [];
+  const problems: DefinitionProblem[] = [];
+  watch.forEach((entry: unknown, position) => {
+    if (typeof entry !== 'string' || entry === '') return;
+    const why = watchGlobProblem(place.repoRoot, entry);
+    if (why === undefined) return;
+    const where = ['trigger', 'watch', position];
+    problems.push({
+      file: place.file,
+      line: place.yaml.lineOf(where),
+      field: fieldName(where),
+      message: why,
+    });
+  });
+  return problems;
+}
+
+export function watchGlobProblem(repoRoot: string, glob: string): string | undefined {
+  if (glob.startsWith('!')) return `"${glob}": negated globs are not supported in watch; list what to watch`;
+  const base = picomatch.scan(glob).base;
+  const escape = escapesRepo(repoRoot, repoRoot, base === '' ? '.' : base);
+  if (escape !== undefined) return `${escape} (watch globs are relative to the repository root)`;
+  if (glob.split('/').includes('..')) return `"${glob}" points outside the repository; use a path inside it`;
+  const first = base.split('/')[0] ?? '';
+  if ((WATCH_IGNORED_DIRS as readonly string[]).includes(first))
+    return `"${glob}" is inside ${first}/, which the watch trigger never looks into (loops' own files, git's, dependencies)`;
+  return undefined;
+}

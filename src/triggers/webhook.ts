@@ -24,7 +24,6 @@
  * `LOOPS_WEBHOOK_PORT`, else 8787.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { JobContext, SupervisorJob } from '../core/jobs.js';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import { triageThenStart, type TriageOptions, type TriggerStart } from './triage.js';

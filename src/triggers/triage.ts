@@ -244,8 +244,12 @@ export async function triageThenStart(
     context: ctxForRun,
     overlap: def.trigger.overlap,
   });
-  const status = reply.status === 'done' ? 'started' : reply.status;
-  const started: TriggerStart = { status, reason: reply.reason, reply, ...(triage ? { triage } : {}) };
+  const started: TriggerStart = {
+    status: firedStatus(reply),
+    reason: reply.reason,
+    reply,
+    ...(triage ? { triage } : {}),
+  };
   fired(ctx, def, context, started);
   return started;
 }
@@ -261,6 +265,13 @@ function wouldBeDropped(ctx: JobContext, def: LoopDefinition): boolean {
   if (running < def.concurrency) return false;
   if (def.trigger.overlap === 'drop') return true;
   return snapshot.queue.some((q) => q.loop === def.name);
+}
+
+/** The overlap rule letting an event go is a skip, not a failure; other refusals stay refusals. */
+function firedStatus(reply: CommandReply): TriggerStart['status'] {
+  if (reply.status === 'started' || reply.status === 'queued') return reply.status;
+  if (reply.status === 'refused' && reply.reason.startsWith('dropped:')) return 'skipped';
+  return reply.ok ? 'started' : 'refused';
 }
 
 function fired(ctx: JobContext, def: LoopDefinition, context: TriggerContext, start: TriggerStart): void {

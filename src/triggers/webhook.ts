@@ -252,8 +252,8 @@ export class WebhookServer implements SupervisorJob {
     });
     const settle = async (start: TriggerStart): Promise<void> => {
       if (delivery === undefined) return;
-      // A refused start may be redelivered; a taken one (started, queued, triaged away) may not.
-      if (start.status === 'refused') await deliveries.release(def.name, keys);
+      // A start refused or dropped may be redelivered; one taken (started, queued, triaged away) may not.
+      if (start.reply && !start.reply.ok) await deliveries.release(def.name, keys);
       else await deliveries.keep(def.name, keys);
     };
     const started = triageThenStart(ctx, def, context, {

@@ -359,6 +359,19 @@ export type LoopEventBody =
       status: ProposalStatus | 'analysing' | 'evaluating';
       file: string;
       reason: string;
+    }
+  /**
+   * A webhook delivery refused before it could start anything (source `trigger`): a bad or missing
+   * signature (401), no secret in loops' environment (503), a body too large (413) or empty (400).
+   * Neither the body nor the signature is ever recorded.
+   */
+  | {
+      type: 'webhook.refused';
+      hook: string;
+      status: number;
+      reason: string;
+      /** The sender's delivery id (an unsigned header: what the request claimed). */
+      delivery?: string;
     };
 
 export type LoopEvent = EventBase & LoopEventBody;

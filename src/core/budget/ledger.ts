@@ -9,6 +9,7 @@ import type { CallRecord } from '../../state/ledger.js';
 import { dayOf } from '../../state/ledger.js';
 import type { RunRecord } from '../../state/index-db.js';
 import type { Pricer } from './prices.js';
+import { isOutsideRunId } from '../run/outside-run-id.js';
 import {
   addTotals,
   type ModelCell,
@@ -120,11 +121,17 @@ function groupBy<K extends string, T extends SpendTotals>(
  * The spend report of `calls` (already filtered), with run outcomes from `runs` for $ per verified
  * run. Loops and models are sorted by dollars spent, days and runs by time.
  */
-/** Each loop's runs and verified runs, and from them its dollars per verified run. */
-function countRuns(loops: Map<string, LoopSpend>, runs: Iterable<{ loop: string; status?: string }>): void {
+/**
+ * Each loop's runs and verified runs, and from them its dollars per verified run. Calls made outside a
+ * run (a trigger's triage) are in the loop's dollars but are not runs.
+ */
+function countRuns(
+  loops: Map<string, LoopSpend>,
+  runs: Iterable<{ loop: string; run: string; status?: string }>,
+): void {
   for (const run of runs) {
     const loop = loops.get(run.loop);
-    if (!loop) continue;
+    if (!loop || isOutsideRunId(run.run)) continue;
     loop.runs += 1;
     if (run.status === 'verified') loop.verifiedRuns += 1;
   }

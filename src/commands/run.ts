@@ -33,7 +33,6 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     return reportStartupError(err);
   }
   try {
-    await fleet.addTo(supervisor);
     if (!supervisor.definition(name)) {
       const loaded = await loadLoop(supervisor.repoRoot, name);
       if (loaded.ok) throw new Error(`loop "${name}" could not be loaded`);
@@ -44,6 +43,8 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
       const line = describeEventLine(event);
       if (line) process.stderr.write(`[${event.loop} #${event.iteration}] ${line}\n`);
     });
+    // After the subscription: a fleet cap already reached at start is printed.
+    await fleet.addTo(supervisor);
     const onSignal = (): void => {
       process.stderr.write('\nloops: stopping the run (Ctrl-C again to force)…\n');
       supervisor.send({ type: 'stop', loop: name });

@@ -64,7 +64,8 @@ export const fleetSchema = z.strictObject({
 export type FleetFile = z.output<typeof fleetSchema>;
 
 export type FleetLoad =
-  { ok: true; fleet: FleetFile; exists: boolean } | { ok: false; problems: DefinitionProblem[] };
+  | { ok: true; fleet: FleetFile; exists: boolean; lineOf: (path: readonly PropertyKey[]) => number }
+  | { ok: false; problems: DefinitionProblem[] };
 
 /** The fleet's settings when there is no loops.yaml: no caps, notifications from the default variable. */
 export function defaultFleet(): FleetFile {
@@ -74,7 +75,7 @@ export function defaultFleet(): FleetFile {
 export async function loadFleetFile(repoRoot: string): Promise<FleetLoad> {
   const root = path.resolve(repoRoot);
   const read = await readText(path.join(root, ...FLEET_FILE.split('/')), FLEET_FILE, root);
-  if (read.kind === 'missing') return { ok: true, fleet: defaultFleet(), exists: false };
+  if (read.kind === 'missing') return { ok: true, fleet: defaultFleet(), exists: false, lineOf: () => 1 };
   if (read.kind === 'error') return { ok: false, problems: [read.problem] };
   return parseFleetText(read.text);
 }
@@ -86,7 +87,7 @@ export function parseFleetText(text: string): FleetLoad {
   if (!parsed.ok) return { ok: false, problems: parsed.problems.map(wholeFile) };
   const validated = validateYaml(fleetSchema, parsed.yaml, FLEET_FILE);
   if (!validated.ok) return { ok: false, problems: validated.problems.map(wholeFile) };
-  return { ok: true, fleet: validated.data, exists: true };
+  return { ok: true, fleet: validated.data, exists: true, lineOf: (p) => parsed.yaml.lineOf(p) };
 }
 
 /** LOOP.md's machinery names the whole YAML "(front matter)"; here it is the whole file. */

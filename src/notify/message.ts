@@ -59,7 +59,9 @@ export function noticeFor(event: LoopEvent): Notice | undefined {
         reason: event.reason,
       });
     case 'fleet.status':
-      if (event.state === 'released') return undefined;
+      // The 100% warning comes with a `waiting` that says it all: one message, not two.
+      if (event.state === 'released' || (event.state === 'warning' && event.used >= event.limit))
+        return undefined;
       return notice('fleet', `fleet ${event.state}`, event.loop, {
         text: `loops fleet ${event.state === 'waiting' ? 'is waiting' : 'warning'}: ${event.reason}`,
         reason: event.reason,

@@ -162,6 +162,12 @@ describe('loops/loops.yaml', () => {
     ).toBe(0);
     expect(out[0]).toBe('ok  loops/loops.yaml');
     expect(out.join('\n')).toContain('$10 in a day');
+    const hooks = await repoWith('max_concurrent: 2\nwebhooks:\n  port: 8787\n');
+    const said: string[] = [];
+    expect(await validateFleetFile(hooks, (l) => said.push(l))).toBe(0);
+    expect(said).toContain(
+      '    loops/loops.yaml:3: webhooks.port: warning: not enforced yet: no webhook server listens on it in this version',
+    );
     const bad = await repoWith('budget: { daily_usd: 10, weekly_usd: 50 }\n');
     expect(
       await validateFleetFile(

@@ -208,6 +208,15 @@ describe('outbound notifications', () => {
     h.send({ ...approval, timeoutMs: 0 });
     h.send({ type: 'stall.detected', reason: 'the same diff three times', window: 3, action: 'pause' });
     h.send({ type: 'stall.detected', reason: 'x', window: 3, action: 'nudge' });
+    const warning = {
+      type: 'fleet.status' as const,
+      loop: '',
+      state: 'warning' as const,
+      cap: 'daily_usd' as const,
+    };
+    h.send({ ...warning, used: 16, limit: 20, reason: 'at 80%' });
+    // At 100% the waiting that comes with it says it all.
+    h.send({ ...warning, used: 20, limit: 20, reason: 'at 100%' });
     h.send({
       type: 'fleet.status',
       loop: '',
@@ -226,13 +235,15 @@ describe('outbound notifications', () => {
       limit: 20,
       reason: 'go',
     });
-    await vi.waitFor(() => expect(kinds(h)).toEqual(['sent 200 x1', 'sent 200 x1', 'sent 200 x1']));
+    await vi.waitFor(() => expect(kinds(h)).toHaveLength(4));
+    expect(kinds(h).every((k) => k === 'sent 200 x1')).toBe(true);
     const bodies = r.received.map((x) => x.body as { kind: string; text: string });
-    expect(bodies.map((b) => b.kind)).toEqual(['needs_person', 'needs_person', 'fleet']);
+    expect(bodies.map((b) => b.kind)).toEqual(['needs_person', 'needs_person', 'fleet', 'fleet']);
+    expect(bodies[2]?.text).toBe('loops fleet warning: at 80%');
     expect(bodies[0]?.text).toContain('fix-tests needs a person: run waits for approval');
     expect(bodies[1]?.text).toContain('paused, it looks stalled: the same diff three times');
     // Slack markup in a reason cannot ping a channel.
-    expect(bodies[2]?.text).toBe('loops fleet is waiting: cap &lt;!channel&gt;');
+    expect(bodies[3]?.text).toBe('loops fleet is waiting: cap &lt;!channel&gt;');
 
     const only = await receiver(() => 200);
     const h2 = harness(only.url, { on: ['outcome'] });

@@ -126,7 +126,7 @@ export class WebhookServer implements SupervisorJob {
       if (warning === undefined) this.warned.delete(def.name);
       else if (!this.warned.has(def.name)) {
         this.warned.add(def.name);
-        ctx.reportError(new Error(warning));
+        ctx.reportError(new Error(`${def.name}: ${warning}`));
       }
     }
   }

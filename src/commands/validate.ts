@@ -9,6 +9,7 @@ import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { CommonOptions } from './index.js';
 import { approvalNotes } from '../core/approval/definition-check.js';
 import { validateFleetFile } from '../fleet/validate.js';
+import { missingSecretWarning } from '../triggers/webhook-settings.js';
 
 export async function validate(args: string[], options: CommonOptions): Promise<number> {
   const results = args.length
@@ -25,6 +26,9 @@ export async function validate(args: string[], options: CommonOptions): Promise<
       for (const w of result.warnings) {
         process.stdout.write(`    ${w.file}:${w.line}: ${w.field}: warning: ${w.message}\n`);
       }
+      // Where the secret comes from is this environment's business, not the file's: checked here.
+      const secret = missingSecretWarning(result.definition, process.env);
+      if (secret !== undefined) process.stdout.write(`    warning: ${secret}\n`);
       if (result.definition.verify.length === 0) {
         process.stdout.write(
           `    note: ${name} has no graders; a run is accepted as soon as the agent ends its turn\n`,

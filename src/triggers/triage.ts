@@ -26,6 +26,7 @@ import { createProvider } from '../models/factory.js';
 import type { ModelProvider } from '../models/provider.js';
 import { describeBreach } from '../core/budget/caps.js';
 import { clipMiddle } from '../core/verify/clip.js';
+import { TRIAGE_PROVIDERS } from '../core/definition/triage-warnings.js';
 import {
   eventMessage,
   readTriage,
@@ -36,8 +37,7 @@ import {
   triageTool,
 } from './triage-answer.js';
 
-/** Providers that can make one call outside a run; the CLI agents are whole sessions in a worktree. */
-const TRIAGE_PROVIDERS = new Set(['anthropic', 'openai', 'scripted']);
+const TRIAGE_PROVIDER_SET: ReadonlySet<string> = new Set(TRIAGE_PROVIDERS);
 /** A yes or no and a sentence: a small answer. */
 const TRIAGE_MAX_TOKENS = 512;
 
@@ -107,7 +107,7 @@ async function decide(
     ...spent,
     failed: true,
   });
-  if (!TRIAGE_PROVIDERS.has(def.agent.provider))
+  if (!TRIAGE_PROVIDER_SET.has(def.agent.provider))
     return failed(`the ${def.agent.provider} provider cannot make a triage call (use anthropic or openai)`);
   let provider: ModelProvider;
   try {

@@ -25,5 +25,5 @@ export function missingSecretWarning(def: LoopDefinition, env: NodeJS.ProcessEnv
   const { secret_env } = webhookSettings(def);
   const value = env[secret_env];
   if (value !== undefined && value !== '') return undefined;
-  return `${def.name}: trigger.webhook: the secret variable ${secret_env} is not set in this environment; POST /hooks/${def.name} answers 503 until loops is started with it`;
+  return `trigger.webhook: the secret variable ${secret_env} is not set in this environment; POST /hooks/${def.name} answers 503 until loops is started with it`;
 }

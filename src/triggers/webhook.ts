@@ -13,6 +13,7 @@
  *   (without the body or the signature);
  * - 413 for a body over `max_bytes`, refused from its declared length before it is read, or as soon
  *   as a streamed body passes the limit;
+ * - 200 `pong` for GitHub's `ping` event, once signed: the hook is set up right; it starts nothing;
  * - 200 `duplicate` for a delivery already taken (its id or its signed body seen before: see
  *   webhook-deliveries.ts), persisted across restarts;
  * - 202 with the start's reply (`started`, `queued`, `refused`) as JSON; for a loop with
@@ -126,7 +127,7 @@ export class WebhookServer implements SupervisorJob {
       if (warning === undefined) this.warned.delete(def.name);
       else if (!this.warned.has(def.name)) {
         this.warned.add(def.name);
-        ctx.reportError(new Error(warning));
+        ctx.reportError(new Error(`${def.name}: ${warning}`));
       }
     }
   }
@@ -228,6 +229,9 @@ export class WebhookServer implements SupervisorJob {
     if (!(await signatureMatches(secret, read.body, signature)))
       return refuse(401, 'the signature does not match the body', 'bad signature', delivery);
 
+    // GitHub's ping checks that the hook is set up (the secret matches): answered, never a run.
+    if (eventName(req) === 'ping')
+      return { status: 200, body: { status: 'pong', reason: 'the signature matches; ping starts no run' } };
     // Signed: a duplicate is told so and starts nothing; a new delivery is claimed while it is handled.
     const keys = [...(delivery === undefined ? [] : [`id:${delivery}`]), bodyKey(read.body)];
     const fresh =

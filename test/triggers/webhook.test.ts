@@ -228,6 +228,18 @@ describe('signatures', () => {
   });
 });
 
+describe('ping', () => {
+  it('answers a signed ping with pong and starts nothing; an unsigned one is still refused', async () => {
+    const { port } = await open();
+    const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+    const ping = await post(port, body, { 'X-Hub-Signature-256': sign(body), 'X-GitHub-Event': 'ping' });
+    expect(ping).toMatchObject({ status: 200, json: { status: 'pong' } });
+    const unsigned = await post(port, body, { 'X-GitHub-Event': 'ping' });
+    expect(unsigned.status).toBe(401);
+    expect(events.some((e) => e.type === 'run.started' || e.type === 'trigger.fired')).toBe(false);
+  });
+});
+
 describe('replays', () => {
   it('ignores a repeated delivery id and a replayed body under another id, also after a restart', async () => {
     const { s, port } = await open();
@@ -272,7 +284,11 @@ describe('replays', () => {
     s.send({ type: 'start', loop: 'hooked' });
     s.send({ type: 'start', loop: 'hooked', overlap: 'queue' });
     const refused = await post(port, body, headers);
-    expect(refused.json.status).toBe('refused');
+    // The overlap rule let it go: a skip, not a failure, and not remembered as taken.
+    expect(refused.json).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('dropped') as string,
+    });
     await until(() => (s.isRunning('hooked') || s.snapshot().queue.length > 0 ? undefined : true));
     const retried = await post(port, body, headers);
     expect(retried.json.status).toBe('started');

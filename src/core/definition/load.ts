@@ -16,6 +16,7 @@ import {
   metricWarnings,
 } from './loop-checks.js';
 import { notYetEnforced } from './not-yet.js';
+import { triageWarnings } from './triage-warnings.js';
 import type { LoopPlace, RubricsLoad } from './loop-checks.js';
 import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
@@ -93,7 +94,11 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
       problems.push(...checkWatch(place));
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
-      warnings.push(...notYetEnforced(parsed.yaml, file), ...metricWarnings(place));
+      warnings.push(
+        ...notYetEnforced(parsed.yaml, file),
+        ...metricWarnings(place),
+        ...triageWarnings(parsed.yaml, file),
+      );
     }
     if (parts.body.trim() === '') {
       problems.push({

@@ -9,7 +9,6 @@ import { fieldName } from './problems.js';
 import type { DefinitionProblem } from './problems.js';
 
 export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [
-  { path: ['agent', 'route', 'triage'], what: 'there is no triage step yet; this model is never called' },
   { path: ['trigger'], what: 'triggers do not run yet; start the loop with "loops run"' },
 ];
 

@@ -10,7 +10,8 @@ import type { DefinitionProblem } from './problems.js';
 
 export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [
   { path: ['agent', 'route', 'triage'], what: 'there is no triage step yet; this model is never called' },
-  { path: ['trigger'], what: 'triggers do not run yet; start the loop with "loops run"' },
+  { path: ['trigger', 'webhook'], what: 'there is no webhook server yet; nothing receives these events' },
+  { path: ['trigger', 'triage'], what: 'there is no triage step yet; every event starts a run' },
 ];
 
 /** A warning for each not-yet-enforced setting the YAML gives a value (an empty list or map is none). */

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { loadAllLoops } from '../core/definition/load.js';
 import { describeTrigger } from '../core/supervisor.js';
+import { describeNextDue } from '../triggers/cron.js';
 import { StateIndex } from '../state/index-db.js';
 import { statePaths } from '../state/paths.js';
 import { stateLockState } from '../state/lock.js';
@@ -34,7 +35,13 @@ export async function list(options: CommonOptions): Promise<number> {
       continue;
     }
     const d = result.definition;
-    rows.push([name, `${d.agent.provider}/${d.model}`, describeTrigger(d), lastText]);
+    const due = describeNextDue(d);
+    rows.push([
+      name,
+      `${d.agent.provider}/${d.model}`,
+      describeTrigger(d) + (due ? ` (${due})` : ''),
+      lastText,
+    ]);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   for (const row of rows) {

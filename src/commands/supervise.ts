@@ -36,6 +36,8 @@ export async function supervise(
     const { runTui } = await import('../ui/run-tui.js');
     const { gitReviewPort } = await import('./review-port.js');
     const shown = runTui(supervisor, { review: gitReviewPort(supervisor.repoRoot) });
+    // Schedules, file watches and goals fire while the screen is open (the first frame is not held up).
+    void import('../triggers/index.js').then((t) => t.startTriggers(supervisor, (err) => errors.push(err)));
     if (startAll)
       for (const loop of supervisor.loops())
         supervisor.send({ type: 'start', loop: loop.name, trigger: 'demo' });

@@ -250,3 +250,24 @@ export function formatIn(date: Date, timezone: string | undefined): string {
   }).format(date);
   return text;
 }
+
+/** When a loop's schedule is next due after `now`, for readers with no cron job running (loops list). */
+export function nextDueOf(def: LoopDefinition, now = Date.now()): Date | null {
+  if (def.trigger.cron === undefined) return null;
+  try {
+    const cron = new Cron(def.trigger.cron, {
+      mode: '5-part',
+      ...(def.trigger.timezone === undefined ? {} : { timezone: def.trigger.timezone }),
+    });
+    return cron.nextRun(new Date(now));
+  } catch {
+    return null;
+  }
+}
+
+/** "cron 0 9 * * * (next 2026-12-03 09:00 UTC)": the schedule's line with its next due time. */
+export function describeNextDue(def: LoopDefinition, now = Date.now()): string {
+  const next = nextDueOf(def, now);
+  if (next === null) return '';
+  return `next ${formatIn(next, def.trigger.timezone)}${def.trigger.timezone ? ` ${def.trigger.timezone}` : ''}`;
+}

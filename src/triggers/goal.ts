@@ -131,8 +131,8 @@ export class GoalJob implements SupervisorJob {
     if (this.stopped) return;
     try {
       if (event.type === 'loops.changed') this.reloaded();
-      else if (event.source === 'run' && event.type === 'run.started') this.runStarted(event);
-      else if (event.source === 'run' && event.type === 'run.ended') this.runEnded(event);
+      else if ((event.source ?? 'run') === 'run' && event.type === 'run.started') this.runStarted(event);
+      else if ((event.source ?? 'run') === 'run' && event.type === 'run.ended') this.runEnded(event);
     } catch (error) {
       this.ctx?.reportError(new Error(`goal: ${messageOf(error)}`));
     }

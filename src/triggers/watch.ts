@@ -77,6 +77,8 @@ export class WatchJob implements SupervisorJob {
   private stopped = false;
   /** Batches being checked against git before they fire (tests wait for them). */
   private inFlight = new Set<Promise<void>>();
+  private configuring: Promise<void> = Promise.resolve();
+  private releaseReady: (() => void) | undefined;
 
   constructor(private readonly options: WatchJobOptions = {}) {}
 
@@ -84,7 +86,10 @@ export class WatchJob implements SupervisorJob {
     this.ctx = ctx;
     this.unsubscribe = ctx.subscribe((event) => {
       if (event.type !== 'loops.changed') return;
-      this.configure().catch((error: unknown) => ctx.reportError(error));
+      // One reconfiguration after another: two quick reloads never race over the watcher.
+      this.configuring = this.configuring
+        .then(() => this.configure())
+        .catch((error: unknown) => ctx.reportError(error));
     });
     await this.configure();
   }
@@ -92,6 +97,7 @@ export class WatchJob implements SupervisorJob {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.releaseReady?.();
     for (const w of this.loops.values()) clearTimeout(w.timer);
     this.loops.clear();
     const watcher = this.watcher;
@@ -104,8 +110,9 @@ export class WatchJob implements SupervisorJob {
     return [...this.watching].sort();
   }
 
-  /** Resolves once no batch is waiting for its git check (tests). */
+  /** Resolves once a reload's watcher is ready and no batch is waiting for its git check (tests). */
   async settled(): Promise<void> {
+    await this.configuring;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -147,10 +154,10 @@ export class WatchJob implements SupervisorJob {
   private async watchFolders(ctx: JobContext, roots: Set<string>): Promise<void> {
     const root = ctx.repoRoot;
     // The watcher is made again when the folders change: simpler than add/unwatch, and rare (reloads).
-    if (sameSet(roots, this.watching) && this.watcher) return;
+    if (this.watcher && sameSet(roots, this.watching)) return;
     const old = this.watcher;
     this.watcher = undefined;
-    this.watching = roots;
+    this.watching = new Set();
     await old?.close();
     if (roots.size === 0 || this.stopped) return;
     const watcher = watch(
@@ -173,7 +180,13 @@ export class WatchJob implements SupervisorJob {
     watcher.on('error', (error) => {
       ctx.reportError(new Error(`watch: ${messageOf(error)}`));
     });
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    // Stopped before it was ready: chokidar never says ready after close, so stop() lets this go.
+    await new Promise<void>((resolve) => {
+      this.releaseReady = resolve;
+      watcher.once('ready', () => resolve());
+    });
+    this.releaseReady = undefined;
+    if (this.watcher === watcher) this.watching = roots;
   }
 
   private changed(file: string): void {

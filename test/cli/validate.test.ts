@@ -119,7 +119,10 @@ describe('loops validate', () => {
         'agent:',
         '  route: { triage: claude-haiku-4-5 }',
         '  mcp: [{ name: docs, command: docs-server }]',
-        'trigger: { cron: "@daily" }',
+        'trigger:',
+        '  cron: "@daily"',
+        '  webhook: true',
+        '  triage: "only failures in src/"',
         'stall: { window: 2 }',
         'approve: ["run:git push*"]',
         'verify:',
@@ -139,9 +142,10 @@ describe('loops validate', () => {
     const lineOf: Record<string, number> = {
       'agent.route.triage': 4,
       'agent.mcp': 5,
-      trigger: 6,
-      stall: 7,
-      approve: 8,
+      'trigger.webhook': 8,
+      'trigger.triage': 9,
+      stall: 10,
+      approve: 11,
     };
     const notYet = new Set(NOT_YET_ENFORCED.map(({ path }) => path.join('.')));
     // A triage model without trigger.triage is never called: it warns whatever the table says.
@@ -151,12 +155,12 @@ describe('loops validate', () => {
       .map(([field, line]) => `loops/later/LOOP.md:${line}: ${field}`);
     expect(out.slice(1).map((line) => line.trim().split(': warning: ')[0])).toEqual([
       ...expected,
-      'loops/later/LOOP.md:10: verify[0].metric.pattern',
+      'loops/later/LOOP.md:13: verify[0].metric.pattern',
     ]);
     // every entry of the table is tried here
     expect(notYet.size).toBe(expected.length - (notYet.has(triageUnused) ? 0 : 1));
-    if (notYet.has('trigger'))
-      expect(r.stdout).toContain('trigger: warning: not yet enforced: triggers do not run yet');
+    // cron, watch, goal, webhooks and triage run now: the trigger block itself is no longer a warning.
+    expect(r.stdout).not.toContain('trigger: warning');
   });
 });
 

@@ -110,6 +110,64 @@ describe('in a LOOP.md', () => {
     ]);
   });
 
+  it('a time zone that does not exist is an error at its line', async () => {
+    const root = await tempRepo({
+      'loops/z/LOOP.md': lines(
+        '---',
+        'name: z',
+        'trigger:',
+        '  cron: "0 9 * * *"',
+        '  timezone: Mars/Olympus_Mons',
+        '---',
+        'x',
+      ),
+      'loops/ok/LOOP.md': lines(
+        '---',
+        'name: ok',
+        'trigger: { cron: "0 9 * * *", timezone: Asia/Kolkata }',
+        '---',
+        'x',
+      ),
+    });
+    expect(problemsOf(await loadLoop(root, 'z')).map(formatProblem)).toEqual([
+      'loops/z/LOOP.md:5: trigger.timezone: "Mars/Olympus_Mons" is not a time zone: use an IANA name such as Europe/Berlin or America/New_York',
+    ]);
+    expect((await loadLoop(root, 'ok')).ok).toBe(true);
+  });
+
+  it('watch globs must stay inside the repository and outside the folders it never watches', async () => {
+    const root = await tempRepo({
+      'loops/w/LOOP.md': lines(
+        '---',
+        'name: w',
+        'trigger:',
+        '  watch:',
+        '    - "src/**/*.ts"',
+        '    - "/etc/**"',
+        '    - "../other/**"',
+        '    - "src/../../x/*.md"',
+        '    - "state/**"',
+        '    - "!src/skip.ts"',
+        '    - docs',
+        '---',
+        'x',
+      ),
+    });
+    const problems = problemsOf(await loadLoop(root, 'w')).map(formatProblem);
+    expect(problems.map((p) => p.split(': ').slice(0, 2).join(': '))).toEqual([
+      'loops/w/LOOP.md:6: trigger.watch[1]',
+      'loops/w/LOOP.md:7: trigger.watch[2]',
+      'loops/w/LOOP.md:8: trigger.watch[3]',
+      'loops/w/LOOP.md:9: trigger.watch[4]',
+      'loops/w/LOOP.md:10: trigger.watch[5]',
+    ]);
+    expect(problems[0]).toContain('not an absolute path');
+    expect(problems[1]).toContain('outside the repository');
+    expect(problems[2]).toContain('outside the repository');
+    expect(problems[3]).toContain('never looks into');
+    expect(problems[4]).toContain('negated');
+  });
+
   it('the largest timer that fits is accepted', async () => {
     const root = await tempRepo({
       'loops/t/LOOP.md': lines(

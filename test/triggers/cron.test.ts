@@ -15,6 +15,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   job?.stop();
+  await job?.settled();
   job = undefined;
   vi.useRealTimers();
   await fake.cleanup();
@@ -79,6 +80,7 @@ describe('the cron trigger', () => {
     );
     expect(tokyo.info('nightly')).toEqual({ nextDue: '2026-12-03T00:00:00.000Z' });
     tokyo.stop();
+    await tokyo.settled();
     await fake.cleanup();
     // New York in December is UTC-5; a weekday range is read there too (2026-12-04 is a Friday).
     const ny = await startAt(

@@ -12,6 +12,7 @@ let job: GoalJob | undefined;
 
 afterEach(async () => {
   job?.stop();
+  await job?.settled();
   job = undefined;
   vi.useRealTimers();
   await fake?.cleanup();
@@ -32,7 +33,7 @@ function started(f: FakeContext, run: string, context?: TriggerContext): void {
     type: 'run.started',
     loop: 'goaler',
     run,
-    source: 'run',
+
     time: new Date().toISOString(),
     seq: 1,
     span: run,
@@ -50,7 +51,7 @@ function ended(f: FakeContext, run: string, outcome: Outcome, usd = 0, reason = 
     type: 'run.ended',
     loop: 'goaler',
     run,
-    source: 'run',
+
     time: new Date().toISOString(),
     seq: 9,
     span: run,
@@ -155,6 +156,7 @@ describe('the goal trigger', () => {
     ended(f, 'r1', 'budget', 1.5);
     expect(g.info('goaler').goal).toMatchObject({ state: 'spent', maxUsd: 1 });
     g.stop();
+    await g.settled();
     await f.cleanup();
 
     const hours = await goalLoop('{ hours: 1, backoff: 600 }');

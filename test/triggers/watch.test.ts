@@ -146,6 +146,23 @@ describe('the watch trigger', () => {
     );
   });
 
+  it('follows an edited LOOP.md: new globs are watched, removed ones are not', async () => {
+    const w = await watching('trigger: { watch: ["src/**"], debounce: 0.2 }');
+    expect(w.watched()).toEqual(['src']);
+    fake.defs = [
+      await definition('watcher', 'trigger: { watch: ["docs/**/*.md"], debounce: 0.2 }', repo.dir),
+    ];
+    fake.publish({ type: 'loops.changed', added: [], removed: [], changed: ['watcher'] } as never);
+    // docs/ does not exist yet: its nearest existing parent (the root) is watched, to see it appear.
+    await w.settled();
+    expect(w.watched()).toEqual(['']);
+    write('src/old.js');
+    write('docs/new/guide.md');
+    const all = await startsAfter(1, w);
+    expect(all).toHaveLength(1);
+    expect(all[0]?.files).toEqual(['docs/new/guide.md']);
+  });
+
   it('reports watcher errors instead of dying', async () => {
     const w = await watching('trigger: { watch: ["src/**"] }');
     const watcher = (w as unknown as { watcher: NodeJS.EventEmitter }).watcher;

@@ -8,9 +8,7 @@ import { valueAt } from './issues.js';
 import { fieldName } from './problems.js';
 import type { DefinitionProblem } from './problems.js';
 
-export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [
-  { path: ['trigger'], what: 'triggers do not run yet; start the loop with "loops run"' },
-];
+export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [];
 
 /** A warning for each not-yet-enforced setting the YAML gives a value (an empty list or map is none). */
 export function notYetEnforced(yaml: YamlBlock, file: string): DefinitionProblem[] {

@@ -182,6 +182,7 @@ export class Iterations {
         feedback: this.feedback,
         instructions,
         confinement: deps.sandbox.confinement,
+        ...(deps.context ? { trigger: deps.context } : {}),
       });
       emitter.emit({ type: 'context.assembled', parts: context.parts, instructions });
 

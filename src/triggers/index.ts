@@ -1,0 +1,25 @@
+/**
+ * The jobs that start runs with no person pressing go. Whatever serves runs with triggers (the
+ * screen, `loops daemon`) adds these to its supervisor; `loops run` does not (it runs one loop once).
+ */
+import type { SupervisorJob } from '../core/jobs.js';
+import { CronJob } from './cron.js';
+import { GoalJob } from './goal.js';
+import { WatchJob } from './watch.js';
+
+export { CronJob } from './cron.js';
+export { GoalJob } from './goal.js';
+export { WatchJob, suppressWatch } from './watch.js';
+export { replayContext, replayStart, type ReplayableRun } from './replay.js';
+
+export function triggerJobs(): SupervisorJob[] {
+  return [new CronJob(), new WatchJob(), new GoalJob()];
+}
+
+/** Adds the trigger jobs to a supervisor; a job that cannot start is reported, the others still run. */
+export async function startTriggers(
+  supervisor: { addJob(job: SupervisorJob): Promise<void> },
+  report: (error: unknown) => void,
+): Promise<void> {
+  for (const job of triggerJobs()) await supervisor.addJob(job).catch(report);
+}

@@ -359,7 +359,9 @@ export type LoopEventBody =
       status: ProposalStatus | 'analysing' | 'evaluating';
       file: string;
       reason: string;
-    };
+    }
+  /** A hill-climb analysis or evaluation ended without a proposal (source `hillclimb`): why. */
+  | { type: 'proposal.failed'; id: string; reason: string };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

@@ -29,7 +29,8 @@ export type ProposalDraft = z.output<typeof draftSchema>;
 
 export const proposalTool: ToolSpec = {
   name: PROPOSAL_TOOL,
-  description: 'Submit your one proposed change to one harness file. Call it once; the call ends the analysis.',
+  description:
+    'Submit your one proposed change to one harness file. Call it once; the call ends the analysis.',
   inputSchema: {
     type: 'object',
     properties: {
@@ -98,7 +99,10 @@ function prompt(input: AnalystInput, harness: string, nonce: string): string {
     input.rejected.length === 0
       ? '(none)'
       : input.rejected
-          .map((r) => `## Rejected: ${r.title} (${r.file})\nReason given: ${r.reason}\n\n\`\`\`\`diff\n${r.diff}\n\`\`\`\``)
+          .map(
+            (r) =>
+              `## Rejected: ${r.title} (${r.file})\nReason given: ${r.reason}\n\n\`\`\`\`diff\n${r.diff}\n\`\`\`\``,
+          )
           .join('\n\n');
   return [
     `# Loop: ${input.definition.name}`,
@@ -125,7 +129,9 @@ function readDraft(toolCalls: ReadonlyArray<{ name: string; input: unknown }>): 
 export async function runAnalyst(input: AnalystInput): Promise<AnalystResult> {
   const nonce = newNonce();
   const harness = await harnessText(input.definition, input.repoRoot);
-  const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: prompt(input, harness, nonce) }] }];
+  const messages: Message[] = [
+    { role: 'user', content: [{ type: 'text', text: prompt(input, harness, nonce) }] },
+  ];
   let last = '';
   // One more ask when the draft is malformed or refused, saying why; then the analysis gives up.
   for (let attempt = 1; attempt <= 2; attempt++) {
@@ -144,16 +150,29 @@ export async function runAnalyst(input: AnalystInput): Promise<AnalystResult> {
     const call = result.response.toolCalls.find((c) => c.name === PROPOSAL_TOOL);
     if (call) {
       messages.push(
-        { role: 'assistant', content: [{ type: 'tool_use', id: call.id, name: call.name, input: call.input }] },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: call.id, name: call.name, input: call.input }],
+        },
         {
           role: 'user',
-          content: [{ type: 'tool_result', toolUseId: call.id, content: `Not accepted: ${last}. Propose a different change.`, isError: true }],
+          content: [
+            {
+              type: 'tool_result',
+              toolUseId: call.id,
+              content: `Not accepted: ${last}. Propose a different change.`,
+              isError: true,
+            },
+          ],
         },
       );
     } else {
       messages.push(
         { role: 'assistant', content: [{ type: 'text', text: result.response.text || '(no call)' }] },
-        { role: 'user', content: [{ type: 'text', text: `Not accepted: ${last}. Call ${PROPOSAL_TOOL} once.` }] },
+        {
+          role: 'user',
+          content: [{ type: 'text', text: `Not accepted: ${last}. Call ${PROPOSAL_TOOL} once.` }],
+        },
       );
     }
   }

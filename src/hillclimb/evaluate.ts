@@ -62,7 +62,9 @@ export interface Evaluation {
 export function pickTasks(runs: readonly RunRecord[], count: number): RunRecord[] {
   const seen = new Set<string>();
   const key = (r: RunRecord): string => `${r.baseSha ?? ''}\u0000${JSON.stringify(r.context ?? null)}`;
-  const newest = runs.filter((r) => r.status !== 'running' && r.baseSha !== undefined && !r.run.startsWith('eval-'));
+  const newest = runs.filter(
+    (r) => r.status !== 'running' && r.baseSha !== undefined && !r.run.startsWith('eval-'),
+  );
   newest.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
   const failing: RunRecord[] = [];
   for (const r of newest) {
@@ -92,7 +94,10 @@ async function withChange(o: EvaluationOptions, scratch: string): Promise<LoopDe
 }
 
 async function startMemory(o: EvaluationOptions, run: string): Promise<string | undefined> {
-  for (const file of [path.join(o.paths.runsDir(o.definition.name), `${run}.memory-start.md`), o.paths.memory(o.definition.name)]) {
+  for (const file of [
+    path.join(o.paths.runsDir(o.definition.name), `${run}.memory-start.md`),
+    o.paths.memory(o.definition.name),
+  ]) {
     try {
       return await readFile(file, 'utf8');
     } catch (error) {
@@ -128,7 +133,10 @@ async function rerun(
   const stop = (): void => control.stop('the evaluation was stopped');
   o.signal?.addEventListener('abort', stop, { once: true });
   const env = o.env ?? process.env;
-  const armDef: LoopDefinition = { ...def, workspace: { ...def.workspace, base: task.baseSha ?? def.workspace.base } };
+  const armDef: LoopDefinition = {
+    ...def,
+    workspace: { ...def.workspace, base: task.baseSha ?? def.workspace.base },
+  };
   try {
     const result = await executeRun({
       definition: armDef,
@@ -160,7 +168,8 @@ async function rerun(
       ...(o.price ? { price: o.price } : {}),
       ...(task.context ? { context: task.context } : {}),
     });
-    if (result.worktree) await worktrees.remove(result.worktree, { deleteBranch: true }).catch(() => undefined);
+    if (result.worktree)
+      await worktrees.remove(result.worktree, { deleteBranch: true }).catch(() => undefined);
     return { verified: result.outcome === 'verified', iterations: result.iterations, usd: result.spend.usd };
   } finally {
     o.signal?.removeEventListener('abort', stop);
@@ -212,7 +221,8 @@ export function judge(without: EvaluationArm, withIt: EvaluationArm): { improves
 }
 
 export async function evaluateProposal(o: EvaluationOptions): Promise<Evaluation> {
-  if (o.tasks.length === 0) throw new Error('no recorded task to evaluate on (no finished run with a base commit)');
+  if (o.tasks.length === 0)
+    throw new Error('no recorded task to evaluate on (no finished run with a base commit)');
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'loops-eval-'));
   try {
     const changed = await withChange(o, scratch);

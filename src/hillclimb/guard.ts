@@ -15,9 +15,7 @@ import type { LoopDefinition } from '../core/definition/schema.js';
 import { splitFrontMatter } from '../core/definition/front-matter.js';
 import { protectedPaths } from '../core/verify/protect.js';
 
-export type GuardResult =
-  | { ok: true; before: string; after: string }
-  | { ok: false; reason: string };
+export type GuardResult = { ok: true; before: string; after: string } | { ok: false; reason: string };
 
 /** The files a proposal may change, relative to the repository root, '/'-separated. */
 export function harnessFiles(def: LoopDefinition): string[] {
@@ -54,7 +52,9 @@ export async function checkProposal(input: GuardInput): Promise<GuardResult> {
   const file = input.file.trim();
   const allowed = harnessFiles(def);
   if (!allowed.includes(file)) {
-    return refuse(`it changes ${JSON.stringify(file)}, which is not one of the loop's harness files (${allowed.join(', ')})`);
+    return refuse(
+      `it changes ${JSON.stringify(file)}, which is not one of the loop's harness files (${allowed.join(', ')})`,
+    );
   }
   const guarded = await graderInputs(def, input.repoRoot);
   if (guarded.some((glob) => picomatch(glob, { dot: true })(file))) {
@@ -64,10 +64,13 @@ export async function checkProposal(input: GuardInput): Promise<GuardResult> {
   try {
     patches = parsePatch(input.diff);
   } catch (error) {
-    return refuse(`the diff is not a unified diff (${error instanceof Error ? error.message : String(error)})`);
+    return refuse(
+      `the diff is not a unified diff (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const real = patches.filter((p) => p.hunks.length > 0);
-  if (real.length !== 1 || patches.length > 1) return refuse('a proposal changes exactly one file, in one diff');
+  if (real.length !== 1 || patches.length > 1)
+    return refuse('a proposal changes exactly one file, in one diff');
   const patch = real[0];
   if (!patch) return refuse('the diff has no hunks');
   for (const name of [patch.oldFileName, patch.newFileName]) {
@@ -112,7 +115,12 @@ async function graderInputs(def: LoopDefinition, repoRoot: string): Promise<stri
  * LOOP.md: only the task prompt (the body) may change; the front matter must stay byte for byte.
  * SKILL.md: the body and its description may change, never its name or allowed tools.
  */
-function settingsProblem(file: string, before: string, after: string, def: LoopDefinition): string | undefined {
+function settingsProblem(
+  file: string,
+  before: string,
+  after: string,
+  def: LoopDefinition,
+): string | undefined {
   const isLoopFile = file === `loops/${def.name}/LOOP.md`;
   const isRubric = def.rubric?.path === file;
   if (!isLoopFile && isRubric) return undefined;

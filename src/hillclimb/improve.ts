@@ -54,9 +54,14 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
   const store = new ProposalStore(paths, o.repoRoot);
   const index = await StateIndex.open(paths.index);
   const runs = recentRuns(index, def.name, TRACES_READ).filter((r) => !r.run.startsWith('eval-'));
-  const holdouts = new Set(createGraders(def).filter((g) => g.holdout).map((g) => g.name));
+  const holdouts = new Set(
+    createGraders(def)
+      .filter((g) => g.holdout)
+      .map((g) => g.name),
+  );
   const signatures = extractSignatures(await readTraces(paths, def.name, runs), { holdouts });
-  if (signatures.length === 0) return { ok: false, reason: `no failures in ${def.name}'s recent runs: nothing to improve` };
+  if (signatures.length === 0)
+    return { ok: false, reason: `no failures in ${def.name}'s recent runs: nothing to improve` };
   const tasks = pickTasks(index.runs(def.name), def.hillclimb?.tasks ?? 5);
   if (!tasks.some((t) => t.status !== 'verified')) {
     return { ok: false, reason: `no failing run of ${def.name} with a recorded base commit to evaluate on` };
@@ -74,8 +79,11 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
     }));
 
   const id = newProposalId();
-  const emit = (status: Extract<LoopEventBody, { type: 'proposal.changed' }>['status'], file: string, reason: string): void =>
-    o.emit?.({ type: 'proposal.changed', id, status, file, reason });
+  const emit = (
+    status: Extract<LoopEventBody, { type: 'proposal.changed' }>['status'],
+    file: string,
+    reason: string,
+  ): void => o.emit?.({ type: 'proposal.changed', id, status, file, reason });
   emit('analysing', '', `${signatures.length} failure signatures from ${runs.length} runs`);
   const price = o.price ?? pricerFor(def.agent.provider);
   const scope = await SpendScope.open({
@@ -116,14 +124,27 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       rejected,
       caller,
       check: async (draft) => {
-        const checked = await checkProposal({ repoRoot: o.repoRoot, definition: def, file: draft.file, diff: draft.diff, rejected: rejectedDiffs });
+        const checked = await checkProposal({
+          repoRoot: o.repoRoot,
+          definition: def,
+          file: draft.file,
+          diff: draft.diff,
+          rejected: rejectedDiffs,
+        });
         return checked.ok ? undefined : checked.reason;
       },
     });
-    if (scope.error) return { ok: false, reason: `the spend ledger could not record a call: ${scope.error.message}` };
+    if (scope.error)
+      return { ok: false, reason: `the spend ledger could not record a call: ${scope.error.message}` };
     if (!analysis.ok) return { ok: false, reason: analysis.reason };
     const draft = analysis.draft;
-    const checked = await checkProposal({ repoRoot: o.repoRoot, definition: def, file: draft.file, diff: draft.diff, rejected: rejectedDiffs });
+    const checked = await checkProposal({
+      repoRoot: o.repoRoot,
+      definition: def,
+      file: draft.file,
+      diff: draft.diff,
+      rejected: rejectedDiffs,
+    });
     if (!checked.ok) return { ok: false, reason: checked.reason };
     emit('evaluating', draft.file, `${tasks.length} tasks × ${runsPerTask(def)} runs per arm`);
     const evaluation = await evaluateProposal({

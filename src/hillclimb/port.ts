@@ -38,7 +38,8 @@ export function openProposals(repoRoot: string, options: ProposalsOptions = {}):
     accept: (id, o) => acceptProposal(store, repoRoot, id, o),
     reject: (id, reason) => rejectProposal(store, id, reason),
     improve(loop): Promise<ProposalAnswer> {
-      if (running.has(loop)) return Promise.resolve({ ok: false, reason: `${loop} is already being analysed` });
+      if (running.has(loop))
+        return Promise.resolve({ ok: false, reason: `${loop} is already being analysed` });
       const { emit, reportError, ...rest } = options;
       const job = improve({
         ...rest,
@@ -52,7 +53,10 @@ export function openProposals(repoRoot: string, options: ProposalsOptions = {}):
         .catch((error: unknown) => reportError?.(error))
         .finally(() => running.delete(loop));
       running.set(loop, job);
-      return Promise.resolve({ ok: true, detail: `analysing ${loop}: the proposal appears when it has been measured` });
+      return Promise.resolve({
+        ok: true,
+        detail: `analysing ${loop}: the proposal appears when it has been measured`,
+      });
     },
     async settled() {
       await Promise.all([...running.values()]);

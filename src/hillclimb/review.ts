@@ -26,9 +26,14 @@ async function decidable(store: ProposalStore, id: string): Promise<ProposalReco
   return record;
 }
 
-export async function rejectProposal(store: ProposalStore, id: string, reason: string): Promise<ProposalAnswer> {
+export async function rejectProposal(
+  store: ProposalStore,
+  id: string,
+  reason: string,
+): Promise<ProposalAnswer> {
   const why = reason.trim();
-  if (why === '') return { ok: false, reason: 'say why it is rejected (--reason TEXT): the analyst is shown it next time' };
+  if (why === '')
+    return { ok: false, reason: 'say why it is rejected (--reason TEXT): the analyst is shown it next time' };
   const record = await decidable(store, id);
   if (typeof record === 'string') return { ok: false, reason: record };
   await store.save({ ...record, status: 'rejected', reason: why });
@@ -48,16 +53,27 @@ export async function acceptProposal(
   const edited = options.diff !== undefined && options.diff.trim() !== record.diff.trim();
   const diff = options.diff ?? record.diff;
   // The edited diff is checked like the analyst's (it could now touch a setting); it is not re-measured.
-  const checked = await checkProposal({ repoRoot, definition: loaded.definition, file: record.file, diff, rejected: [] });
+  const checked = await checkProposal({
+    repoRoot,
+    definition: loaded.definition,
+    file: record.file,
+    diff,
+    rejected: [],
+  });
   if (!checked.ok) return { ok: false, reason: checked.reason };
 
   const file = record.file;
-  const status = await gitOk(repoRoot, ['status', '--porcelain=v1', '-z', '--', file], `reading the status of ${file}`);
+  const status = await gitOk(
+    repoRoot,
+    ['status', '--porcelain=v1', '-z', '--', file],
+    `reading the status of ${file}`,
+  );
   if (status.trim() !== '') {
     return { ok: false, reason: `${file} has uncommitted changes: commit or stash them, then accept again` };
   }
   const branch = await git(repoRoot, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
-  if (branch.exitCode !== 0) return { ok: false, reason: 'HEAD is detached: check out the branch the change belongs on' };
+  if (branch.exitCode !== 0)
+    return { ok: false, reason: 'HEAD is detached: check out the branch the change belongs on' };
   const after = applyPatch(checked.before, diff);
   if (after === false) return { ok: false, reason: `the diff no longer applies to ${file}` };
   await writeFileAtomic(path.join(repoRoot, file), after);
@@ -71,7 +87,11 @@ export async function acceptProposal(
   try {
     await gitOk(repoRoot, ['add', '--', file], `staging ${file}`);
     // `--only` with the path: the commit holds this file alone, whatever else is staged.
-    await gitOk(repoRoot, [...identity, 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', file], `committing ${file}`);
+    await gitOk(
+      repoRoot,
+      [...identity, 'commit', '--quiet', '--no-verify', '--only', '-m', message, '--', file],
+      `committing ${file}`,
+    );
   } catch (error) {
     // Put the file back as it was: nothing half-done is left in the checkout.
     await writeFileAtomic(path.join(repoRoot, file), checked.before);
@@ -79,6 +99,15 @@ export async function acceptProposal(
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
   const commit = (await gitOk(repoRoot, ['rev-parse', 'HEAD'], 'reading HEAD')).trim();
-  await store.save({ ...record, status: 'accepted', commit, ...(edited ? { reason: 'accepted with an edited diff' } : {}) });
-  return { ok: true, detail: `accepted ${record.id}: committed ${commit.slice(0, 12)} on ${branch.stdout.trim()}`, commit };
+  await store.save({
+    ...record,
+    status: 'accepted',
+    commit,
+    ...(edited ? { reason: 'accepted with an edited diff' } : {}),
+  });
+  return {
+    ok: true,
+    detail: `accepted ${record.id}: committed ${commit.slice(0, 12)} on ${branch.stdout.trim()}`,
+    commit,
+  };
 }

@@ -88,7 +88,10 @@ export interface SignatureOptions {
   holdouts: ReadonlySet<string>;
 }
 
-export function extractSignatures(traces: readonly RunTrace[], options: SignatureOptions): FailureSignature[] {
+export function extractSignatures(
+  traces: readonly RunTrace[],
+  options: SignatureOptions,
+): FailureSignature[] {
   const groups = new Grouper();
   for (const { run, events } of traces) {
     // A tool's error is told by its result; the call says which tool it was.
@@ -104,11 +107,25 @@ function collect(groups: Grouper, run: string, event: LoopEvent, options: Signat
       if (event.passed) return;
       if (options.holdouts.has(event.name)) {
         // Pass or fail only: the holdout's feedback and error stay out of every signature.
-        groups.add('criterion', `holdout ${event.name}`, `holdout grader "${event.name}" failed`, run, seq, 'failed');
+        groups.add(
+          'criterion',
+          `holdout ${event.name}`,
+          `holdout grader "${event.name}" failed`,
+          run,
+          seq,
+          'failed',
+        );
         return;
       }
       if (event.error !== undefined) {
-        groups.add('criterion', `${event.name} error`, `grader "${event.name}" could not run`, run, seq, event.error);
+        groups.add(
+          'criterion',
+          `${event.name} error`,
+          `grader "${event.name}" could not run`,
+          run,
+          seq,
+          event.error,
+        );
         return;
       }
       if (event.kind === 'command') {
@@ -116,7 +133,14 @@ function collect(groups: Grouper, run: string, event: LoopEvent, options: Signat
         if (tests.length === 0)
           groups.add('test', event.name, `"${event.name}" fails`, run, seq, event.feedback);
         for (const test of tests)
-          groups.add('test', test, `test "${test}" fails (${event.name})`, run, seq, excerptAround(event.feedback, test));
+          groups.add(
+            'test',
+            test,
+            `test "${test}" fails (${event.name})`,
+            run,
+            seq,
+            excerptAround(event.feedback, test),
+          );
         return;
       }
       const criteria = failingCriteria(event.feedback);
@@ -127,7 +151,8 @@ function collect(groups: Grouper, run: string, event: LoopEvent, options: Signat
       return;
     }
     case 'tool.result':
-      if (!event.ok) groups.add('tool_error', event.name, `tool ${event.name} errors`, run, seq, event.output);
+      if (!event.ok)
+        groups.add('tool_error', event.name, `tool ${event.name} errors`, run, seq, event.output);
       return;
     case 'error.recorded':
       if (event.repeated)
@@ -152,8 +177,15 @@ function collect(groups: Grouper, run: string, event: LoopEvent, options: Signat
       }
       return;
     case 'approval.resolved':
-      if (!event.approved && event.by === 'person')
-        groups.add('approval_denied', event.reason || event.callId, 'a person denied a tool call', run, seq, event.reason);
+      if (!event.approved && event.by !== 'stop')
+        groups.add(
+          'approval_denied',
+          event.reason || event.callId,
+          'a person denied a tool call',
+          run,
+          seq,
+          event.reason,
+        );
       return;
     case 'instruction.received':
       groups.add('correction', event.text, 'a person corrected the agent', run, seq, event.text);
@@ -180,7 +212,11 @@ export function recentRuns(index: StateIndex, loop: string, count: number): RunR
 }
 
 /** The traces of those runs (a run whose trace is gone is skipped, not an error). */
-export async function readTraces(paths: StatePaths, loop: string, runs: readonly RunRecord[]): Promise<RunTrace[]> {
+export async function readTraces(
+  paths: StatePaths,
+  loop: string,
+  runs: readonly RunRecord[],
+): Promise<RunTrace[]> {
   const traces: RunTrace[] = [];
   for (const record of runs) {
     const events = await readTrace(paths.trace(loop, record.run));

@@ -32,7 +32,13 @@ export class SpendScope {
     onEvent?: (event: LoopEvent) => void,
   ) {
     // Only dollars bind the analyst; the other caps are set far out of reach (ten minutes of calls).
-    this.budget = new BudgetTracker({ iterations: 1_000, tool_calls: 1_000, usd: usdCap, tokens: 50_000_000, minutes: 10 });
+    this.budget = new BudgetTracker({
+      iterations: 1_000,
+      tool_calls: 1_000,
+      usd: usdCap,
+      tokens: 50_000_000,
+      minutes: 10,
+    });
     this.emitter = createEmitter(definition.name, run, (event) => {
       if (event.type === 'model.response') this.record(event);
       onEvent?.(event);

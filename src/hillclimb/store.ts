@@ -51,7 +51,8 @@ export class ProposalStore {
   }
 
   file(loop: string, id: string): string {
-    if (!isProposalId(id)) throw new ProposalStoreError(`"${id}" is not a proposal id (like p-20261202-041500-a3f9)`);
+    if (!isProposalId(id))
+      throw new ProposalStoreError(`"${id}" is not a proposal id (like p-20261202-041500-a3f9)`);
     return path.join(this.dir(loop), `${id}.md`);
   }
 
@@ -119,7 +120,10 @@ export class ProposalStore {
     const next: ProposalRecord = {
       ...record,
       status: 'superseded',
-      reason: now === undefined ? `${record.file} was removed since` : `${record.file} changed since the proposal was made`,
+      reason:
+        now === undefined
+          ? `${record.file} was removed since`
+          : `${record.file} changed since the proposal was made`,
     };
     await this.save(next);
     return next;
@@ -146,7 +150,8 @@ export function byReviewOrder(a: ProposalView, b: ProposalView): number {
 
 export function parseProposal(text: string, file: string): ProposalRecord {
   const start = text.lastIndexOf(`\n${RECORD_FENCE}\n`);
-  if (start < 0) throw new ProposalStoreError(`${file}: no "${RECORD_FENCE}" block; the file was edited or cut`);
+  if (start < 0)
+    throw new ProposalStoreError(`${file}: no "${RECORD_FENCE}" block; the file was edited or cut`);
   const bodyStart = start + RECORD_FENCE.length + 2;
   const end = text.indexOf('\n```', bodyStart);
   if (end < 0) throw new ProposalStoreError(`${file}: the ${RECORD_FENCE} block is not closed`);
@@ -222,7 +227,16 @@ export function renderProposal(record: ProposalRecord): string {
     '',
   ];
   const fence = fenceFor(record.diff);
-  lines.push(`${fence}diff`, record.diff.replace(/\n$/, ''), fence, '', RECORD_FENCE, JSON.stringify(record, null, 2), '```', '');
+  lines.push(
+    `${fence}diff`,
+    record.diff.replace(/\n$/, ''),
+    fence,
+    '',
+    RECORD_FENCE,
+    JSON.stringify(record, null, 2),
+    '```',
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -11,8 +11,14 @@ import type { DefinitionProblem } from './problems.js';
 export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [
   { path: ['agent', 'route', 'triage'], what: 'there is no triage step yet; this model is never called' },
   { path: ['trigger'], what: 'triggers do not run yet; start the loop with "loops run"' },
-  { path: ['hillclimb', 'cron'], what: 'hill-climbing on a schedule does not run yet; use every: N or "loops improve"' },
-  { path: ['hillclimb', 'eval'], what: 'an eval set is not read yet; proposals are measured on recent failing runs' },
+  {
+    path: ['hillclimb', 'cron'],
+    what: 'hill-climbing on a schedule does not run yet; use every: N or "loops improve"',
+  },
+  {
+    path: ['hillclimb', 'eval'],
+    what: 'an eval set is not read yet; proposals are measured on recent failing runs',
+  },
 ];
 
 /** A warning for each not-yet-enforced setting the YAML gives a value (an empty list or map is none). */

@@ -48,7 +48,7 @@ describe('failure signatures', () => {
     expect(gap?.evidence[0]).toMatchObject({ seq: 5, excerpt: 'Lists changes: the entry lists nothing' });
   });
 
-  it("keeps only pass or fail of a holdout: its output is in no signature", async () => {
+  it('keeps only pass or fail of a holdout: its output is in no signature', async () => {
     const found = await signatures();
     expect(JSON.stringify(found)).not.toContain('HOLDOUT-SECRET');
     const holdout = found.find((s) => s.key === 'criterion:holdout secret suite');
@@ -72,6 +72,12 @@ describe('failure signatures', () => {
           'ok 1 - passes',
         ].join('\n'),
       ),
-    ).toEqual(['adds tax', 'rounds half up', 'src/a.test.ts > cart > empties', 'tests/test_x.py::test_y', 'TestParse']);
+    ).toEqual([
+      'adds tax',
+      'rounds half up',
+      'src/a.test.ts > cart > empties',
+      'tests/test_x.py::test_y',
+      'TestParse',
+    ]);
   });
 });

@@ -6,9 +6,8 @@
  * loop's own graders, holdouts included, built from the definition as it is now: a proposal that
  * edits RUBRIC.md changes what the agent is told in neither arm and is judged by the original rubric.
  *
- * Memory: each re-run starts from the memory the original run started with when loops kept a copy
- * (state/NAME/runs/RUN.memory-start.md), else from the loop's MEMORY.md as it is now (documented in
- * docs/hillclimb.md as a limitation).
+ * Memory: each re-run starts from a copy of the loop's MEMORY.md as it is now (runs do not record the
+ * memory they started with yet: a limitation documented in docs/hillclimb.md); the copy is scratch.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -93,18 +92,17 @@ async function withChange(o: EvaluationOptions, scratch: string): Promise<LoopDe
   return { ...def, task: loaded.definition.task, skills: loaded.definition.skills };
 }
 
-async function startMemory(o: EvaluationOptions, run: string): Promise<string | undefined> {
-  for (const file of [
-    path.join(o.paths.runsDir(o.definition.name), `${run}.memory-start.md`),
-    o.paths.memory(o.definition.name),
-  ]) {
-    try {
-      return await readFile(file, 'utf8');
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+/**
+ * The memory a re-run starts from: the loop's MEMORY.md as it is now. The memory the original run
+ * started with is not recorded by runs yet (a documented limitation, docs/hillclimb.md).
+ */
+async function startMemory(o: EvaluationOptions): Promise<string | undefined> {
+  try {
+    return await readFile(o.paths.memory(o.definition.name), 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
   }
-  return undefined;
 }
 
 interface Outcome {
@@ -123,7 +121,7 @@ async function rerun(
 ): Promise<Outcome> {
   const state = await mkdtemp(path.join(scratch, 'state-'));
   const paths = statePaths(state);
-  const memory = await startMemory(o, task.run);
+  const memory = await startMemory(o);
   if (memory !== undefined) {
     await mkdir(paths.loopDir(def.name), { recursive: true });
     await writeFile(paths.memory(def.name), memory, 'utf8');

@@ -122,6 +122,10 @@ describe('loops validate', () => {
         'trigger: { cron: "@daily" }',
         'stall: { window: 2 }',
         'approve: ["run:git push*"]',
+        'hillclimb:',
+        '  every: 3',
+        '  cron: "@daily"',
+        '  eval: tasks.txt',
         'verify:',
         '  - metric: { command: node bench.js, pattern: "[0-9]+" }',
         '---',
@@ -142,6 +146,9 @@ describe('loops validate', () => {
       trigger: 6,
       stall: 7,
       approve: 8,
+      'hillclimb.every': 10,
+      'hillclimb.cron': 11,
+      'hillclimb.eval': 12,
     };
     const notYet = new Set(NOT_YET_ENFORCED.map(({ path }) => path.join('.')));
     const expected = Object.entries(lineOf)
@@ -149,7 +156,7 @@ describe('loops validate', () => {
       .map(([field, line]) => `loops/later/LOOP.md:${line}: ${field}`);
     expect(out.slice(1).map((line) => line.trim().split(': warning: ')[0])).toEqual([
       ...expected,
-      'loops/later/LOOP.md:10: verify[0].metric.pattern',
+      'loops/later/LOOP.md:14: verify[0].metric.pattern',
     ]);
     expect(notYet.size).toBe(expected.length); // every entry of the table is tried here
     if (notYet.has('trigger'))

@@ -8,6 +8,7 @@ import { formatStopBench, runStopBench } from './stop.js';
 import { formatUiBench, runUiBench } from './ui.js';
 import { formatLedgerBench, runLedgerBench } from './ledger.js';
 import { formatKillStress, runKillStress } from './kill-stress.js';
+import { formatHillclimbBench, runHillclimbBench } from './hillclimb.js';
 
 // `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
 const killsAt = process.argv.indexOf('--kills');
@@ -47,6 +48,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runLedgerBench(3);
       return { text: formatLedgerBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'hillclimb',
+    run: async () => {
+      const result = await runHillclimbBench();
+      return { text: formatHillclimbBench(result), met: result.met };
     },
   },
   {

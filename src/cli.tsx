@@ -27,11 +27,15 @@ Usage:
                                  or unmerged one)
   loops clean --older-than DAYS  fold old runs' spend files into the totals and prune their
                                  traces' detail; every figure loops spend shows stays the same
+  loops improve NAME             hill-climb now: propose one change to the loop's skill, rubric
+                                 or task from its traces, measured on its recent tasks
+  loops review [--list] [NAME]   hill-climb proposals, pending first; review show ID prints one;
+                                 review accept ID commits its diff; review reject ID --reason TEXT
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
   --headless       no screen (run, demo); progress on stderr, summary on stdout
-  --json           with run or spend: print one JSON object
+  --json           with run, spend, review or improve: print JSON
   -h, --help       this help
   -v, --version    the version
 `;
@@ -60,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
         otlp: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'older-than': { type: 'string' },
+        list: { type: 'boolean' },
+        reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -94,6 +100,8 @@ async function main(argv: string[]): Promise<number> {
       otlp: values.otlp,
       dryRun: values['dry-run'],
       olderThan: values['older-than'],
+      list: values.list,
+      reason: values.reason,
     },
     HELP,
   );

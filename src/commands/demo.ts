@@ -29,6 +29,25 @@ export async function demo(options: CommonOptions): Promise<number> {
   return code;
 }
 
+/**
+ * Hill-climbing offline: the scripted analyst reads tidy-comments' real trace, proposes the sentence its
+ * skill lacks, and the evaluation really re-runs the task with and without it. Told on stderr, so the
+ * outcome lines on stdout stay one per loop.
+ */
+async function demoProposal(dir: string): Promise<void> {
+  const { improve } = await import('../hillclimb/improve.js');
+  const made = await improve({ repoRoot: dir, loop: 'tidy-comments', env: {}, sandbox: DEMO_SANDBOX });
+  if (!made.ok) {
+    process.stderr.write(`[hill-climb] no proposal for tidy-comments: ${made.reason}\n`);
+    return;
+  }
+  const p = made.proposal;
+  process.stderr.write(
+    `[hill-climb] ${p.id} ${p.status}: ${p.title} (${p.file}); ${p.effect}\n` +
+      `  review it: loops -C ${dir} review show ${p.id}; then review accept ${p.id} or review reject ${p.id} --reason TEXT\n`,
+  );
+}
+
 /** Only the demo's own scripted loops may fall back to running unconfined. */
 const DEMO_SANDBOX = { fallback: 'unconfined' } as const;
 
@@ -54,6 +73,7 @@ async function headlessDemo(dir: string): Promise<number> {
         `${supervisor.loops()[i]?.name ?? '?'}: ${r.outcome}: ${r.reason} (${r.branch})\n`,
       );
     }
+    await demoProposal(dir);
     return results.some((r) => OUTCOME_EXIT_CODES[r.outcome] === 1) ? 1 : 0;
   } finally {
     await supervisor.shutdown();

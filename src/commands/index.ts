@@ -14,6 +14,8 @@ const KNOWN = new Set([
   'init',
   'resume',
   'clean',
+  'review',
+  'improve',
 ]);
 export interface CommonOptions {
   repo: string;
@@ -31,6 +33,9 @@ export interface CommonOptions {
   dryRun?: boolean | undefined;
   /** clean: --older-than DAYS */
   olderThan?: string | undefined;
+  /** review: --list, and reject's --reason TEXT */
+  list?: boolean | undefined;
+  reason?: string | undefined;
 }
 
 export async function runCommand(
@@ -74,6 +79,10 @@ export async function runCommand(
       return (await import('./resume.js')).resume(args, options);
     case 'clean':
       return (await import('./clean.js')).clean(options);
+    case 'review':
+      return (await import('./review.js')).review(args, options);
+    case 'improve':
+      return (await import('./improve.js')).improveCommand(args, options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

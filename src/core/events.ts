@@ -372,7 +372,9 @@ export type LoopEventBody =
       reason: string;
       /** The sender's delivery id (an unsigned header: what the request claimed). */
       delivery?: string;
-    };
+    }
+  /** A hill-climb analysis or evaluation ended without a proposal (source `hillclimb`): why. */
+  | { type: 'proposal.failed'; id: string; reason: string };
 
 export type LoopEvent = EventBase & LoopEventBody;
 export type LoopEventType = LoopEvent['type'];

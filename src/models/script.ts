@@ -24,12 +24,19 @@ const whenSchema = z
     contains: z.string().min(1).optional(),
     /** The last user message matches this regular expression (JavaScript syntax). */
     matches: z.string().min(1).refine(isRegex, { message: 'not a valid regular expression' }).optional(),
-    /** The request is for this step (work, triage, summary, review). */
+    /** The request is for this step (work, triage, summary, review, analyst). */
     step: z.enum(STEPS).optional(),
+    /** The system prompt (rules, task, skills) contains this text: a model that does better with a better skill. */
+    system_contains: z.string().min(1).optional(),
   })
-  .refine((when) => when.contains !== undefined || when.matches !== undefined || when.step !== undefined, {
-    message: 'give at least one of contains, matches, step',
-  });
+  .refine(
+    (when) =>
+      when.contains !== undefined ||
+      when.matches !== undefined ||
+      when.step !== undefined ||
+      when.system_contains !== undefined,
+    { message: 'give at least one of contains, matches, step, system_contains' },
+  );
 
 const toolCallSchema = z.strictObject({
   name: z.string().min(1),

@@ -11,6 +11,8 @@
  *     text: "The grader says it still fails; fixing."
  *   - when: { matches: "expected (\\d+)" }  # ...or matches this regular expression
  *     text: "Looking at the expected value."
+ *   - when: { system_contains: "even when unsure" }  # ...or the system prompt (the skills) says this
+ *     text: "The skill says to remove it; removing."
  *   - when: { step: review }                # ...or the request is for this step
  *     repeat: true                          # never used up
  *     tool_calls:                           # a judge's verdict is a submit_verdict call
@@ -130,6 +132,7 @@ function holds(compiled: CompiledTurn, subject: string, request: ModelRequest): 
   if (!when) return true;
   if (when.contains !== undefined && !subject.includes(when.contains)) return false;
   if (compiled.pattern && !compiled.pattern.test(subject)) return false;
+  if (when.system_contains !== undefined && !request.system.includes(when.system_contains)) return false;
   return true;
 }
 

@@ -439,5 +439,7 @@ describe('loops demo --headless', () => {
     expect(dir?.startsWith(scratch)).toBe(true);
     const branches = (await execa('git', ['-C', dir!, 'branch', '--list', 'loops/*'])).stdout;
     expect(branches.split('\n')).toHaveLength(5);
+    // The scripted analyst made a real proposal from tidy-comments' trace, measured by re-running it.
+    expect(r.stderr).toMatch(/\[hill-climb\] p-\S+ pending: .*; verified 0\/1 → 1\/1, no task lost/);
   });
 });

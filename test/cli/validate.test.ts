@@ -125,6 +125,10 @@ describe('loops validate', () => {
         '  triage: "only failures in src/"',
         'stall: { window: 2 }',
         'approve: ["run:git push*"]',
+        'hillclimb:',
+        '  every: 3',
+        '  cron: "@daily"',
+        '  eval: tasks.txt',
         'verify:',
         '  - metric: { command: node bench.js, pattern: "[0-9]+" }',
         '---',
@@ -146,6 +150,9 @@ describe('loops validate', () => {
       'trigger.triage': 9,
       stall: 10,
       approve: 11,
+      'hillclimb.every': 13,
+      'hillclimb.cron': 14,
+      'hillclimb.eval': 15,
     };
     const notYet = new Set(NOT_YET_ENFORCED.map(({ path }) => path.join('.')));
     // A triage model without trigger.triage is never called: it warns whatever the table says.
@@ -155,7 +162,7 @@ describe('loops validate', () => {
       .map(([field, line]) => `loops/later/LOOP.md:${line}: ${field}`);
     expect(out.slice(1).map((line) => line.trim().split(': warning: ')[0])).toEqual([
       ...expected,
-      'loops/later/LOOP.md:13: verify[0].metric.pattern',
+      'loops/later/LOOP.md:17: verify[0].metric.pattern',
     ]);
     // every entry of the table is tried here
     expect(notYet.size).toBe(expected.length - (notYet.has(triageUnused) ? 0 : 1));

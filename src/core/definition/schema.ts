@@ -270,6 +270,26 @@ export const telemetrySchema = z.strictObject({
   content: z.boolean().prefault(false),
 });
 
+/**
+ * Hill-climbing (docs/hillclimb.md): when a proposal is made, what it may cost, and how it is measured.
+ * `runs_per_task` defaults to 1 for the scripted model (deterministic) and 3 for real ones.
+ */
+export const hillclimbSchema = z.strictObject({
+  /** Propose after every N runs of the loop (under a supervisor: the screen or the daemon). */
+  every: positiveInt.optional(),
+  /** On a schedule (a cron expression); not yet enforced. */
+  cron: checkedString(cronProblem).optional(),
+  /** Dollars one proposal's analysis may spend (the analyst's calls). */
+  usd_per_proposal: positive.prefault(0.5),
+  /** Times each task is re-run per arm of the evaluation. */
+  runs_per_task: positiveInt.max(20).optional(),
+  /** How many recent failing tasks the evaluation re-runs. */
+  tasks: positiveInt.max(50).prefault(5),
+  /** A file naming the tasks to evaluate on, instead of recent failures; not yet enforced. */
+  eval: z.string().min(1).optional(),
+});
+export type HillclimbConfig = z.output<typeof hillclimbSchema>;
+
 export const loopFrontMatterSchema = z.strictObject({
   name,
   description: z.string().prefault(''),
@@ -294,6 +314,7 @@ export const loopFrontMatterSchema = z.strictObject({
   memory: memorySchema.prefault({}),
   telemetry: telemetrySchema.prefault({}),
   sandbox: sandboxSchema.prefault({}),
+  hillclimb: hillclimbSchema.optional(),
 });
 
 export type LoopFrontMatter = z.output<typeof loopFrontMatterSchema>;

@@ -1,0 +1,248 @@
+/**
+ * Measured before shown: the proposal is tried on the loop's own past tasks. Each task (a run's base
+ * commit and trigger context, as the index recorded them) is re-run without the change and with it,
+ * by the same engine that runs the loop (executeRun), in scratch worktrees and a scratch state folder,
+ * so the loop's own memory, traces, index and branches are not written. Both arms are graded by the
+ * loop's own graders, holdouts included, built from the definition as it is now: a proposal that
+ * edits RUBRIC.md changes what the agent is told in neither arm and is judged by the original rubric.
+ *
+ * Memory: each re-run starts from a copy of the loop's MEMORY.md as it is now (runs do not record the
+ * memory they started with yet: a limitation documented in docs/hillclimb.md); the copy is scratch.
+ */
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoopDefinition } from '../core/definition/schema.js';
+import type { EvaluationArm } from '../core/proposals.js';
+import type { LoopEvent, TokenUsage } from '../core/events.js';
+import { loadLoop } from '../core/definition/load.js';
+import { executeRun } from '../core/run/run.js';
+import { RunControl } from '../core/run/control.js';
+import { createGraders } from '../core/verify/index.js';
+import { createProvider } from '../models/factory.js';
+import type { ModelProvider } from '../models/provider.js';
+import { RunSandbox, type RunSandboxOptions } from '../process/run-sandbox.js';
+import { claudeCodeDisallowedTools } from '../core/approval/providers.js';
+import type { RunRecord } from '../state/index-db.js';
+import { StateIndex } from '../state/index-db.js';
+import { statePaths, type StatePaths } from '../state/paths.js';
+import { Worktrees } from '../workspace/worktrees.js';
+import { isNotFound } from '../state/errno.js';
+
+export interface EvaluationOptions {
+  repoRoot: string;
+  /** The loop's real state folder (read only: its memory). */
+  paths: StatePaths;
+  definition: LoopDefinition;
+  /** The proposal: the file it changes (repository-relative) and that file's text with it applied. */
+  file: string;
+  after: string;
+  tasks: readonly RunRecord[];
+  runsPerTask: number;
+  /** Run ids start with this (`eval-<proposal>`). */
+  prefix: string;
+  env?: NodeJS.ProcessEnv;
+  sandbox?: Pick<RunSandboxOptions, 'bwrapPath' | 'fallback'>;
+  wrapProvider?: (provider: ModelProvider) => ModelProvider;
+  price?: (model: string, usage: TokenUsage) => number | null;
+  /** Every event of every re-run (the spend scope records their calls). */
+  onEvent?: (event: LoopEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface Evaluation {
+  arms: [EvaluationArm, EvaluationArm];
+  improves: boolean;
+  effect: string;
+  usd: number;
+}
+
+/** The recent tasks to re-run: failing ones first (newest first), then the newest verified one as a regression guard. */
+export function pickTasks(runs: readonly RunRecord[], count: number): RunRecord[] {
+  const seen = new Set<string>();
+  const key = (r: RunRecord): string => `${r.baseSha ?? ''}\u0000${JSON.stringify(r.context ?? null)}`;
+  const newest = runs.filter(
+    (r) => r.status !== 'running' && r.baseSha !== undefined && !r.run.startsWith('eval-'),
+  );
+  newest.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+  const failing: RunRecord[] = [];
+  for (const r of newest) {
+    if (r.status === 'verified' || seen.has(key(r)) || failing.length >= count) continue;
+    seen.add(key(r));
+    failing.push(r);
+  }
+  const guard = newest.find((r) => r.status === 'verified' && !seen.has(key(r)));
+  return guard ? [...failing, guard] : failing;
+}
+
+/** The loop as it would be with the change: its folder copied aside, the file changed there, loaded again. */
+async function withChange(o: EvaluationOptions, scratch: string): Promise<LoopDefinition> {
+  const def = o.definition;
+  const root = path.join(scratch, 'repo');
+  await cp(def.dir, path.join(root, 'loops', def.name), { recursive: true });
+  await writeFile(path.join(root, o.file), o.after, 'utf8');
+  const loaded = await loadLoop(root, def.name);
+  if (!loaded.ok) {
+    const first = loaded.problems[0];
+    throw new Error(
+      `with the change, the loop does not load: ${first ? `${first.file}:${first.line}: ${first.message}` : 'unknown problem'}`,
+    );
+  }
+  // Only what the agent is told changes; settings, graders, the rubric and the folder stay the loop's own.
+  return { ...def, task: loaded.definition.task, skills: loaded.definition.skills };
+}
+
+/**
+ * The memory a re-run starts from: the loop's MEMORY.md as it is now. The memory the original run
+ * started with is not recorded by runs yet (a documented limitation, docs/hillclimb.md).
+ */
+async function startMemory(o: EvaluationOptions): Promise<string | undefined> {
+  try {
+    return await readFile(o.paths.memory(o.definition.name), 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+interface Outcome {
+  verified: boolean;
+  iterations: number;
+  usd: number;
+}
+
+async function rerun(
+  o: EvaluationOptions,
+  def: LoopDefinition,
+  task: RunRecord,
+  runId: string,
+  scratch: string,
+  worktrees: Worktrees,
+): Promise<Outcome> {
+  const state = await mkdtemp(path.join(scratch, 'state-'));
+  const paths = statePaths(state);
+  const memory = await startMemory(o);
+  if (memory !== undefined) {
+    await mkdir(paths.loopDir(def.name), { recursive: true });
+    await writeFile(paths.memory(def.name), memory, 'utf8');
+  }
+  const index = await StateIndex.open(paths.index);
+  const control = new RunControl();
+  const stop = (): void => control.stop('the evaluation was stopped');
+  o.signal?.addEventListener('abort', stop, { once: true });
+  const env = o.env ?? process.env;
+  const armDef: LoopDefinition = {
+    ...def,
+    workspace: { ...def.workspace, base: task.baseSha ?? def.workspace.base },
+  };
+  try {
+    const result = await executeRun({
+      definition: armDef,
+      runId,
+      trigger: 'hillclimb',
+      openSandbox: () => RunSandbox.open({ definition: armDef, repoRoot: o.repoRoot, env, ...o.sandbox }),
+      createProvider: async (sandbox) => {
+        const provider = await createProvider({
+          sandbox,
+          provider: def.agent.provider,
+          model: def.model,
+          ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),
+          loopDir: def.dir,
+          script: def.agent.script,
+          ...(def.agent.command ? { command: def.agent.command } : {}),
+          disallowedTools: claudeCodeDisallowedTools(def.approve),
+          env,
+        });
+        return o.wrapProvider ? o.wrapProvider(provider) : provider;
+      },
+      // The loop's own graders, from the definition as it is (never the changed rubric).
+      createGraders: () => createGraders(o.definition),
+      worktrees,
+      paths,
+      index,
+      control,
+      env,
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      ...(o.price ? { price: o.price } : {}),
+      ...(task.context ? { context: task.context } : {}),
+    });
+    if (result.worktree)
+      await worktrees.remove(result.worktree, { deleteBranch: true }).catch(() => undefined);
+    return { verified: result.outcome === 'verified', iterations: result.iterations, usd: result.spend.usd };
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+  }
+}
+
+function arm(name: EvaluationArm['arm'], tasks: readonly RunRecord[], results: Outcome[][]): EvaluationArm {
+  const flat = results.flat();
+  const verified = flat.filter((r) => r.verified).length;
+  const usd = flat.reduce((n, r) => n + r.usd, 0);
+  return {
+    arm: name,
+    tasks: tasks.length,
+    runs: flat.length,
+    verified,
+    rate: flat.length === 0 ? 0 : verified / flat.length,
+    iterations: flat.reduce((n, r) => n + r.iterations, 0),
+    usd,
+    usdPerVerified: verified === 0 ? null : usd / verified,
+    perTask: tasks.map((t, i) => {
+      const runs = results[i] ?? [];
+      const ok = runs.filter((r) => r.verified).length;
+      return { task: t.run, verified: ok * 2 > runs.length, runs: runs.length };
+    }),
+  };
+}
+
+/**
+ * Improves when the verified rate rises with no task going from verified to unverified, or when the
+ * rate holds (and is not zero) with no task lost and dollars per verified run fall.
+ */
+export function judge(without: EvaluationArm, withIt: EvaluationArm): { improves: boolean; effect: string } {
+  const lost = without.perTask.filter((t, i) => t.verified && withIt.perTask[i]?.verified === false).length;
+  const rates = `verified ${without.verified}/${without.runs} → ${withIt.verified}/${withIt.runs}`;
+  const lostText = lost === 0 ? 'no task lost' : `${lost} task${lost === 1 ? '' : 's'} lost`;
+  if (lost === 0 && withIt.rate > without.rate) return { improves: true, effect: `${rates}, ${lostText}` };
+  const cheaper =
+    withIt.rate === without.rate &&
+    withIt.usdPerVerified !== null &&
+    without.usdPerVerified !== null &&
+    withIt.usdPerVerified < without.usdPerVerified;
+  if (lost === 0 && cheaper) {
+    return {
+      improves: true,
+      effect: `${rates}, $/verified ${without.usdPerVerified?.toFixed(4)} → ${withIt.usdPerVerified?.toFixed(4)}, ${lostText}`,
+    };
+  }
+  return { improves: false, effect: `${rates}, ${lostText}: no measured gain` };
+}
+
+export async function evaluateProposal(o: EvaluationOptions): Promise<Evaluation> {
+  if (o.tasks.length === 0)
+    throw new Error('no recorded task to evaluate on (no finished run with a base commit)');
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'loops-eval-'));
+  try {
+    const changed = await withChange(o, scratch);
+    const worktrees = await Worktrees.open(o.repoRoot);
+    const results: Record<'without' | 'with', Outcome[][]> = { without: [], with: [] };
+    for (const [armName, def] of [
+      ['without', o.definition],
+      ['with', changed],
+    ] as const) {
+      for (const [t, task] of o.tasks.entries()) {
+        const runs: Outcome[] = [];
+        for (let n = 1; n <= o.runsPerTask; n++) {
+          if (o.signal?.aborted) throw new Error('the evaluation was stopped');
+          runs.push(await rerun(o, def, task, `${o.prefix}-${armName}-${t + 1}-${n}`, scratch, worktrees));
+        }
+        results[armName].push(runs);
+      }
+    }
+    const without = arm('without', o.tasks, results.without);
+    const withIt = arm('with', o.tasks, results.with);
+    return { arms: [without, withIt], ...judge(without, withIt), usd: without.usd + withIt.usd };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

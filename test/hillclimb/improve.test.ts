@@ -1,0 +1,227 @@
+/**
+ * Hill-climbing end to end with the scripted model on real repositories: a real run's trace becomes
+ * signatures, the scripted analyst proposes a real diff, the evaluation really re-runs the task with
+ * and without it, and accepting commits it. Also: a proposal that hurts is filed regressed and never
+ * listed as pending; a rejected one is never proposed again; one whose file changed is superseded.
+ */
+import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Supervisor } from '../../src/core/supervisor.js';
+import { improve } from '../../src/hillclimb/improve.js';
+import { openProposals } from '../../src/hillclimb/port.js';
+import { StateIndex } from '../../src/state/index-db.js';
+import { statePaths } from '../../src/state/paths.js';
+import type { LoopEventBody } from '../../src/core/events.js';
+import { makeRepo, type TestRepo } from '../core/helpers.js';
+
+let repo: TestRepo | undefined;
+afterEach(async () => {
+  await repo?.cleanup();
+  repo = undefined;
+});
+
+/** The reason of a refusal; a success fails the test. */
+function reasonOf(answer: { ok: true } | { ok: false; reason: string }): string {
+  if (answer.ok) throw new Error('expected a refusal');
+  return answer.reason;
+}
+
+async function runLoop(dir: string, loop: string): Promise<string> {
+  const supervisor = await Supervisor.open(dir, { env: {}, maxRetries: 0 });
+  try {
+    return (await supervisor.start(loop)).outcome;
+  } finally {
+    await supervisor.shutdown();
+  }
+}
+
+describe('loops improve on the demo loop tidy-comments', () => {
+  it('proposes the missing sentence, measures the gain, and accepting commits it alone', async () => {
+    repo = await makeRepo();
+    const dir = repo.dir;
+    expect(await runLoop(dir, 'tidy-comments')).toBe('budget');
+    const paths = statePaths(dir);
+    const memoryBefore = await readFile(paths.memory('tidy-comments'), 'utf8');
+
+    const events: LoopEventBody[] = [];
+    const result = await improve({
+      repoRoot: dir,
+      loop: 'tidy-comments',
+      env: {},
+      emit: (e) => events.push(e),
+    });
+    if (!result.ok) throw new Error(result.reason);
+    const p = result.proposal;
+    expect(p.status).toBe('pending');
+    expect(p.file).toBe('loops/tidy-comments/SKILL.md');
+    expect(p.signatures.map((s) => s.kind)).toEqual(expect.arrayContaining(['test', 'budget']));
+    const [without, withIt] = p.evaluation;
+    expect(without).toMatchObject({ arm: 'without', runs: 1, verified: 0 });
+    expect(withIt).toMatchObject({ arm: 'with', runs: 1, verified: 1 });
+    expect(p.effect).toBe('verified 0/1 → 1/1, no task lost');
+    expect(events.map((e) => (e.type === 'proposal.changed' ? e.status : e.type))).toEqual([
+      'analysing',
+      'evaluating',
+      'pending',
+    ]);
+
+    // The loop's own state is untouched by the evaluation: no new run, same memory, no eval branch.
+    const index = await StateIndex.open(paths.index);
+    expect(index.runs('tidy-comments')).toHaveLength(1);
+    expect(await readFile(paths.memory('tidy-comments'), 'utf8')).toBe(memoryBefore);
+    expect(await repo.git('branch', '--list', 'loops/tidy-comments/eval-*')).toBe('');
+    // The analyst's and the evaluation's calls are in the ledger under their own pseudo-run.
+    const spend = await readdir(paths.spendDir('tidy-comments'));
+    expect(spend).toContain(`improve-${p.id}.jsonl`);
+    const calls = (await readFile(join(paths.spendDir('tidy-comments'), `improve-${p.id}.jsonl`), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { step: string });
+    expect(calls.some((c) => c.step === 'analyst')).toBe(true);
+    expect(calls.some((c) => c.step === 'work')).toBe(true);
+
+    // The page a person reads.
+    const page = await readFile(join(paths.loopDir('tidy-comments'), 'proposals', `${p.id}.md`), 'utf8');
+    expect(page).toContain('| with | 1 | 1 | 1 | 100% |');
+    expect(page).toContain('+3. Every comment that starts with "Bug:" is stale');
+
+    // Other work in progress, staged and unstaged, survives the accept untouched.
+    await appendFile(join(dir, 'README.md'), '\nwork in progress\n');
+    await writeFile(join(dir, 'notes.txt'), 'staged\n');
+    await repo.git('add', 'notes.txt');
+    const port = openProposals(dir);
+    const listed = await port.list();
+    expect(listed.map((v) => [v.id, v.status])).toEqual([[p.id, 'pending']]);
+    expect(listed[0]).not.toHaveProperty('targetHash');
+    const answer = await port.accept(p.id);
+    if (!answer.ok) throw new Error(answer.reason);
+    expect(await repo.git('log', '-1', '--format=%s')).toBe(`hillclimb: ${p.title} (${p.id})`);
+    expect(await repo.git('show', '--name-only', '--format=', 'HEAD')).toBe('loops/tidy-comments/SKILL.md');
+    expect(await readFile(join(dir, 'loops/tidy-comments/SKILL.md'), 'utf8')).toContain('even when unsure');
+    expect(await repo.git('status', '--porcelain')).toContain('M README.md');
+    expect(await repo.git('status', '--porcelain')).toContain('A  notes.txt');
+    expect((await port.list())[0]).toMatchObject({ status: 'accepted', commit: answer.commit });
+
+    // With the accepted skill the loop now verifies.
+    expect(await runLoop(dir, 'tidy-comments')).toBe('verified');
+  });
+
+  it('never proposes a rejected change again', async () => {
+    repo = await makeRepo();
+    expect(await runLoop(repo.dir, 'tidy-comments')).toBe('budget');
+    const first = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    if (!first.ok) throw new Error(first.reason);
+    const port = openProposals(repo.dir);
+    expect(await port.reject(first.proposal.id, '  ')).toMatchObject({ ok: false });
+    expect(await port.reject(first.proposal.id, 'say it in the task instead')).toMatchObject({ ok: true });
+    expect(reasonOf(await port.accept(first.proposal.id))).toContain('is rejected');
+
+    const again = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    expect(reasonOf(again)).toContain('a person already rejected this change');
+    expect((await port.list('tidy-comments')).map((v) => v.status)).toEqual(['rejected']);
+  });
+
+  it('supersedes a pending proposal whose file was edited, and refuses to accept it', async () => {
+    repo = await makeRepo();
+    expect(await runLoop(repo.dir, 'tidy-comments')).toBe('budget');
+    const made = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    if (!made.ok) throw new Error(made.reason);
+    await appendFile(join(repo.dir, 'loops/tidy-comments/SKILL.md'), '3. Keep the file formatted.\n');
+    const port = openProposals(repo.dir);
+    const [view] = await port.list();
+    expect(view?.status).toBe('superseded');
+    expect(view?.reason).toContain('changed since');
+    expect(await port.accept(made.proposal.id)).toMatchObject({ ok: false });
+    expect(await repo.git('log', '-1', '--format=%s')).not.toContain('hillclimb');
+  });
+
+  it('refuses to accept over uncommitted changes to the target file', async () => {
+    repo = await makeRepo();
+    expect(await runLoop(repo.dir, 'tidy-comments')).toBe('budget');
+    const made = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    if (!made.ok) throw new Error(made.reason);
+    // Staged, then put back in the working tree: the index differs from HEAD, so the file is not clean.
+    const file = join(repo.dir, 'loops/tidy-comments/SKILL.md');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('# Tidying comments', '# Tidying comments!'));
+    await repo.git('add', 'loops/tidy-comments/SKILL.md');
+    await writeFile(file, text);
+    const answer = await openProposals(repo.dir).accept(made.proposal.id);
+    expect(reasonOf(answer)).toContain('uncommitted changes');
+  });
+});
+
+const HURT_LOOP = `---
+name: hurt
+description: Writes ok.txt unless told not to
+agent:
+  provider: scripted
+  tools: [write_file]
+verify:
+  - name: ok written
+    command: node -e "const fs=require('fs');process.exit(fs.existsSync('ok.txt')&&!fs.existsSync('BLOCK')?0:1)"
+budget: { iterations: 1, tool_calls: 5, minutes: 5 }
+---
+Write ok.txt.
+`;
+
+const HURT_SKILL = `---
+name: hurt
+description: How to write ok.txt.
+---
+# Writing ok.txt
+
+1. Write the file.
+`;
+
+const HURT_SCRIPT = `turns:
+  - when: { system_contains: NEVER WRITE FILES }
+    repeat: true
+    text: I was told never to write files.
+  - text: Writing it.
+    tool_calls:
+      - { name: write_file, input: { path: ok.txt, content: ok } }
+  - text: Done.
+  - when: { step: analyst }
+    repeat: true
+    tool_calls:
+      - name: submit_proposal
+        input:
+          file: loops/hurt/SKILL.md
+          title: Forbid writing files
+          rationale: A hostile idea that makes things worse.
+          diff: |
+            --- a/loops/hurt/SKILL.md
+            +++ b/loops/hurt/SKILL.md
+            @@ -6,1 +6,2 @@
+             1. Write the file.
+            +2. NEVER WRITE FILES.
+`;
+
+describe('a proposal that hurts', () => {
+  it('is filed regressed, kept on disk, and never listed as pending', async () => {
+    repo = await makeRepo();
+    await repo.addLoop('hurt', HURT_LOOP, HURT_SCRIPT);
+    await writeFile(join(repo.dir, 'loops/hurt/SKILL.md'), HURT_SKILL);
+    // A failing task (BLOCK makes the grader fail whatever is written), then a verified one without it.
+    await writeFile(join(repo.dir, 'BLOCK'), 'x');
+    await repo.git('add', '-A');
+    await repo.git('commit', '-q', '-m', 'blocked');
+    expect(await runLoop(repo.dir, 'hurt')).toBe('budget');
+    await repo.git('rm', '-q', 'BLOCK');
+    await repo.git('commit', '-q', '-m', 'unblocked');
+    expect(await runLoop(repo.dir, 'hurt')).toBe('verified');
+
+    const result = await improve({ repoRoot: repo.dir, loop: 'hurt', env: {} });
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.proposal.status).toBe('regressed');
+    expect(result.proposal.effect).toBe('verified 1/2 → 0/2, 1 task lost: no measured gain');
+    const port = openProposals(repo.dir);
+    expect((await port.list('hurt')).map((v) => v.status)).toEqual(['regressed']);
+    expect(await port.accept(result.proposal.id)).toMatchObject({ ok: false });
+    // And it is not made again: the evaluation already found no gain in it.
+    const again = await improve({ repoRoot: repo.dir, loop: 'hurt', env: {} });
+    expect(again).toMatchObject({ ok: false });
+  });
+});

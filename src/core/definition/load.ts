@@ -16,6 +16,7 @@ import {
   metricWarnings,
 } from './loop-checks.js';
 import { notYetEnforced } from './not-yet.js';
+import { agentSettingWarnings } from '../../models/cli-notes.js';
 import type { LoopPlace, RubricsLoad } from './loop-checks.js';
 import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
@@ -92,6 +93,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
       rubrics = await loadRubrics(place);
       problems.push(...rubrics.problems);
       warnings.push(...notYetEnforced(parsed.yaml, file), ...metricWarnings(place));
+      warnings.push(...agentSettingWarnings(place));
     }
     if (parts.body.trim() === '') {
       problems.push({

@@ -20,6 +20,10 @@ const EVERYTHING = join(
   dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
   'dist/index.js',
 );
+const FILESYSTEM = join(
+  dirname(require.resolve('@modelcontextprotocol/server-filesystem/package.json')),
+  'dist/index.js',
+);
 const MINE = fileURLToPath(new URL('../tools/fixtures/mcp-crashy.mjs', import.meta.url));
 
 let open: Connectors | undefined;
@@ -47,6 +51,16 @@ async function asking(policy: HintPolicy, server: 'mine' | 'every'): Promise<str
 describe('which connector tools ask a person', () => {
   it('by default: those that may be destructive, the unannotated ones included (the specification default)', async () => {
     expect((await asking('hinted', 'mine')).sort()).toEqual(['crash', 'wipe']);
+  });
+
+  it('of the reference filesystem server: the ones that overwrite, edit or move files', async () => {
+    open = await Connectors.open(
+      [{ name: 'fs', command: 'node', args: [FILESYSTEM, tmpdir()], env: [] }],
+      options,
+    );
+    const asks = toolsThatAsk(open.tools, () => 'hinted').map((t) => t.tool);
+    expect(asks.sort()).toEqual(['edit_file', 'move_file', 'write_file']);
+    expect(open.tools.map((t) => t.mcp?.tool)).toContain('create_directory');
   });
 
   it('none of the everything server: all its tools are read-only or say they are not destructive', async () => {

@@ -6,6 +6,7 @@ import { Supervisor } from '../../src/core/supervisor.js';
 import { readTrace } from '../../src/state/trace.js';
 import { fileURLToPath } from 'node:url';
 import { makeRepo, type TestRepo } from './helpers.js';
+import { makeCliFixture } from '../models/cli-fixture.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = join(
@@ -158,6 +159,34 @@ describe('a run with an MCP connector', () => {
       ['mcp__mine__wipe', true, 'wiped (not really)'],
       ['mcp__mine__ok', true, 'ok'],
     ]);
+  });
+
+  it('does not start servers for an agent that makes its own tool calls, and says so', async () => {
+    const cli = await makeCliFixture({ claude: 'fake-claude.mjs' });
+    try {
+      await repo.addLoop(
+        'ask-server',
+        loop(`{ name: mine, command: node, args: ["${MINE}"] }`).replace(
+          'provider: scripted',
+          'provider: claude-code',
+        ),
+      );
+      supervisor = await Supervisor.open(repo.dir, {
+        env: cli.env('ok', { ANTHROPIC_API_KEY: 'sk-test' }),
+        maxRetries: 0,
+      });
+      const result = await supervisor.start('ask-server');
+      const events = await readTrace(result.tracePath);
+      const note = events.find((e) => e.type === 'run.error' && e.kind === 'connector.unused');
+      expect(note?.type === 'run.error' && note.message).toContain(
+        'agent.mcp is not used: the claude-code agent makes its own tool calls',
+      );
+      expect(events.some((e) => e.type === 'connector.started')).toBe(false);
+      // The agent itself ran.
+      expect(events.some((e) => e.type === 'model.response')).toBe(true);
+    } finally {
+      await cli.cleanup();
+    }
   });
 
   it('fails the run before any model call when a server cannot start, naming it', async () => {

@@ -10,6 +10,7 @@ import type { CommonOptions } from './index.js';
 import { approvalNotes } from '../core/approval/definition-check.js';
 import { validateFleetFile } from '../fleet/validate.js';
 import { missingSecretWarning } from '../triggers/webhook-settings.js';
+import { cliAgentNotes } from '../models/cli-notes.js';
 
 export async function validate(args: string[], options: CommonOptions): Promise<number> {
   const results = args.length
@@ -35,6 +36,8 @@ export async function validate(args: string[], options: CommonOptions): Promise<
         );
       }
       for (const note of approvalNotes(result.definition)) process.stdout.write(`    note: ${note}\n`);
+      for (const note of cliAgentNotes(result.definition, process.env))
+        process.stdout.write(`    note: ${note}\n`);
       continue;
     }
     problems += result.problems.length;

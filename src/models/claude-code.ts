@@ -15,12 +15,21 @@
  *
  * Claude Code gets the scrubbed environment plus its own variables (cli-env.ts); whatever it reports
  * has the user's secrets cut out before it is emitted.
+ *
+ * Failures: a result with is_error and no work done is a ProviderError of the kind its words say
+ * (cli-failure.ts); an `api_retry` event that reports refused credentials ends the call at once (no
+ * retry can fix a login), and a Claude Code that does not exit after its result is stopped
+ * (cli-process.ts). agent.base_url reaches it as ANTHROPIC_BASE_URL, which it reads; an endpoint set
+ * either way is checked for a listener first (cli-endpoint.ts).
  */
 import type { TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
 import { fromAnthropicUsage } from './anthropic-usage.js';
 import { CLAUDE_CODE_ENV, cliEnv, Redactor } from './cli-env.js';
-import { exitError, runCli } from './cli-process.js';
+import { probeEndpoint, usesProxy } from './cli-endpoint.js';
+import { classifyCliMessage, cliFailure, type CliFailureLabel, type Endpoint } from './cli-failure.js';
+import { exitError, runCli, type LineVerdict } from './cli-process.js';
+import { readVar } from './env.js';
 import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
 import { asArray, asNumber, asObject, asString, parseJsonLine, type JsonObject } from './json-lines.js';
 import {
@@ -41,6 +50,8 @@ export interface ClaudeCodeProviderOptions {
   passEnv?: Record<string, string>;
   /** Permission rules Claude Code refuses (the loop's `approve:` rules; nobody can approve in -p mode). */
   disallowedTools?: readonly string[];
+  /** agent.base_url: the Anthropic-compatible endpoint, passed as ANTHROPIC_BASE_URL. */
+  baseUrl?: string;
 }
 
 /**
@@ -67,15 +78,50 @@ export class ClaudeCodeProvider implements ModelProvider {
   private readonly env: Record<string, string>;
   private readonly redactor: Redactor;
   private readonly disallowed: readonly string[];
+  private readonly endpoint: Endpoint | undefined;
+  private readonly label: CliFailureLabel;
+  private readonly probe: boolean;
+  /** Whether the endpoint answered once already (checked once per run, not per call). */
+  private reached = false;
 
   constructor(opts: ClaudeCodeProviderOptions) {
     this.file = opts.executable ?? 'claude';
     this.disallowed = opts.disallowedTools ?? [];
-    this.env = { ...cliEnv(opts.env, CLAUDE_CODE_ENV), ...opts.passEnv };
+    const fromEnv = readVar(opts.env, 'ANTHROPIC_BASE_URL');
+    this.endpoint = opts.baseUrl
+      ? { url: opts.baseUrl, source: 'agent.base_url' }
+      : fromEnv
+        ? { url: fromEnv, source: 'ANTHROPIC_BASE_URL' }
+        : undefined;
+    this.env = {
+      ...cliEnv(opts.env, CLAUDE_CODE_ENV),
+      ...opts.passEnv,
+      ...(opts.baseUrl ? { ANTHROPIC_BASE_URL: opts.baseUrl } : {}),
+    };
     this.redactor = new Redactor(opts.env);
+    this.probe = !usesProxy(opts.env);
+    this.label = {
+      provider: this.name,
+      title: 'Claude Code',
+      login: 'ANTHROPIC_API_KEY or `claude /login`',
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+    };
+  }
+
+  /** A connection error naming the endpoint when nothing listens there; nothing when it answers. */
+  private async checkEndpoint(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.endpoint || !this.probe || this.reached) return;
+    const why = await probeEndpoint(this.endpoint, signal);
+    if (why === 'aborted' || signal?.aborted)
+      throw new ProviderError('aborted', 'the call was stopped before Claude Code started', this.name);
+    if (why !== undefined) {
+      throw cliFailure(this.label, `nothing answers there (${why})`, { kind: 'connection', retryable: true });
+    }
+    this.reached = true;
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
+    await this.checkEndpoint(request.signal);
     const forced = forcedTool(request);
     const prompt = forced
       ? `${renderPrompt(request)}\n\nGive the input of ${forced.name} as your structured output (the JSON schema you were given).`
@@ -97,7 +143,7 @@ export class ClaudeCodeProvider implements ModelProvider {
       ...(forced ? ['--json-schema', JSON.stringify(forced.inputSchema)] : []),
       ...(asArgument ? [prompt] : []),
     ];
-    const stream = new ClaudeStream(request.onEvent, this.redactor, forced?.name);
+    const stream = new ClaudeStream(request.onEvent, this.redactor, forced?.name, this.label);
     const exit = await runCli({
       provider: this.name,
       file: this.file,
@@ -112,7 +158,11 @@ export class ClaudeCodeProvider implements ModelProvider {
     });
     const response = stream.response(request.model);
     if (response) return response;
-    if (exit.exitCode !== 0) throw exitError({ provider: this.name, file: this.file }, exit);
+    if (stream.refused !== undefined)
+      throw cliFailure(this.label, stream.refused, { kind: 'auth', retryable: false });
+    if (exit.exitCode !== 0 && !exit.ended) {
+      throw exitError({ provider: this.name, file: this.file }, exit, this.label);
+    }
     throw new ProviderError(
       'malformed',
       `\`${this.file}\` ended without a result event; check that it is Claude Code and supports --output-format stream-json`,
@@ -129,6 +179,10 @@ export class ClaudeStream {
   private lastText = '';
   private result: JsonObject | undefined;
   private unnamed = 0;
+  /** The last api_retry's status and error, for what a failed result means. */
+  private retried: string | undefined;
+  /** Set when an api_retry reported refused credentials: the call ends there. */
+  refused: string | undefined;
   private readonly onEvent: ((event: ProviderEvent) => void) | undefined;
 
   /**
@@ -139,19 +193,46 @@ export class ClaudeStream {
     onEvent?: (event: ProviderEvent) => void,
     private readonly redactor = new Redactor({}),
     private readonly structuredAs?: string,
+    private readonly label: CliFailureLabel = {
+      provider: 'claude-code',
+      title: 'Claude Code',
+      login: 'ANTHROPIC_API_KEY',
+    },
   ) {
     this.onEvent = redactor.events(onEvent);
   }
 
-  line(text: string): void {
+  /** Folds one line in; says whether Claude Code is done or working (cli-process.ts). */
+  line(text: string): LineVerdict {
     const event = parseJsonLine(text);
-    if (!event) return;
+    if (!event) return undefined;
     if (event.type === 'assistant') this.assistant(asObject(event.message));
     else if (event.type === 'user') this.user(asObject(event.message));
     else if (event.type === 'result') {
       this.result = event;
       this.reportUsage(asNumber(event.total_cost_usd));
+      return 'done';
+    } else if (event.type === 'system' && event.subtype === 'api_retry') {
+      return this.apiRetry(event);
+    } else {
+      return undefined;
     }
+    return 'working';
+  }
+
+  /** Claude Code retrying a failed API call: worth waiting for, unless its login was refused. */
+  private apiRetry(event: JsonObject): LineVerdict {
+    const status = asNumber(event.error_status);
+    const error = asString(event.error);
+    const words = [status === undefined ? undefined : `HTTP ${status}`, error].filter((w) => w !== undefined);
+    this.retried = words.length > 0 ? words.join(', ') : undefined;
+    const refused =
+      status === 401 ||
+      status === 403 ||
+      /^(authentication_failed|billing_error|permission_error)$/.test(error ?? '');
+    if (!refused) return 'working';
+    this.refused = `the API refused the login while Claude Code retried (${this.retried ?? 'no detail'})`;
+    return 'done';
   }
 
   /**
@@ -175,12 +256,14 @@ export class ClaudeStream {
     const reported = asString(result.result);
     const said = reported === undefined ? undefined : this.redactor.text(reported);
     if (failed && this.usageById.size === 0) {
-      // Nothing was done (a login problem, a bad model name): the run cannot go on this way.
-      throw new ProviderError(
-        'server',
-        `Claude Code failed (${asString(result.subtype) ?? 'error'}): ${said ?? 'no message'}`,
-        'claude-code',
-      );
+      // Nothing was done (a login problem, an unreachable API, a bad model name): its words say which.
+      const detail = `${said ?? 'no message'} (${asString(result.subtype) ?? 'error'}${this.retried ? `; last retry: ${this.retried}` : ''})`;
+      // Its own words first (api_error_status where given); the last retry's only when they say nothing.
+      const status = asNumber(result.api_error_status);
+      let classified = classifyCliMessage(`${status ?? ''} ${said ?? ''}`);
+      if (classified.kind === 'server' && !classified.retryable && this.retried)
+        classified = classifyCliMessage(this.retried);
+      throw cliFailure(this.label, detail, classified);
     }
     const usd = asNumber(result.total_cost_usd);
     return {

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { GROUPS, superviseGroup } from '../process/process-group.js';
 import type { Redactor } from './cli-env.js';
 import type { Sandbox } from '../process/sandbox.js';
+import { classifyCliMessage, type CliFailureLabel } from './cli-failure.js';
 import { ProviderError } from './provider.js';
 
 export interface CliSpec {
@@ -30,17 +31,37 @@ export interface CliSpec {
   signal?: AbortSignal;
   /** The second half of "`file` was not found on PATH: …". */
   missingHint: string;
-  /** Each stdout line, without its newline, as it arrives; an over-long one is cut to MAX_LINE_CHARS. */
-  onLine: (line: string) => void;
+  /**
+   * Each stdout line, without its newline, as it arrives; an over-long one is cut to MAX_LINE_CHARS.
+   * What it returns says where the CLI's own stream stands (LineVerdict): a CLI that has said its last
+   * word but does not exit is stopped instead of waited for.
+   */
+  onLine: (line: string) => LineVerdict;
+  /** How long a CLI may go on after a 'failing' line before it is stopped; default FAILING_GRACE_MS. */
+  failingGraceMs?: number;
   /** Runs the CLI confined (the command provider); claude and codex bring their own sandbox. */
   sandbox?: Sandbox;
 }
+
+/**
+ * What one line of a CLI's stream means for the process:
+ * - 'done': the call's outcome is known (a result, a failed turn); the CLI gets END_GRACE_MS to exit
+ *   by itself, then its group is stopped;
+ * - 'failing': an error that is usually its last word; unless a 'working' line follows within
+ *   `failingGraceMs`, the group is stopped;
+ * - 'working': the CLI is busy (a retry, a tool call), which cancels a 'failing' stop;
+ * - nothing: no change.
+ */
+export type LineVerdict = 'done' | 'failing' | 'working' | undefined | void;
 
 /** bwrap's own words when the program it was to run does not exist. */
 const SANDBOXED_MISSING = /^bwrap: execvp [^\n]*: No such file or directory/m;
 
 export interface CliExit {
-  exitCode: number;
+  /** null when loops stopped it after its stream had ended (`ended`). */
+  exitCode: number | null;
+  /** True when the CLI was stopped because its stream had said its last word ('done' or 'failing'). */
+  ended: boolean;
   /** The end of stderr, secrets removed, for error messages. */
   stderrTail: string;
   /** Characters printed on stdout, all of them (what was passed on is bounded). */
@@ -59,6 +80,10 @@ const TAIL_CHARS = 1500;
 const KILL_GRACE_MS = 2_000;
 /** After the CLI exits, how long processes that escaped its group may keep its output open. */
 const DRAIN_MS = 1_000;
+/** After a 'done' line: time to exit by itself (and flush) before it is stopped. */
+const END_GRACE_MS = 2_000;
+/** After a 'failing' line: time to show it is still working (Codex's error events are not all fatal). */
+export const FAILING_GRACE_MS = 10_000;
 
 export async function runCli(spec: CliSpec): Promise<CliExit> {
   if (spec.signal?.aborted) throw aborted(spec);
@@ -96,10 +121,35 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
     stderr += chunk;
     if (stderr.length > STDERR_KEEP_CHARS * 2) stderr = stderr.slice(-STDERR_KEEP_CHARS);
   });
+  // A CLI whose stream has ended is stopped after a grace, so one that never exits cannot hang the run.
+  let ended = false;
+  let endTimer: NodeJS.Timeout | undefined;
+  let failing = false;
+  const endAfter = (ms: number): void => {
+    clearTimeout(endTimer);
+    endTimer = setTimeout(() => {
+      ended = true;
+      group.stop();
+    }, ms);
+  };
+  let done = false;
+  const verdict = (v: LineVerdict): void => {
+    if (done) return;
+    if (v === 'done') {
+      done = true;
+      endAfter(END_GRACE_MS);
+    } else if (v === 'failing' && !failing) {
+      failing = true;
+      endAfter(spec.failingGraceMs ?? FAILING_GRACE_MS);
+    } else if (v === 'working' && failing) {
+      failing = false;
+      clearTimeout(endTimer);
+    }
+  };
   // Once the call is aborted (a stop, the deadline, a cap reached), what is still in the pipe is
   // nobody's: it is neither passed on nor counted.
   const lines = new LineReader(MAX_LINE_CHARS, (line) => {
-    if (!spec.signal?.aborted) spec.onLine(line);
+    if (!spec.signal?.aborted) verdict(spec.onLine(line));
   });
   try {
     if (child.stdout) {
@@ -120,6 +170,15 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
         spec.provider,
       );
     }
+    if (result.exitCode === undefined && ended) {
+      return {
+        exitCode: null,
+        ended,
+        stderrTail: tail(spec.redactor.text(stderr)),
+        stdoutChars: lines.chars,
+        cutLines: lines.cutLines,
+      };
+    }
     if (result.exitCode === undefined) {
       const why = result.signal
         ? `was killed by ${result.signal}`
@@ -128,24 +187,36 @@ export async function runCli(spec: CliSpec): Promise<CliExit> {
     }
     return {
       exitCode: result.exitCode,
+      ended,
       stderrTail: tail(spec.redactor.text(stderr)),
       stdoutChars: lines.chars,
       cutLines: lines.cutLines,
     };
   } finally {
+    clearTimeout(endTimer);
     spec.signal?.removeEventListener('abort', onAbort);
     group.dispose();
   }
 }
 
-/** A non-zero exit with nothing usable on stdout. */
-export function exitError(spec: Pick<CliSpec, 'provider' | 'file'>, exit: CliExit): ProviderError {
+/**
+ * A non-zero exit with nothing usable on stdout, quoting the end of stderr. With a `label` (a CLI agent
+ * whose stderr is its own words), the kind is read from them: a refused login, a limit, no network.
+ */
+export function exitError(
+  spec: Pick<CliSpec, 'provider' | 'file'>,
+  exit: CliExit,
+  label?: CliFailureLabel,
+): ProviderError {
   const said = exit.stderrTail === '' ? 'and printed nothing on stderr' : `: ${exit.stderrTail}`;
-  return new ProviderError(
-    'server',
-    `\`${spec.file}\` exited with status ${exit.exitCode}${said}`,
-    spec.provider,
-  );
+  const message = `\`${spec.file}\` exited with status ${exit.exitCode}${said}`;
+  if (!label || exit.stderrTail === '') return new ProviderError('server', message, spec.provider);
+  const { kind, retryable } = classifyCliMessage(exit.stderrTail);
+  const where =
+    kind === 'connection' && label.endpoint
+      ? ` (endpoint ${label.endpoint.url}, from ${label.endpoint.source})`
+      : '';
+  return new ProviderError(kind, `${message}${where}`, spec.provider, retryable);
 }
 
 function aborted(spec: Pick<CliSpec, 'provider' | 'file'>): ProviderError {

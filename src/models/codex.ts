@@ -10,11 +10,20 @@
  *
  * Codex gets the scrubbed environment plus its own variables (cli-env.ts); whatever it reports has the
  * user's secrets cut out before it is emitted.
+ *
+ * Failures are Codex's own words: a fatal `error` event or `turn.failed` ends the call with a
+ * ProviderError of the kind the words say (cli-failure.ts), and a Codex that does not exit after it is
+ * stopped (cli-process.ts). Its `error` events are not all fatal: "Reconnecting... 2/5" is a retry in
+ * progress, and an error followed by more work was a warning. agent.base_url reaches Codex as its
+ * `openai_base_url` setting (current Codex no longer reads OPENAI_BASE_URL) and is checked for a
+ * listener first (cli-endpoint.ts).
  */
 import type { TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
 import { cliEnv, CODEX_ENV, Redactor } from './cli-env.js';
-import { exitError, runCli } from './cli-process.js';
+import { probeEndpoint, usesProxy } from './cli-endpoint.js';
+import { cliFailure, type CliFailureLabel, type Endpoint } from './cli-failure.js';
+import { exitError, runCli, type LineVerdict } from './cli-process.js';
 import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
 import { asArray, asNumber, asObject, asString, parseJsonLine, type JsonObject } from './json-lines.js';
 import {
@@ -32,7 +41,14 @@ export interface CodexProviderOptions {
   executable?: string;
   /** Variables the loop passes through on purpose (`sandbox: { env: [...] }`). */
   passEnv?: Record<string, string>;
+  /** agent.base_url: the OpenAI-compatible endpoint Codex's built-in provider is to use. */
+  baseUrl?: string;
+  /** How long Codex may go on after an error event before it is stopped (cli-process.ts). */
+  failingGraceMs?: number;
 }
+
+/** An `error` event for a retry Codex is making, not the end of the turn. */
+const RETRYING = /^\s*(reconnecting|retrying)\b/i;
 
 /** DEFAULT_MODELS.codex: let Codex choose. */
 const DEFAULT_MODEL = 'default';
@@ -45,14 +61,47 @@ export class CodexProvider implements ModelProvider {
   private readonly file: string;
   private readonly env: Record<string, string>;
   private readonly redactor: Redactor;
+  private readonly endpoint: Endpoint | undefined;
+  private readonly label: CliFailureLabel;
+  private readonly probe: boolean;
+  private readonly failingGraceMs: number | undefined;
+  /** Whether the endpoint answered once already (checked once per run, not per call). */
+  private reached = false;
 
   constructor(opts: CodexProviderOptions) {
     this.file = opts.executable ?? 'codex';
-    this.env = { ...cliEnv(opts.env, CODEX_ENV), ...opts.passEnv };
+    this.endpoint = opts.baseUrl ? { url: opts.baseUrl, source: 'agent.base_url' } : undefined;
+    this.env = {
+      ...cliEnv(opts.env, CODEX_ENV),
+      ...opts.passEnv,
+      // Older Codex reads only the variable; newer only the setting (passed in the arguments).
+      ...(this.endpoint ? { OPENAI_BASE_URL: this.endpoint.url } : {}),
+    };
     this.redactor = new Redactor(opts.env);
+    this.probe = !usesProxy(opts.env);
+    this.failingGraceMs = opts.failingGraceMs;
+    this.label = {
+      provider: this.name,
+      title: 'Codex',
+      login: 'OPENAI_API_KEY or `codex login`',
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+    };
+  }
+
+  /** A connection error naming the endpoint when nothing listens there; nothing when it answers. */
+  private async checkEndpoint(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.endpoint || !this.probe || this.reached) return;
+    const why = await probeEndpoint(this.endpoint, signal);
+    if (why === 'aborted' || signal?.aborted)
+      throw new ProviderError('aborted', 'the call was stopped before Codex started', this.name);
+    if (why !== undefined) {
+      throw cliFailure(this.label, `nothing answers there (${why})`, { kind: 'connection', retryable: true });
+    }
+    this.reached = true;
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
+    await this.checkEndpoint(request.signal);
     const prompt = renderPrompt(request);
     const asArgument = promptFitsArgument(prompt);
     const args = [
@@ -61,6 +110,8 @@ export class CodexProvider implements ModelProvider {
       // Codex's own sandbox: the worktree is the agent's to change, nothing outside it, no network.
       '--sandbox',
       'workspace-write',
+      // A TOML string; a URL holds nothing JSON would escape differently.
+      ...(this.endpoint ? ['-c', `openai_base_url=${JSON.stringify(this.endpoint.url)}`] : []),
       ...(request.model === DEFAULT_MODEL ? [] : ['-m', request.model]),
       // "-" makes codex read the prompt from stdin.
       asArgument ? prompt : '-',
@@ -77,11 +128,13 @@ export class CodexProvider implements ModelProvider {
       ...(request.signal ? { signal: request.signal } : {}),
       missingHint: 'install Codex (npm install -g @openai/codex) or use provider openai',
       onLine: (line) => stream.line(line),
+      ...(this.failingGraceMs === undefined ? {} : { failingGraceMs: this.failingGraceMs }),
     });
-    if (stream.failure !== undefined && !stream.completed) {
-      throw new ProviderError('server', `Codex failed: ${stream.failure}`, this.name);
+    const failure = stream.failureMessage();
+    if (failure !== undefined && !stream.completed) throw cliFailure(this.label, failure);
+    if (exit.exitCode !== 0 && !exit.ended) {
+      throw exitError({ provider: this.name, file: this.file }, exit, this.label);
     }
-    if (exit.exitCode !== 0) throw exitError({ provider: this.name, file: this.file }, exit);
     if (!stream.completed) {
       throw new ProviderError(
         'malformed',
@@ -104,7 +157,10 @@ export class CodexStream {
   usage: TokenUsage = emptyUsage();
   text = '';
   completed = false;
+  /** turn.failed's message. */
   failure: string | undefined;
+  /** The last fatal-looking `error` event's message. */
+  error: string | undefined;
   private readonly announced = new Set<string>();
   private readonly onEvent: ((event: ProviderEvent) => void) | undefined;
 
@@ -116,27 +172,42 @@ export class CodexStream {
     this.onEvent = redactor.events(onEvent);
   }
 
-  line(text: string): void {
+  /** What the turn failed with: turn.failed's words, unless they say less than an error event did. */
+  failureMessage(): string | undefined {
+    if (this.failure !== undefined && !/^(the )?turn failed$/i.test(this.failure.trim())) return this.failure;
+    return this.error ?? this.failure;
+  }
+
+  /** Folds one line in; says whether Codex is done, failing or working (cli-process.ts). */
+  line(text: string): LineVerdict {
     const event = parseJsonLine(text);
-    if (!event) return;
+    if (!event) return undefined;
     switch (event.type) {
       case 'turn.completed':
         this.completed = true;
         this.usage = addUsage(this.usage, turnUsage(asObject(event.usage)));
         this.onEvent?.({ kind: 'usage', usage: this.usage });
-        break;
+        return 'done';
       case 'turn.failed':
         this.failure = this.redactor.text(asString(asObject(event.error)?.message) ?? 'the turn failed');
-        break;
-      case 'error':
-        this.failure = this.redactor.text(asString(event.message) ?? 'an error with no message');
-        break;
+        return 'done';
+      case 'error': {
+        const message = this.redactor.text(asString(event.message) ?? 'an error with no message');
+        // A retry in progress; Codex may add will_retry to say so (openai/codex#32984).
+        if (event.will_retry === true || RETRYING.test(message)) return 'working';
+        this.error = message;
+        return 'failing';
+      }
       case 'item.started':
         this.started(asObject(event.item));
-        break;
+        return 'working';
+      case 'item.updated':
+        return 'working';
       case 'item.completed':
         this.finished(asObject(event.item));
-        break;
+        return 'working';
+      default:
+        return undefined;
     }
   }
 

@@ -54,11 +54,16 @@ export async function createProvider(opts: ProviderOptions): Promise<ModelProvid
         env: opts.env,
         passEnv: opts.sandbox?.passedEnv ?? {},
         ...(opts.disallowedTools ? { disallowedTools: opts.disallowedTools } : {}),
+        ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
       });
     }
     case 'codex': {
       const { CodexProvider } = await import('./codex.js');
-      return new CodexProvider({ env: opts.env, passEnv: opts.sandbox?.passedEnv ?? {} });
+      return new CodexProvider({
+        env: opts.env,
+        passEnv: opts.sandbox?.passedEnv ?? {},
+        ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+      });
     }
     case 'command': {
       const { CommandProvider } = await import('./command.js');

@@ -4,13 +4,25 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { readTrace } from '../../src/state/trace.js';
+import { fileURLToPath } from 'node:url';
 import { makeRepo, type TestRepo } from './helpers.js';
+import { makeCliFixture } from '../models/cli-fixture.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = join(
   dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
   'dist/index.js',
 );
+
+const MINE = fileURLToPath(new URL('../tools/fixtures/mcp-crashy.mjs', import.meta.url));
+
+const HINTED_SCRIPT = `turns:
+  - text: Cleaning up.
+    tool_calls:
+      - { name: mcp__mine__wipe, input: {} }
+      - { name: mcp__mine__ok, input: {} }
+  - text: Done.
+`;
 
 let repo: TestRepo;
 let supervisor: Supervisor | undefined;
@@ -69,6 +81,9 @@ describe('a run with an MCP connector', () => {
     expect(results[0]?.output).toBe('Echo: from the agent');
     expect(results[1]?.output).toContain('42');
     expect(events.some((e) => e.type === 'connector.log' && e.server === 'every')).toBe(true);
+    // All its tools are read-only or hinted not destructive: none asks.
+    expect(events.some((e) => e.type === 'run.error' && e.kind === 'approval.hinted')).toBe(false);
+    expect(events.some((e) => e.type === 'approval.requested')).toBe(false);
   });
 
   it('counts MCP calls against the tool_calls cap', async () => {
@@ -104,6 +119,74 @@ describe('a run with an MCP connector', () => {
       ['mcp__every__get-sum', true],
     ]);
     expect(results[0]?.output).toMatch(/denied/);
+  });
+
+  it('asks before a tool its server hints may be destructive, with no rule: denied headless, read-only runs', async () => {
+    await repo.addLoop('ask-server', loop(`{ name: mine, command: node, args: ["${MINE}"] }`), HINTED_SCRIPT);
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    const events = await readTrace(result.tracePath);
+    const note = events.find((e) => e.type === 'run.error' && e.kind === 'approval.hinted');
+    expect(note?.type === 'run.error' && note.message).toBe(
+      'MCP server mine: crash, wipe ask a person before each call (their hints say they may be destructive); ' +
+        'a run with nobody to ask denies them. Set approve: never on the server to let them run',
+    );
+    const asked = events.flatMap((e) => (e.type === 'approval.requested' ? [e] : []));
+    expect(asked.map((e) => [e.tool, e.rule])).toEqual([
+      ['mcp__mine__wipe', "mcp:mine/wipe may be destructive, by its server's hints"],
+    ]);
+    const results = events.flatMap((e) => (e.type === 'tool.result' ? [e] : []));
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ['mcp__mine__wipe', false],
+      ['mcp__mine__ok', true],
+    ]);
+    expect(results[0]?.output).toMatch(/denied without asking/);
+  });
+
+  it('runs a destructive-hinted tool without asking when the server says approve: never', async () => {
+    await repo.addLoop(
+      'ask-server',
+      loop(`{ name: mine, command: node, args: ["${MINE}"], approve: never }`),
+      HINTED_SCRIPT,
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    const events = await readTrace(result.tracePath);
+    expect(events.some((e) => e.type === 'approval.requested')).toBe(false);
+    expect(events.some((e) => e.type === 'run.error' && e.kind === 'approval.hinted')).toBe(false);
+    const results = events.flatMap((e) => (e.type === 'tool.result' ? [e] : []));
+    expect(results.map((r) => [r.name, r.ok, r.output])).toEqual([
+      ['mcp__mine__wipe', true, 'wiped (not really)'],
+      ['mcp__mine__ok', true, 'ok'],
+    ]);
+  });
+
+  it('does not start servers for an agent that makes its own tool calls, and says so', async () => {
+    const cli = await makeCliFixture({ claude: 'fake-claude.mjs' });
+    try {
+      await repo.addLoop(
+        'ask-server',
+        loop(`{ name: mine, command: node, args: ["${MINE}"] }`).replace(
+          'provider: scripted',
+          'provider: claude-code',
+        ),
+      );
+      supervisor = await Supervisor.open(repo.dir, {
+        env: cli.env('ok', { ANTHROPIC_API_KEY: 'sk-test' }),
+        maxRetries: 0,
+      });
+      const result = await supervisor.start('ask-server');
+      const events = await readTrace(result.tracePath);
+      const note = events.find((e) => e.type === 'run.error' && e.kind === 'connector.unused');
+      expect(note?.type === 'run.error' && note.message).toContain(
+        'agent.mcp is not used: the claude-code agent makes its own tool calls',
+      );
+      expect(events.some((e) => e.type === 'connector.started')).toBe(false);
+      // The agent itself ran.
+      expect(events.some((e) => e.type === 'model.response')).toBe(true);
+    } finally {
+      await cli.cleanup();
+    }
   });
 
   it('fails the run before any model call when a server cannot start, naming it', async () => {

@@ -117,6 +117,7 @@ describe('loadLoop: a valid loop', () => {
       command: 'npx',
       args: ['some-mcp-server'],
       env: [],
+      approve: 'hinted',
     });
   });
 

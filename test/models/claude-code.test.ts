@@ -3,6 +3,7 @@ import { verdictTool } from '../../src/core/verify/verdict.js';
 import { CLAUDE_SANDBOX_SETTINGS, ClaudeCodeProvider } from '../../src/models/claude-code.js';
 import type { ProviderEvent } from '../../src/models/provider.js';
 import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
+import { closedPort, listening } from './endpoints.js';
 import { makeCaller, makeRequest, providerErrorOf, type CallerHarness } from './helpers.js';
 
 const KEY = 'sk-ant-test-secret-0123456789';
@@ -217,10 +218,74 @@ describe('ClaudeCodeProvider', () => {
     expect(error.message).not.toContain(KEY);
   });
 
-  it('fails when Claude Code did no work and reports an error (e.g. not logged in)', async () => {
+  it('fails when Claude Code did no work and reports an error (e.g. not logged in), as an auth error', async () => {
     const error = await providerErrorOf(provider('login').complete(makeRequest({ cwd: cli.worktree })));
-    expect(error.kind).toBe('server');
-    expect(error.message).toBe('Claude Code failed (success): Invalid API key · Please run /login');
+    expect(error.kind).toBe('auth');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'Claude Code was refused its credentials; check ANTHROPIC_API_KEY or `claude /login`: ' +
+        'Invalid API key · Please run /login (success)',
+    );
+  });
+
+  it('ends the call when an api_retry reports a refused login, and stops Claude Code', async () => {
+    const error = await providerErrorOf(
+      provider('refused-hang').complete(makeRequest({ cwd: cli.worktree })),
+    );
+    expect(error.kind).toBe('auth');
+    expect(error.message).toContain('HTTP 401, authentication_failed');
+    const { pid } = await cli.started();
+    await vi.waitFor(() => expect(alive(pid)).toBe(false));
+  });
+
+  it('a Claude Code that cannot reach its API fails with a connection error naming ANTHROPIC_BASE_URL', async () => {
+    const server = await listening();
+    try {
+      const url = `http://127.0.0.1:${server.port}/`;
+      const env = cli.env('unreachable', { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url });
+      const error = await providerErrorOf(
+        new ClaudeCodeProvider({ env }).complete(makeRequest({ cwd: cli.worktree })),
+      );
+      expect(error.kind).toBe('connection');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(
+        `Claude Code could not reach its model API at ${url} (ANTHROPIC_BASE_URL)`,
+      );
+      expect(error.message).toContain('API Error: Connection error.');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('returns the result and stops a Claude Code that does not exit after it', async () => {
+    const response = await provider('linger').complete(makeRequest({ cwd: cli.worktree }));
+    expect(response.text).toBe('Fixed the total.');
+    const { pid } = await cli.started();
+    await vi.waitFor(() => expect(alive(pid)).toBe(false));
+  });
+
+  it('passes agent.base_url as ANTHROPIC_BASE_URL, over the one in the environment', async () => {
+    const server = await listening();
+    try {
+      const url = `http://127.0.0.1:${server.port}/`;
+      const env = cli.env('ok', { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: 'http://elsewhere.invalid/' });
+      await new ClaudeCodeProvider({ env, baseUrl: url }).complete(makeRequest({ cwd: cli.worktree }));
+      expect((await cli.started()).env.ANTHROPIC_BASE_URL).toBe(url);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an endpoint where nothing listens is a connection error naming it; Claude Code never starts', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/`;
+    const env = cli.env('ok', { ANTHROPIC_API_KEY: KEY });
+    const error = await providerErrorOf(
+      new ClaudeCodeProvider({ env, baseUrl: url }).complete(makeRequest({ cwd: cli.worktree })),
+    );
+    expect(error.kind).toBe('connection');
+    expect(error.message).toContain(`at ${url} (agent.base_url)`);
+    expect(error.message).toContain('ECONNREFUSED');
+    await expect(cli.started()).rejects.toThrow();
   });
 
   it('refuses to run without a worktree, rather than in the current directory', async () => {
@@ -291,7 +356,9 @@ describe('ClaudeCodeProvider', () => {
   });
 
   it('gives Claude Code the environment without credentials, except its own', async () => {
+    // A proxy is set, so the endpoint is not checked (loops may not reach what the proxy does).
     const parent = cli.env('ok', {
+      HTTPS_PROXY: 'http://proxy.invalid:3128',
       HOME: '/home/someone',
       ANTHROPIC_API_KEY: KEY,
       ANTHROPIC_AUTH_TOKEN: 'auth-token-0123456789',

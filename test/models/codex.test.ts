@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CodexProvider } from '../../src/models/codex.js';
+import { CodexProvider, type CodexProviderOptions } from '../../src/models/codex.js';
 import type { ProviderEvent } from '../../src/models/provider.js';
 import { alive, killLeftover, makeCliFixture, type CliFixture } from './cli-fixture.js';
+import { closedPort, listening } from './endpoints.js';
 import { makeCaller, makeRequest, providerErrorOf } from './helpers.js';
 
 const KEY = 'sk-test-0123456789';
@@ -18,8 +19,12 @@ afterEach(async () => {
   await cli.cleanup();
 });
 
-function provider(mode = 'ok', extra: NodeJS.ProcessEnv = {}): CodexProvider {
-  return new CodexProvider({ env: cli.env(mode, { OPENAI_API_KEY: KEY, ...extra }) });
+function provider(
+  mode = 'ok',
+  extra: NodeJS.ProcessEnv = {},
+  opts: Partial<CodexProviderOptions> = {},
+): CodexProvider {
+  return new CodexProvider({ env: cli.env(mode, { OPENAI_API_KEY: KEY, ...extra }), ...opts });
 }
 
 describe('CodexProvider', () => {
@@ -84,10 +89,115 @@ describe('CodexProvider', () => {
     expect(h.of('tool.result').map((e) => e.ok)).toEqual([true, true, false]);
   });
 
-  it('turns a failed turn into a server error with its message', async () => {
+  it('turns a failed turn into an error of the kind its words say, with its message', async () => {
     const error = await providerErrorOf(provider('failed').complete(makeRequest({ cwd: cli.worktree })));
-    expect(error.kind).toBe('server');
-    expect(error.message).toBe('Codex failed: stream disconnected before completion');
+    expect(error.kind).toBe('connection');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toBe(
+      'Codex could not reach its model API; check the network: stream disconnected before completion',
+    );
+  });
+
+  it('ends the call on a refused login and stops a Codex that does not exit after turn.failed', async () => {
+    const error = await providerErrorOf(
+      provider('refused-hang').complete(makeRequest({ cwd: cli.worktree })),
+    );
+    expect(error.kind).toBe('auth');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'Codex was refused its credentials; check OPENAI_API_KEY or `codex login`: ' +
+        'unexpected status 401 Unauthorized: Incorrect API key provided',
+    );
+    const { pid } = await cli.started();
+    await vi.waitFor(() => expect(alive(pid)).toBe(false));
+  });
+
+  it('ends the call on a fatal error event followed by silence, and stops Codex', async () => {
+    const pending = provider('limit-hang', {}, { failingGraceMs: 50 }).complete(
+      makeRequest({ cwd: cli.worktree }),
+    );
+    const error = await providerErrorOf(pending);
+    expect(error.kind).toBe('rate_limit');
+    // A spent usage limit is not worth an immediate retry.
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain("You've hit your usage limit.");
+    const { pid } = await cli.started();
+    await vi.waitFor(() => expect(alive(pid)).toBe(false));
+  });
+
+  it('takes Reconnecting… events for retries and an error followed by work for a warning', async () => {
+    // A grace far longer than the fake takes: the turn must complete, whatever the machine's speed.
+    const response = await provider('retrying', {}, { failingGraceMs: 60_000 }).complete(
+      makeRequest({ cwd: cli.worktree }),
+    );
+    expect(response.text).toBe('Done after retrying.');
+    expect(response.usage).toEqual({ input: 10, output: 5, cacheRead: 0, cacheWrite: 0 });
+  });
+
+  it('reads the kind of a failure from stderr when Codex exits nonzero without an event', async () => {
+    const error = await providerErrorOf(provider('stderr').complete(makeRequest({ cwd: cli.worktree })));
+    expect(error.kind).toBe('auth');
+    expect(error.message).toBe(
+      '`codex` exited with status 1: Error: unexpected status 401 Unauthorized: Incorrect API key provided',
+    );
+  });
+
+  it('a Codex that prints nothing and never exits is stopped at the run deadline', async () => {
+    // A minutes cap of three seconds: the deadline, not the fake, ends the call (long enough for the
+    // fake to start and record its pid, which is checked below).
+    const h = makeCaller(provider('silent'), {
+      worktree: cli.worktree,
+      front: { budget: { minutes: 0.05 } },
+    });
+    const result = await h.caller.call({ step: 'work', system: 's', messages: makeRequest().messages });
+    expect(result.kind).toBe('budget');
+    expect(result.kind === 'budget' && result.breach.cap).toBe('minutes');
+    const { pid } = await cli.started();
+    await vi.waitFor(() => expect(alive(pid)).toBe(false));
+  });
+
+  it('points Codex at agent.base_url through its openai_base_url setting and the old variable', async () => {
+    const server = await listening();
+    try {
+      const url = `http://127.0.0.1:${server.port}/v1`;
+      await provider('ok', {}, { baseUrl: url }).complete(makeRequest({ cwd: cli.worktree }));
+      const started = await cli.started();
+      expect(started.args.slice(0, 6)).toEqual([
+        'exec',
+        '--json',
+        '--sandbox',
+        'workspace-write',
+        '-c',
+        `openai_base_url="${url}"`,
+      ]);
+      expect(started.env.OPENAI_BASE_URL).toBe(url);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an agent.base_url where nothing listens is a connection error naming it; Codex never starts', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}/v1`;
+    const error = await providerErrorOf(
+      provider('ok', {}, { baseUrl: url }).complete(makeRequest({ cwd: cli.worktree })),
+    );
+    expect(error.kind).toBe('connection');
+    expect(error.message).toContain(`Codex could not reach its model API at ${url} (agent.base_url)`);
+    expect(error.message).toContain('ECONNREFUSED');
+    await expect(cli.started()).rejects.toThrow();
+  });
+
+  it('does not check the endpoint itself when a proxy carries the traffic', async () => {
+    const port = await closedPort();
+    await provider(
+      'ok',
+      { HTTPS_PROXY: 'http://proxy.invalid:3128' },
+      {
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+      },
+    ).complete(makeRequest({ cwd: cli.worktree }));
+    expect((await cli.started()).args).toContain(`openai_base_url="http://127.0.0.1:${port}/v1"`);
   });
 
   it('kills the process when the call is aborted', async () => {

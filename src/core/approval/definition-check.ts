@@ -39,11 +39,31 @@ export function unenforcedRuleNotes(def: LoopDefinition): string[] {
   );
 }
 
-/** Notes on a valid loop's rules; each names the rule as written. */
+/**
+ * Which connector tools will ask a person, as far as can be known without starting the servers: the
+ * policy of each server, the tools themselves decided by their hints once it starts.
+ */
+export function mcpHintNotes(def: LoopDefinition): string[] {
+  if (['claude-code', 'codex', 'command'].includes(def.agent.provider)) return [];
+  return def.agent.mcp.map((server) => {
+    const at = `agent.mcp ${server.name}: `;
+    if (server.approve === 'never')
+      return `${at}no tool asks by its hints (approve: never); approve: rules still ask`;
+    const which =
+      server.approve === 'always'
+        ? 'every tool asks a person before each call (approve: always)'
+        : 'tools its hints say may be destructive (and tools with no hints) ask a person before each ' +
+          'call, read-only ones never; which they are is known when the server starts, and the run names them';
+    return `${at}${which}. A run with nobody to ask denies them`;
+  });
+}
+
+/** Notes on a valid loop's rules (each names the rule as written) and its connectors' policies. */
 export function approvalNotes(def: LoopDefinition): string[] {
+  const hinted = mcpHintNotes(def);
   const rules = parseRules(def.approve);
-  if (rules.length === 0) return [];
-  const notes: string[] = [];
+  if (rules.length === 0) return hinted;
+  const notes: string[] = [...hinted];
   const provider = def.agent.provider;
   const writes = rules.filter((r) => r.kind === 'write');
   if (writes.length > 0 && def.agent.tools.includes('run')) {

@@ -9,6 +9,7 @@ import type { LoopDefinition } from '../definition/schema.js';
 import type { ToolCallRecord } from '../events.js';
 import type { Emitter } from '../run/emitter.js';
 import type { RunControl } from '../run/control.js';
+import type { HintedTool } from './hints.js';
 import { matchCall } from './match.js';
 import { parseRules, type ApprovalRule } from './rules.js';
 
@@ -30,6 +31,8 @@ interface Waiting {
 export class ApprovalGate {
   private readonly rules: ApprovalRule[];
   private readonly waiting = new Map<string, Waiting>();
+  /** Connector tools that ask by their server's hints (hints.ts), by the name the model calls. */
+  private readonly hinted = new Map<string, HintedTool>();
   private asked = 0;
 
   constructor(
@@ -49,7 +52,12 @@ export class ApprovalGate {
   }
 
   get hasRules(): boolean {
-    return this.rules.length > 0;
+    return this.rules.length > 0 || this.hinted.size > 0;
+  }
+
+  /** Connector tools that ask a person by their hints, known once their servers have started. */
+  addHinted(tools: readonly HintedTool[]): void {
+    for (const t of tools) this.hinted.set(t.name, t);
   }
 
   /** The calls waiting for a person now. */
@@ -67,7 +75,14 @@ export class ApprovalGate {
 
   /** Decides one call at its safe point; emits approval.requested and approval.resolved around a wait. */
   async check(call: ToolCallRecord, emitter: Emitter, control: RunControl): Promise<ToolVerdict> {
-    const match = matchCall(this.rules, call);
+    // A rule the loop wrote wins over a hint (it names itself in the events); a hint asks otherwise.
+    const ruled = matchCall(this.rules, call);
+    const hint = ruled ? undefined : this.hinted.get(call.name);
+    const match = ruled
+      ? { rule: ruled.rule.raw, matched: ruled.matched, why: `rule ${ruled.rule.raw}` }
+      : hint
+        ? { rule: hint.reason, matched: `${hint.server}/${hint.tool}`, why: hint.reason }
+        : undefined;
     if (!match) return { kind: 'allow' };
     if (control.stopRequested) return { kind: 'stopped' };
     this.asked += 1;
@@ -79,7 +94,7 @@ export class ApprovalGate {
       callId: call.id,
       tool: call.name,
       input: call.input,
-      rule: match.rule.raw,
+      rule: match.rule,
       matched: match.matched,
       timeoutMs,
     };
@@ -89,7 +104,7 @@ export class ApprovalGate {
     if (!this.options.attended) {
       emitter.emit(request);
       const reason =
-        `denied without asking: "${match.matched}" needs a person's approval (rule ${match.rule.raw}) ` +
+        `denied without asking: "${match.matched}" needs a person's approval (${match.why}) ` +
         'and this run has nobody to ask (headless); do the work another way or leave this step to a person';
       resolved(false, 'headless', reason);
       return { kind: 'deny', reason };
@@ -103,7 +118,7 @@ export class ApprovalGate {
       callId: call.id,
       tool: call.name,
       input: call.input,
-      rule: match.rule.raw,
+      rule: match.rule,
       matched: match.matched,
       since: new Date().toISOString(),
       timeoutMs,
@@ -126,7 +141,7 @@ export class ApprovalGate {
       }
       const reason =
         answer.by === 'timeout'
-          ? `denied: nobody approved "${match.matched}" (rule ${match.rule.raw}) within ${formatSeconds(timeoutMs)}`
+          ? `denied: nobody approved "${match.matched}" (${match.why}) within ${formatSeconds(timeoutMs)}`
           : `denied by a person: ${answer.reason.trim() || 'no reason given'}`;
       resolved(false, answer.by, reason);
       return { kind: 'deny', reason };

@@ -17,6 +17,7 @@ import {
 } from './loop-checks.js';
 import { notYetEnforced } from './not-yet.js';
 import { triageWarnings } from './triage-warnings.js';
+import { agentSettingWarnings } from '../../models/cli-notes.js';
 import type { LoopPlace, RubricsLoad } from './loop-checks.js';
 import type { DefinitionProblem } from './problems.js';
 import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
@@ -99,6 +100,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
         ...metricWarnings(place),
         ...triageWarnings(parsed.yaml, file),
       );
+      warnings.push(...agentSettingWarnings(place));
     }
     if (parts.body.trim() === '') {
       problems.push({

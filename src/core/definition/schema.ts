@@ -78,6 +78,11 @@ export const mcpServerSchema = z
       .optional(),
     /** Variables passed from loops' own environment by name (a token, say); never values in LOOP.md. */
     env: z.array(envName).prefault([]),
+    /**
+     * Which of its tools ask a person before each call (core/approval/hints.ts): `hinted` (those its
+     * hints say may be destructive), `always` (all), `never` (none; `approve:` rules still ask).
+     */
+    approve: z.enum(['hinted', 'always', 'never']).prefault('hinted'),
   })
   .refine((s) => (s.command === undefined) !== (s.url === undefined), {
     message: 'give a server either a command (stdio) or a url (streamable HTTP)',

@@ -132,6 +132,7 @@ export class Iterations {
       this.emitter,
       this.deps.env ?? process.env,
       this.deps.sandbox,
+      this.deps.gate,
     );
     this.turnDeps.tools = [...this.turnDeps.tools, ...connectors.tools];
     let ending: RunEnding;

@@ -21,6 +21,8 @@ export interface McpServerConfig {
   url?: string;
   /** Names of variables passed from loops' own environment (a server's token, say); never values. */
   env: string[];
+  /** Which tools ask a person (core/approval/hints.ts); hinted when absent. */
+  approve?: 'hinted' | 'always' | 'never';
 }
 
 /** A command ready to start, after the sandbox has wrapped it. */

@@ -8,6 +8,7 @@ import { formatStopBench, runStopBench } from './stop.js';
 import { formatUiBench, runUiBench } from './ui.js';
 import { formatLedgerBench, runLedgerBench } from './ledger.js';
 import { formatKillStress, runKillStress } from './kill-stress.js';
+import { formatStartupBench, runStartupBench } from './startup.js';
 
 // `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
 const killsAt = process.argv.indexOf('--kills');
@@ -40,6 +41,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runUiBench();
       return { text: formatUiBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'startup',
+    run: async () => {
+      const result = await runStartupBench();
+      return { text: formatStartupBench(result), met: result.met };
     },
   },
   {

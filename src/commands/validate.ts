@@ -8,6 +8,7 @@ import { formatProblem } from '../core/definition/problems.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { CommonOptions } from './index.js';
 import { approvalNotes } from '../core/approval/definition-check.js';
+import { describeStepModels } from '../core/run/step-model.js';
 
 export async function validate(args: string[], options: CommonOptions): Promise<number> {
   const results = args.length
@@ -30,6 +31,8 @@ export async function validate(args: string[], options: CommonOptions): Promise<
         );
       }
       for (const note of approvalNotes(result.definition)) process.stdout.write(`    note: ${note}\n`);
+      const models = describeStepModels(result.definition);
+      if (models) process.stdout.write(`    note: ${models}\n`);
       continue;
     }
     problems += result.problems.length;

@@ -147,13 +147,32 @@ describe('loops validate', () => {
     const expected = Object.entries(lineOf)
       .filter(([field]) => notYet.has(field))
       .map(([field, line]) => `loops/later/LOOP.md:${line}: ${field}`);
-    expect(out.slice(1).map((line) => line.trim().split(': warning: ')[0])).toEqual([
+    const warnings = out.slice(1).filter((line) => !line.trim().startsWith('note: '));
+    expect(warnings.map((line) => line.trim().split(': warning: ')[0])).toEqual([
       ...expected,
       'loops/later/LOOP.md:10: verify[0].metric.pattern',
     ]);
     expect(notYet.size).toBe(expected.length); // every entry of the table is tried here
     if (notYet.has('trigger'))
       expect(r.stdout).toContain('trigger: warning: not yet enforced: triggers do not run yet');
+  });
+
+  it('says which model the defaulted cheap steps run on, and nothing once they are routed', async () => {
+    const loop = (route: string): string =>
+      `---\nname: cheap\nagent:\n  provider: anthropic\n  model: claude-sonnet-4-6\n${route}---\nx\n`;
+    await write('loops/cheap/LOOP.md', loop(''));
+    const r = await runCli(['validate', 'cheap'], inRepo());
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(
+      '    note: triage runs on claude-haiku-4-5, memory handoffs (summary) run on claude-haiku-4-5 when that costs less than claude-sonnet-4-6 reading the iteration from its prompt cache; review stays on claude-sonnet-4-6; set agent.route to choose',
+    );
+    await write(
+      'loops/cheap/LOOP.md',
+      loop('  route: { triage: claude-sonnet-4-6, summary: claude-sonnet-4-6 }\n'),
+    );
+    const routed = await runCli(['validate', 'cheap'], inRepo());
+    expect(routed.exitCode).toBe(0);
+    expect(routed.stdout).not.toContain('haiku');
   });
 });
 

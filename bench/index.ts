@@ -9,6 +9,7 @@ import { formatUiBench, runUiBench } from './ui.js';
 import { formatLedgerBench, runLedgerBench } from './ledger.js';
 import { formatKillStress, runKillStress } from './kill-stress.js';
 import { formatStartupBench, runStartupBench } from './startup.js';
+import { formatStepCostBench, runStepCostBench } from './cost-steps.js';
 
 // `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
 const killsAt = process.argv.indexOf('--kills');
@@ -20,6 +21,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runCostBench();
       return { text: formatCostBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'cost-steps',
+    run: () => {
+      const result = runStepCostBench();
+      return Promise.resolve({ text: formatStepCostBench(result), met: result.met });
     },
   },
   {

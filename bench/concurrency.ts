@@ -70,14 +70,18 @@ let shellRuns = 0;
 /** The same work in sh: n worktrees, each a while loop of write, commit, grade; seconds. */
 async function shellPhase(repo: string, n: number, lines: number, parallel: boolean): Promise<number> {
   const tag = `shell-${shellRuns++}`;
+  // The worktrees are made one by one in both modes (concurrent `git worktree add` in one repository
+  // contend for its locks; loops makes them under a lock too), then each runs its while loop.
   const one =
-    `one() { wt="$1"; git worktree add -q -b "bench/${tag}/$2" "$wt" && cd "$wt" || return 1; i=0; ` +
+    `one() { cd "$1" || return 1; i=0; ` +
     `while [ $i -lt ${lines + 2} ]; do echo x >> progress.txt; git add -A; ` +
     `git -c user.name=b -c user.email=b@b commit -q -m "iteration $i"; ` +
     `test "$(wc -l < progress.txt)" -ge ${lines} && return 0; i=$((i+1)); done; return 1; }\n`;
+  const add = (k: string): string => `git worktree add -q -b "bench/${tag}/${k}" "$W/${k}" || exit 1`;
   const body = parallel
-    ? `for k in $(seq 1 ${n}); do ( one "$W/$k" "$k" || echo "loop $k failed" >&2 ) & done; wait\n`
-    : `for k in $(seq 1 ${n}); do one "$W/$k" "$k" || exit 1; done\n`;
+    ? `for k in $(seq 1 ${n}); do ${add('$k')}; done\n` +
+      `for k in $(seq 1 ${n}); do ( one "$W/$k" || echo "loop $k failed" >&2 ) & done; wait\n`
+    : `for k in $(seq 1 ${n}); do ${add('$k')}; one "$W/$k" || exit 1; done\n`;
   const work = join(dirname(repo), tag);
   const started = performance.now();
   const result = await execa('sh', ['-c', one + body], { cwd: repo, env: { W: work }, reject: false });

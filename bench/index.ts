@@ -9,6 +9,8 @@ import { formatUiBench, runUiBench } from './ui.js';
 import { formatLedgerBench, runLedgerBench } from './ledger.js';
 import { formatKillStress, runKillStress } from './kill-stress.js';
 import { formatHillclimbBench, runHillclimbBench } from './hillclimb.js';
+import { formatStartupBench, runStartupBench } from './startup.js';
+import { formatStepCostBench, runStepCostBench } from './cost-steps.js';
 
 // `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
 const killsAt = process.argv.indexOf('--kills');
@@ -20,6 +22,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runCostBench();
       return { text: formatCostBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'cost-steps',
+    run: () => {
+      const result = runStepCostBench();
+      return Promise.resolve({ text: formatStepCostBench(result), met: result.met });
     },
   },
   {
@@ -41,6 +50,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runUiBench();
       return { text: formatUiBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'startup',
+    run: async () => {
+      const result = await runStartupBench();
+      return { text: formatStartupBench(result), met: result.met };
     },
   },
   {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { loadAllLoops } from '../core/definition/load.js';
-import { describeTrigger } from '../core/supervisor.js';
+import { describeTrigger } from '../core/supervisor-view.js';
 import { describeNextDue } from '../triggers/cron.js';
 import { StateIndex } from '../state/index-db.js';
 import { statePaths } from '../state/paths.js';

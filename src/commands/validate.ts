@@ -11,6 +11,7 @@ import { approvalNotes } from '../core/approval/definition-check.js';
 import { validateFleetFile } from '../fleet/validate.js';
 import { missingSecretWarning } from '../triggers/webhook-settings.js';
 import { cliAgentNotes } from '../models/cli-notes.js';
+import { describeStepModels } from '../core/run/step-model.js';
 
 export async function validate(args: string[], options: CommonOptions): Promise<number> {
   const results = args.length
@@ -38,6 +39,8 @@ export async function validate(args: string[], options: CommonOptions): Promise<
       for (const note of approvalNotes(result.definition)) process.stdout.write(`    note: ${note}\n`);
       for (const note of cliAgentNotes(result.definition, process.env))
         process.stdout.write(`    note: ${note}\n`);
+      const models = describeStepModels(result.definition);
+      if (models) process.stdout.write(`    note: ${models}\n`);
       continue;
     }
     problems += result.problems.length;

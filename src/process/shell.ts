@@ -3,7 +3,8 @@
  * process tree killed on timeout or cancel, no stdin (nothing may wait for a person), and an
  * environment without credentials.
  */
-import { execa } from 'execa';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { scrubEnv } from './env.js';
 import { OutputCollector } from './output-cap.js';
 import { GROUPS, superviseGroup } from './process-group.js';
@@ -34,7 +35,7 @@ export interface ShellOptions {
   profile?: SandboxProfile;
 }
 
-/** The shell every command line goes through: POSIX sh, as execa's `shell: true` would pick. */
+/** The shell every command line goes through: POSIX sh. */
 const SHELL = '/bin/sh';
 
 /** Between SIGTERM and SIGKILL: long enough for a test runner to tidy up, short enough to feel prompt. */
@@ -56,27 +57,37 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     env: opts.env ?? scrubEnv(process.env),
     profile: opts.profile ?? 'agent',
   });
-  const options = {
+  // node:child_process directly, not execa: this runs for every tool call and every grader, and with
+  // many loops at once the single Node thread's time per spawn is what limits them (execa's stream
+  // machinery costs about as much again as the spawn itself).
+  const options: SpawnOptions = {
     cwd: prepared.cwd,
     env: prepared.env,
-    extendEnv: false,
-    stdin: 'ignore',
-    all: true,
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a timeout kills the test runner's workers too, not just the shell.
     detached: GROUPS,
-  } as const;
-  // Windows has no /bin/sh (nor a sandbox here): its own shell runs the line.
-  const subprocess =
-    process.platform === 'win32'
-      ? execa(command, { ...options, shell: true })
-      : execa(prepared.file, prepared.args, options);
-
+    windowsHide: true,
+  };
   const collector = new OutputCollector(opts.outputCap);
-  subprocess.all?.setEncoding('utf8');
-  subprocess.all?.on('data', (chunk: string) => collector.push(chunk));
+  let subprocess: ChildProcess;
+  try {
+    // Windows has no /bin/sh (nor a sandbox here): its own shell runs the line.
+    subprocess =
+      process.platform === 'win32'
+        ? spawn(command, { ...options, shell: true })
+        : spawn(prepared.file, prepared.args, options);
+  } catch (err) {
+    return { ...notStarted(err, opts.cwd), output: '' };
+  }
+  // Both streams into one collector as they arrive: the output reads as a terminal would show it.
+  for (const stream of [subprocess.stdout, subprocess.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => collector.push(chunk));
+  }
+  const settled = new Promise<{ code: number | null; error?: unknown }>((resolve) => {
+    subprocess.once('error', (error) => resolve({ code: null, error }));
+    subprocess.once('close', (code) => resolve({ code }));
+  });
 
   const group = superviseGroup(subprocess, { graceMs: KILL_GRACE_MS, drainMs: DRAIN_MS });
   let timedOut = false;
@@ -92,17 +103,17 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    const result = await subprocess;
+    const result = await settled;
     const killed = timedOut || canceled;
     const shellResult: ShellResult = {
-      exitCode: killed || result.exitCode === undefined ? null : result.exitCode,
+      exitCode: killed ? null : result.code,
       output: collector.text(),
       timedOut,
       canceled: canceled && !timedOut,
       truncated: collector.truncated,
     };
     if (subprocess.pid === undefined && !killed)
-      shellResult.spawnError = spawnMessage(result.message ?? 'unknown error', opts.cwd);
+      return { ...shellResult, ...notStarted(result.error, opts.cwd) };
     return shellResult;
   } finally {
     clearTimeout(timeoutTimer);
@@ -111,8 +122,21 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
   }
 }
 
+function notStarted(err: unknown, cwd: string): Omit<ShellResult, 'output'> {
+  return {
+    exitCode: null,
+    timedOut: false,
+    canceled: false,
+    truncated: false,
+    spawnError: spawnMessage(
+      err instanceof Error ? err.message : err === undefined ? 'unknown error' : JSON.stringify(err),
+      cwd,
+    ),
+  };
+}
+
 function spawnMessage(message: string, cwd: string): string {
-  if (/"cwd" option is invalid/.test(message))
-    return `could not start the command: the directory ${cwd} does not exist`;
+  // Node reports a missing working directory as the shell's ENOENT.
+  if (!existsSync(cwd)) return `could not start the command: the directory ${cwd} does not exist`;
   return `could not start the command: ${message.split('\n').slice(-1)[0] ?? message}`;
 }

@@ -14,7 +14,7 @@
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { spawnCollect } from './git-spawn.js';
 import { WorkspaceError } from './errors.js';
 
 export interface GitResult {
@@ -107,31 +107,25 @@ async function spawnGit(
 ): Promise<{ exitCode: number; stdout: string | Uint8Array; stderr: string }> {
   started += 1;
   const cwd = cwdOf(place);
-  const result = await execa('git', [...HARDENED, ...args], {
+  const result = await spawnCollect([...HARDENED, ...args], {
     cwd,
     env: gitEnv(place, env),
-    extendEnv: false,
-    reject: false,
-    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-    stripFinalNewline: false,
+    input: options.input,
     maxBuffer: 256 * 1024 * 1024,
-    ...(options.encoding === 'buffer' ? { encoding: 'buffer' as const } : {}),
   });
   if (result.exitCode === undefined) {
-    const missing = /ENOENT/.test(result.message ?? '') && !/cwd/.test(result.message ?? '');
+    const missing = /ENOENT/.test(result.failure ?? '') && !/cwd/.test(result.failure ?? '');
     throw new WorkspaceError(
       missing
         ? 'git was not found: install git and make sure it is on PATH'
-        : `could not run git in ${cwd}: ${result.message ?? 'unknown error'}`,
+        : `could not run git in ${cwd}: ${result.failure ?? 'unknown error'}`,
       { cause: result },
     );
   }
-  const stdout = result.stdout;
-  const stderr = result.stderr;
   return {
     exitCode: result.exitCode,
-    stdout,
-    stderr: typeof stderr === 'string' ? stderr : Buffer.from(stderr).toString('utf8'),
+    stdout: options.encoding === 'buffer' ? result.stdout : result.stdout.toString('utf8'),
+    stderr: result.stderr,
   };
 }
 

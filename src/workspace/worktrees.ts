@@ -22,6 +22,7 @@ import { configFor, git, gitBytes, gitOk, type PinnedPlace } from './git.js';
 import { hiddenEntries } from './index-flags.js';
 import { withLock } from './mutex.js';
 import { readReplaceRefs } from './replace-refs.js';
+import { looseCommitTree, readHead } from './git-objects.js';
 
 export { WorkspaceError } from './errors.js';
 
@@ -78,6 +79,8 @@ export class Worktrees {
   private readonly gitDirs = new Map<string, string>();
   /** Trees of base commits, which never change: read once per run. */
   private readonly trees = new Map<string, TreeEntry[]>();
+  /** Commit id → its tree id, for headTree. */
+  private readonly commitTrees = new Map<string, string>();
   /** Blob contents by id, which never change either; bounded so a large base cannot fill memory. */
   private readonly blobCache = new Map<string, Buffer>();
   private blobCacheBytes = 0;
@@ -505,6 +508,16 @@ export class Worktrees {
 
   /** The tree HEAD points at: two commits with equal trees hold the same files (the stall detector's diff identity). */
   async headTree(p: string): Promise<string> {
+    const place = await this.place(p);
+    const sha = await readHead(place).catch(() => undefined);
+    if (sha !== undefined) {
+      // A commit never changes, so neither does its tree: one read per commit, none from a file.
+      const known = this.commitTrees.get(sha) ?? (await looseCommitTree(place.commonDir, sha));
+      if (known !== undefined) {
+        this.commitTrees.set(sha, known);
+        return known;
+      }
+    }
     return (await gitOk(p, ['rev-parse', 'HEAD^{tree}'], `reading the tree of HEAD in ${p}`)).trim();
   }
 
@@ -589,23 +602,4 @@ export class Worktrees {
       this.droppedReplaceRefs.push(ref);
     }
   }
-}
-
-/** HEAD of a worktree from its HEAD file and the shared refs (loose, then packed); undefined when unsure. */
-async function readHead(place: PinnedPlace): Promise<string | undefined> {
-  const head = (await readFile(path.join(place.gitDir, 'HEAD'), 'utf8')).trim();
-  if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
-  const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
-  if (ref === undefined || ref.split('/').includes('..')) return undefined;
-  const loose = await readFile(path.join(place.commonDir, ref), 'utf8').catch(() => undefined);
-  if (loose !== undefined) {
-    const sha = loose.trim();
-    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : undefined;
-  }
-  const packed = await readFile(path.join(place.commonDir, 'packed-refs'), 'utf8').catch(() => '');
-  for (const line of packed.split('\n')) {
-    const [sha, name] = line.split(' ');
-    if (name === ref && sha !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) return sha;
-  }
-  return undefined;
 }

@@ -170,6 +170,24 @@ describe('loops validate', () => {
     // cron, watch, goal, webhooks and triage run now: the trigger block itself is no longer a warning.
     expect(r.stdout).not.toContain('trigger: warning');
   });
+
+  it('says which model the defaulted cheap steps run on, and nothing once they are routed', async () => {
+    const loop = (route: string): string =>
+      `---\nname: cheap\nagent:\n  provider: anthropic\n  model: claude-sonnet-4-6\n${route}---\nx\n`;
+    await write('loops/cheap/LOOP.md', loop(''));
+    const r = await runCli(['validate', 'cheap'], inRepo());
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(
+      '    note: triage runs on claude-haiku-4-5, memory handoffs (summary) run on claude-haiku-4-5 when that costs less than claude-sonnet-4-6 reading the iteration from its prompt cache; review stays on claude-sonnet-4-6; set agent.route to choose',
+    );
+    await write(
+      'loops/cheap/LOOP.md',
+      loop('  route: { triage: claude-sonnet-4-6, summary: claude-sonnet-4-6 }\n'),
+    );
+    const routed = await runCli(['validate', 'cheap'], inRepo());
+    expect(routed.exitCode).toBe(0);
+    expect(routed.stdout).not.toContain('haiku');
+  });
 });
 
 describe('a bad loop beside a good one', () => {

@@ -94,4 +94,42 @@ describe('an anthropic loop against the fake API', () => {
     expect(result.outcome).toBe('budget');
     expect(result.iterations).toBe(2);
   });
+
+  it('runs the memory handoffs on Haiku and the work on the loop model, on the wire and in the trace', async () => {
+    const s = await open(() => ({ text: 'Looked at it; ending my turn.' }));
+    const result = await s.start('cached');
+    expect(result.outcome).toBe('budget');
+    const trace = await readTrace(result.tracePath);
+    const requests = trace.flatMap((e) => (e.type === 'model.request' ? [`${e.step} ${e.model}`] : []));
+    expect(requests).toContain('work claude-sonnet-4-6');
+    expect(requests).toContain('summary claude-haiku-4-5');
+    expect(requests.filter((r) => r.startsWith('work ')).every((r) => r === 'work claude-sonnet-4-6')).toBe(
+      true,
+    );
+    expect(
+      requests.filter((r) => r.startsWith('summary ')).every((r) => r === 'summary claude-haiku-4-5'),
+    ).toBe(true);
+    // What the API was asked for, not only what loops says it asked for.
+    expect(new Set(fake!.requests.map((r) => r.body.model))).toEqual(
+      new Set(['claude-sonnet-4-6', 'claude-haiku-4-5']),
+    );
+  });
+
+  it('keeps the handoffs where agent.route.summary puts them', async () => {
+    await repo.addLoop(
+      'cached',
+      LOOP.replace(
+        '  model: claude-sonnet-4-6\n',
+        '  model: claude-sonnet-4-6\n  route: { summary: claude-opus-4-6 }\n',
+      ),
+    );
+    const s = await open(() => ({ text: 'Looked at it; ending my turn.' }));
+    const result = await s.start('cached');
+    const trace = await readTrace(result.tracePath);
+    const summaries = trace.flatMap((e) =>
+      e.type === 'model.request' && e.step === 'summary' ? [e.model] : [],
+    );
+    expect(summaries.length).toBeGreaterThan(0);
+    expect(new Set(summaries)).toEqual(new Set(['claude-opus-4-6']));
+  });
 });

@@ -245,5 +245,10 @@ describe('processes per iteration', () => {
     before = gitProcessCount();
     await worktrees.headSha(wt.path);
     expect(gitProcessCount() - before).toBe(0);
+    // The tree of the commit just made is read from its loose object, and is git's answer.
+    before = gitProcessCount();
+    const tree = await worktrees.headTree(wt.path);
+    expect(gitProcessCount() - before).toBe(0);
+    expect(tree).toBe(sh(repo, 'rev-parse', `${wt.branch}^{tree}`).trim());
   });
 });

@@ -31,6 +31,16 @@ export const DEFAULT_MODELS: Record<ProviderName, string> = {
   scripted: 'scripted',
 };
 
+/**
+ * Each API provider's small model, for the cheap steps (triage, and memory handoffs when that costs
+ * less; core/run/step-model.ts) when the loop sets no `agent.route` for them. CLI agents, `command`
+ * and `scripted` keep the loop's own model. Names as the price table knows them.
+ */
+export const SMALL_MODELS: Readonly<Partial<Record<ProviderName, string>>> = {
+  anthropic: 'claude-haiku-4-5',
+  openai: 'gpt-5-nano',
+};
+
 const name = z
   .string()
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'use lowercase letters, digits and single hyphens, like fix-tests')

@@ -39,6 +39,7 @@ import type { Emitter } from './emitter.js';
 import type { RunControl } from './control.js';
 import { backoffMs, sleep } from './retry-wait.js';
 import type { CallGate } from '../budget/call-gate.js';
+import { routedModel, summaryModel } from './step-model.js';
 
 export interface CallOptions {
   step: ModelStep;
@@ -102,18 +103,28 @@ export class ModelCaller {
     return this.deps.provider.name;
   }
 
-  /** The model a step uses: the loop's route for that step, else the loop's model. */
-  modelFor(step: ModelStep): string {
+  /**
+   * The model a step uses: the loop's route for that step, else its default (core/run/step-model.ts:
+   * triage on the provider's small model, a memory handoff there when that is cheaper for this
+   * request, everything else on the loop's model). The analyst is a review: it reads traces and
+   * judges what goes wrong, on the review model.
+   */
+  modelFor(step: ModelStep, request?: Pick<CallOptions, 'system' | 'messages' | 'tools'>): string {
     const def = this.deps.definition;
-    // The analyst is a review: it reads traces and judges what goes wrong, on the review model.
-    const routed = step === 'work' ? undefined : def.agent.route[step === 'analyst' ? 'review' : step];
-    return routed ?? def.model;
+    if (step === 'summary' && request !== undefined) {
+      const chars =
+        request.system.length +
+        JSON.stringify(request.messages).length +
+        JSON.stringify(request.tools ?? []).length;
+      return summaryModel(def, this.deps.price, chars);
+    }
+    return routedModel(def, step);
   }
 
   async call(opts: CallOptions): Promise<CallResult> {
     const { provider, budget, control } = this.deps;
     if (control.stopRequested) return { kind: 'stopped' };
-    const model = opts.model ?? this.modelFor(opts.step);
+    const model = opts.model ?? this.modelFor(opts.step, opts);
     // `!` is for the agent: it interrupts the agent's own work, never a judge's verdict or a memory
     // handoff, which only a stop cuts short.
     const runSignal = opts.step === 'work' ? control.callSignal() : control.stopSignal;

@@ -27,6 +27,11 @@ Usage:
                                  or unmerged one)
   loops clean --older-than DAYS  fold old runs' spend files into the totals and prune their
                                  traces' detail; every figure loops spend shows stays the same
+  loops daemon                   own the repository's state folder with no screen: serve
+                                 screens and scripts on its socket, run triggers, log events
+  loops status [NAME] [--json]   what the loops that owns state/ is doing (runs, approvals)
+  loops stop|pause|resume NAME   control a run of the loops that owns state/ (daemon or screen)
+  loops approve ID               answer a waiting approval; loops deny ID [--reason TEXT]
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)
@@ -60,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
         otlp: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'older-than': { type: 'string' },
+        reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -94,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       otlp: values.otlp,
       dryRun: values['dry-run'],
       olderThan: values['older-than'],
+      reason: values.reason,
     },
     HELP,
   );

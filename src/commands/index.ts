@@ -14,6 +14,12 @@ const KNOWN = new Set([
   'init',
   'resume',
   'clean',
+  'daemon',
+  'stop',
+  'pause',
+  'approve',
+  'deny',
+  'status',
 ]);
 export interface CommonOptions {
   repo: string;
@@ -31,6 +37,8 @@ export interface CommonOptions {
   dryRun?: boolean | undefined;
   /** clean: --older-than DAYS */
   olderThan?: string | undefined;
+  /** stop, deny: --reason TEXT */
+  reason?: string | undefined;
 }
 
 export async function runCommand(
@@ -70,10 +78,22 @@ export async function runCommand(
       return (await import('./init/init.js')).init(args, options, options.github ?? false);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
-    case 'resume':
+    case 'resume': {
+      // A paused run in the owner's hands is resumed there; otherwise a stopped run is continued.
+      const control = await import('./control.js');
+      if (await control.hasPausedRun(args, options)) return control.control('resume', args, options);
       return (await import('./resume.js')).resume(args, options);
+    }
     case 'clean':
       return (await import('./clean.js')).clean(options);
+    case 'daemon':
+      return (await import('./daemon.js')).daemon(args, options);
+    case 'stop':
+    case 'pause':
+    case 'approve':
+    case 'deny':
+    case 'status':
+      return (await import('./control.js')).control(command, args, options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

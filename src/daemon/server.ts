@@ -227,8 +227,12 @@ export async function serveOwner(options: OwnerServerOptions): Promise<OwnerServ
       }
       if (tooLong) {
         write(client, { kind: 'error', message: `a line over ${MAX_CLIENT_LINE_BYTES} bytes; closing` });
-        socket.end();
+        // Nothing after it can be read (where would the next message start?): the error is flushed,
+        // then the connection is cut, whatever the client still sends.
+        client.reader = new LineReader(0);
         socket.pause();
+        socket.end(() => socket.destroy());
+        setTimeout(() => socket.destroy(), 1000).unref();
       }
     });
     socket.on('error', () => socket.destroy());

@@ -36,7 +36,7 @@ describe('the wire protocol', () => {
   it('names what is wrong with a malformed message, keeping its ref for the reply', () => {
     expect(parseClientMessage('{not json')).toMatchObject({
       kind: 'invalid',
-      message: expect.stringContaining('not JSON'),
+      message: expect.stringContaining('not JSON') as string,
     });
     expect(parseClientMessage('[]')).toMatchObject({ kind: 'invalid' });
     expect(parseClientMessage('{"kind":"launch","ref":"r9"}')).toMatchObject({ kind: 'invalid', ref: 'r9' });
@@ -51,16 +51,19 @@ describe('the wire protocol', () => {
     expect(spoofed).toMatchObject({
       kind: 'invalid',
       ref: 'r1',
-      message: expect.stringContaining('command'),
+      message: expect.stringContaining('command') as string,
     });
     const noLoop = parseClientMessage(
       JSON.stringify({ kind: 'command', ref: 'r2', command: { type: 'stop' } }),
     );
-    expect(noLoop).toMatchObject({ kind: 'invalid', message: expect.stringContaining('command.loop') });
+    expect(noLoop).toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('command.loop') as string,
+    });
     expect(parseClientMessage(JSON.stringify({ kind: 'hello', protocol: 'one', client: 'x' }))).toMatchObject(
       {
         kind: 'invalid',
-        message: expect.stringContaining('protocol'),
+        message: expect.stringContaining('protocol') as string,
       },
     );
   });

@@ -170,7 +170,10 @@ describe('the owner serves its port on a socket', () => {
     const b = rawClient(o.server.path);
     b.socket.write(`{"kind":"hello","protocol":${PROTOCOL_VERSION + 1},"client":"future"}\n`);
     await vi.waitFor(() => expect(b.closed()).toBe(true), { timeout: 5000, interval: 20 });
-    expect(b.lines()[0]).toMatchObject({ kind: 'error', message: expect.stringContaining('protocol') });
+    expect(b.lines()[0]).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('protocol') as string,
+    });
 
     // Two megabytes without a newline: that connection ends, the owner goes on.
     const c = rawClient(o.server.path);
@@ -291,5 +294,37 @@ describe('the owner serves its port on a socket', () => {
     await vi.waitFor(() => expect(gone).toContain('the owner quit'), { timeout: 5000, interval: 20 });
     expect(seen.find((e) => e.type === 'run.ended')).toMatchObject({ outcome: 'stopped' });
     expect(screen.send({ type: 'stop', loop: 'holder' })).toMatchObject({ ok: false, status: 'refused' });
+  });
+});
+
+describe('a screen attached over the socket', () => {
+  it('shows a run in flight as the owner’s own screen does, and its quit stops nothing', async () => {
+    const { createStore } = await import('../../src/ui/store.js');
+    const o = await open();
+    // The owner's screen, fed from the start.
+    const local = createStore(o.supervisor, { flushMs: 5 });
+    const asked = next(o.supervisor, (e) => e.type === 'approval.requested');
+    o.supervisor.send({ type: 'start', loop: 'holder' });
+    await asked;
+    // A second screen attaches mid-run.
+    const remote = await connect(o.server.path, true);
+    expect(remote.remote).toEqual({ pid: process.pid, owner: 'daemon' });
+    const attached = createStore(remote, { flushMs: 5 });
+    const view = (s: ReturnType<typeof createStore>) => {
+      const v = s.getState().loops.find((l) => l.info.name === 'holder')!;
+      return {
+        status: v.status,
+        iteration: v.iteration,
+        approvals: v.approvals.map((a) => a.approvalId),
+        run: v.run,
+      };
+    };
+    await vi.waitFor(() => expect(view(attached).approvals).toHaveLength(1), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(view(attached)).toEqual(view(local)), { timeout: 5000, interval: 10 });
+    // Closing the attached screen's connection leaves the run where it was.
+    attached.dispose();
+    remote.close();
+    expect(o.supervisor.snapshot().runs).toHaveLength(1);
+    local.dispose();
   });
 });

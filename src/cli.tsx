@@ -31,6 +31,11 @@ Usage:
                                  or task from its traces, measured on its recent tasks
   loops review [--list] [NAME]   hill-climb proposals, pending first; review show ID prints one;
                                  review accept ID commits its diff; review reject ID --reason TEXT
+  loops daemon                   own the repository's state folder with no screen: serve
+                                 screens and scripts on its socket, run triggers, log events
+  loops status [NAME] [--json]   what the loops that owns state/ is doing (runs, approvals)
+  loops stop|pause|resume NAME   control a run of the loops that owns state/ (daemon or screen)
+  loops approve ID               answer a waiting approval; loops deny ID [--reason TEXT]
 
 Options:
   -C, --repo DIR   the repository (default: the current directory)

@@ -16,6 +16,12 @@ const KNOWN = new Set([
   'clean',
   'review',
   'improve',
+  'daemon',
+  'stop',
+  'pause',
+  'approve',
+  'deny',
+  'status',
 ]);
 export interface CommonOptions {
   repo: string;
@@ -33,8 +39,9 @@ export interface CommonOptions {
   dryRun?: boolean | undefined;
   /** clean: --older-than DAYS */
   olderThan?: string | undefined;
-  /** review: --list, and reject's --reason TEXT */
+  /** review: --list */
   list?: boolean | undefined;
+  /** review reject, stop, deny: --reason TEXT */
   reason?: string | undefined;
 }
 
@@ -75,14 +82,26 @@ export async function runCommand(
       return (await import('./init/init.js')).init(args, options, options.github ?? false);
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
-    case 'resume':
+    case 'resume': {
+      // A paused run in the owner's hands is resumed there; otherwise a stopped run is continued.
+      const control = await import('./control.js');
+      if (await control.hasPausedRun(args, options)) return control.control('resume', args, options);
       return (await import('./resume.js')).resume(args, options);
+    }
     case 'clean':
       return (await import('./clean.js')).clean(options);
     case 'review':
       return (await import('./review.js')).review(args, options);
     case 'improve':
       return (await import('./improve.js')).improveCommand(args, options);
+    case 'daemon':
+      return (await import('./daemon.js')).daemon(args, options);
+    case 'stop':
+    case 'pause':
+    case 'approve':
+    case 'deny':
+    case 'status':
+      return (await import('./control.js')).control(command, args, options);
     default:
       process.stderr.write(`loops: unknown command "${command}"\n\n${help}`);
       return 2;

@@ -1,7 +1,8 @@
 /**
  * `loops list`: the loops, what starts them, and their last outcome. Read-only: takes no lock. A run
  * the index still calls running while no live loops holds the state folder was cut off (the next
- * supervisor closes it): it is shown as failed (interrupted), never as running.
+ * supervisor closes it): it is shown as failed (interrupted), never as running. While a loops owns
+ * the folder and serves its socket (the daemon, a screen), the runs in flight come from it.
  */
 import { existsSync } from 'node:fs';
 import { loadAllLoops } from '../core/definition/load.js';
@@ -11,6 +12,8 @@ import { StateIndex } from '../state/index-db.js';
 import { statePaths } from '../state/paths.js';
 import { stateLockState } from '../state/lock.js';
 import type { CommonOptions } from './index.js';
+import type { SupervisorSnapshot } from '../core/control.js';
+import { findOwner, RemoteSupervisor } from '../daemon/client.js';
 
 export async function list(options: CommonOptions): Promise<number> {
   const loops = await loadAllLoops(options.repo);
@@ -21,6 +24,8 @@ export async function list(options: CommonOptions): Promise<number> {
   const paths = statePaths(options.repo);
   const index = existsSync(paths.index) ? await StateIndex.open(paths.index) : undefined;
   let holder: Awaited<ReturnType<typeof stateLockState>> | undefined;
+  // With a live owner (the daemon, a screen), what is in flight comes from it, not from the index.
+  const live = await liveSnapshot(paths.root);
   const rows: string[][] = [];
   for (const { name, result } of loops) {
     const last = index?.lastRun(name);
@@ -29,7 +34,7 @@ export async function list(options: CommonOptions): Promise<number> {
       holder ??= await stateLockState(paths.root);
       if (holder === 'none' || holder === 'dead') status = 'failed (interrupted)';
     }
-    const lastText = last ? `${status} (${last.run})` : 'never run';
+    const lastText = liveText(live, name) ?? (last ? `${status} (${last.run})` : 'never run');
     if (!result.ok) {
       rows.push([name, 'INVALID', `${result.problems.length} problem(s): loops validate ${name}`, lastText]);
       continue;
@@ -50,4 +55,25 @@ export async function list(options: CommonOptions): Promise<number> {
     );
   }
   return 0;
+}
+
+async function liveSnapshot(stateRoot: string): Promise<SupervisorSnapshot | undefined> {
+  const owner = await findOwner(stateRoot);
+  if (owner.state !== 'served') return undefined;
+  try {
+    const port = await RemoteSupervisor.connect(owner.socket, { client: 'list' });
+    port.close();
+    return port.snapshot();
+  } catch {
+    // An owner that cannot be reached now: the index is shown as it is.
+    return undefined;
+  }
+}
+
+function liveText(live: SupervisorSnapshot | undefined, loop: string): string | undefined {
+  if (!live) return undefined;
+  const runs = live.runs.filter((r) => r.loop === loop);
+  if (runs.length > 0) return runs.map((r) => `${r.status} (${r.run}, iteration ${r.iteration})`).join('; ');
+  if (live.queue.some((q) => q.loop === loop)) return 'queued';
+  return undefined;
 }

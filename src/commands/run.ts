@@ -9,6 +9,8 @@ import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
 import { writeJobSummary } from './job-summary.js';
 import { fleetJobs, type Fleet } from '../fleet/index.js';
+import { findOwner } from '../daemon/client.js';
+import { statePaths } from '../state/paths.js';
 
 /** After a second Ctrl-C, how long the run has to record its end before loops exits anyway. */
 const FORCE_GRACE_MS = 3_000;
@@ -18,6 +20,12 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
   if (!name || extra.length > 0) {
     process.stderr.write('loops run: give exactly one loop name, e.g. loops run fix-tests --headless\n');
     return EXIT_BAD_DEFINITION;
+  }
+  // Another loops owns the folder (the daemon, a screen): the run is handed to it.
+  const owner = await findOwner(statePaths(options.repo).root);
+  if (owner.state === 'served') {
+    const { runRemote } = await import('./run-remote.js');
+    return runRemote(name, owner.socket, options);
   }
   let supervisor: Supervisor;
   let fleet: Fleet;
@@ -71,7 +79,7 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
   }
 }
 
-function summaryJson(loop: string, r: RunResult): Record<string, unknown> {
+export function summaryJson(loop: string, r: RunResult): Record<string, unknown> {
   return {
     loop,
     run: r.run,
@@ -89,7 +97,7 @@ function summaryJson(loop: string, r: RunResult): Record<string, unknown> {
   };
 }
 
-function summaryText(loop: string, r: RunResult): string {
+export function summaryText(loop: string, r: RunResult): string {
   const tokens = totalTokens(r.usage);
   const unpriced = r.spend.unpricedCalls ? ` + ${r.spend.unpricedCalls} unpriced call(s)` : '';
   return [

@@ -95,6 +95,11 @@ export interface SupervisorPort {
   subscribe(listener: EventListener): () => void;
   /** Everything a screen attaching now needs to be right without having seen earlier events. */
   snapshot?(): SupervisorSnapshot;
+  /**
+   * Set when this port is a connection to a supervisor in another process (the daemon, or a screen
+   * that owns the state folder): quitting a screen fed by it leaves that process's runs running.
+   */
+  readonly remote?: { pid: number; owner: 'screen' | 'daemon' };
 }
 
 /** A tool call waiting for a person's approval. */

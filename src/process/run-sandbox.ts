@@ -23,6 +23,7 @@ import {
   type Sandbox,
   type SandboxKind,
 } from './sandbox.js';
+import { fallbackSocketDir } from '../daemon/socket-path.js';
 import { SeatbeltSandbox } from './seatbelt.js';
 
 export interface RunSandboxOptions {
@@ -119,7 +120,12 @@ export class RunSandbox implements Sandbox {
       homeDir,
       home,
       reveal: revealed(root, tree, this.opts.env, home),
-      hiddenDirs: await existing([path.join(root, 'state'), path.join(root, '.loops')]),
+      // The owner's socket lives in state/, or (a long path) in its fallback folder: both hidden.
+      hiddenDirs: await existing([
+        path.join(root, 'state'),
+        path.join(root, '.loops'),
+        fallbackSocketDir(path.join(root, 'state'), this.opts.env),
+      ]),
       hiddenInWorktree: await existing([path.join(tree, 'state'), path.join(tree, '.loops')]),
       holdoutFiles: holdout.files,
       holdoutDirs: holdout.dirs,

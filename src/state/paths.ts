@@ -104,7 +104,15 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 /** Scratch that must never be committed with the rest of state/: the lock and temp files of atomic writes. */
-export const STATE_GITIGNORE_LINES = ['.lock', '.lock.pid', '.lock.takeover', '*.tmp'] as const;
+export const STATE_GITIGNORE_LINES = [
+  '.lock',
+  '.lock.pid',
+  '.lock.takeover',
+  '*.tmp',
+  // The owner's socket and the note saying it serves (daemon/socket-path.ts).
+  'loops.sock',
+  'owner-socket.json',
+] as const;
 
 /** Adds the scratch patterns to `<root>/.gitignore`, keeping whatever a person put there. */
 export async function ensureStateGitignore(root: string): Promise<void> {

@@ -40,7 +40,8 @@ export function useQuit(
   const exited = useRef(false);
   useEffect(() => {
     if (!screen.quitting || exited.current) return;
-    if (active === 0 || screen.leaveNow) {
+    // A screen attached to another process's supervisor leaves its runs running.
+    if (active === 0 || screen.leaveNow || port.remote !== undefined) {
       exited.current = true;
       onExit?.();
       exit();

@@ -60,7 +60,7 @@ describe('ensureStateGitignore', () => {
   it('writes the scratch patterns once', async () => {
     await ensureStateGitignore(tmp.path);
     await ensureStateGitignore(tmp.path);
-    expect(await readFile(path.join(tmp.path, '.gitignore'), 'utf8')).toBe('.lock\n.lock.pid\n.lock.takeover\n*.tmp\n');
+    expect(await readFile(path.join(tmp.path, '.gitignore'), 'utf8')).toBe('.lock\n.lock.pid\n.lock.takeover\n*.tmp\nloops.sock\nowner-socket.json\n');
     expect(await readdir(tmp.path)).toEqual(['.gitignore']);
   });
 
@@ -68,7 +68,7 @@ describe('ensureStateGitignore', () => {
     const file = path.join(tmp.path, '.gitignore');
     await writeFile(file, '# mine\nscratch/\n*.tmp');
     await ensureStateGitignore(tmp.path);
-    expect(await readFile(file, 'utf8')).toBe('# mine\nscratch/\n*.tmp\n.lock\n.lock.pid\n.lock.takeover\n');
+    expect(await readFile(file, 'utf8')).toBe('# mine\nscratch/\n*.tmp\n.lock\n.lock.pid\n.lock.takeover\nloops.sock\nowner-socket.json\n');
   });
 
   it('creates the state folder when it does not exist yet', async () => {

@@ -14,6 +14,7 @@ import { daemonLogLine } from '../daemon/log.js';
 import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
 import { openPort, type LocalOwner } from './port.js';
+import { fleetJobs } from '../fleet/index.js';
 
 /** After a second signal, how long the runs have to record their end before the daemon exits anyway. */
 const FORCE_GRACE_MS = 3_000;
@@ -34,9 +35,14 @@ export async function daemon(args: string[], options: CommonOptions): Promise<nu
   });
   let owner: LocalOwner;
   try {
+    // loops.yaml: the fleet's caps gate every call from the first run on, and its notifications go out.
+    const fleet = await fleetJobs(options.repo, process.env);
     const opened = await openPort(options.repo, {
       owner: 'daemon',
+      jobs: fleet.jobs,
+      ...(fleet.file.webhooks ? { webhookPort: fleet.file.webhooks.port } : {}),
       supervisor: {
+        ...fleet.options,
         attended: true,
         onError: (err) => {
           out(`${now()} error: ${err instanceof Error ? err.message : String(err)}`);

@@ -9,6 +9,7 @@ import { readHolder, StateLockedError } from '../state/lock.js';
 import { Supervisor, type SupervisorOptions } from '../core/supervisor.js';
 import { findOwner, RemoteSupervisor, type ConnectOptions } from '../daemon/client.js';
 import { ownerJobs } from '../daemon/jobs.js';
+import type { SupervisorJob } from '../core/jobs.js';
 import { serveOwner, type OwnerServer } from '../daemon/server.js';
 import type { OwnerKind } from '../daemon/protocol.js';
 
@@ -31,6 +32,10 @@ export interface OpenPortOptions {
   connect: ConnectOptions;
   /** Only attach (never open the folder here): control commands. */
   attachOnly?: boolean;
+  /** More jobs for an owner opened here (the fleet's gate and notifications), added after its own. */
+  jobs?: SupervisorJob[];
+  /** loops.yaml's webhook port, for the webhook server. */
+  webhookPort?: number;
 }
 
 /** How long a start waits for an owner that holds the lock but does not serve yet (it is starting). */
@@ -49,7 +54,10 @@ export async function openPort(
     if (owner.state === 'none') {
       if (options.attachOnly) return undefined;
       try {
-        return await openOwner(repoRoot, options.owner, options.supervisor);
+        return await openOwner(repoRoot, options.owner, options.supervisor, {
+          jobs: options.jobs ?? [],
+          ...(options.webhookPort === undefined ? {} : { webhookPort: options.webhookPort }),
+        });
       } catch (error) {
         // Another loops took the folder between the look and the lock: attach to it once it serves.
         if (!(error instanceof StateLockedError) || Date.now() > deadline) throw error;
@@ -67,6 +75,7 @@ export async function openOwner(
   repoRoot: string,
   owner: OwnerKind,
   options: SupervisorOptions,
+  more: { jobs?: SupervisorJob[]; webhookPort?: number } = {},
 ): Promise<LocalOwner> {
   const supervisor = await Supervisor.open(repoRoot, options);
   let server: OwnerServer;
@@ -84,7 +93,11 @@ export async function openOwner(
     throw error;
   }
   try {
-    for (const job of await ownerJobs({ reload: () => supervisor.reload() })) await supervisor.addJob(job);
+    const deps = {
+      reload: () => supervisor.reload(),
+      ...(more.webhookPort === undefined ? {} : { webhookPort: more.webhookPort }),
+    };
+    for (const job of [...(await ownerJobs(deps)), ...(more.jobs ?? [])]) await supervisor.addJob(job);
   } catch (error) {
     await supervisor.shutdown('a job could not start');
     await server.close('a job could not start');

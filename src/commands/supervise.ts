@@ -29,6 +29,8 @@ export async function supervise(
       owner: 'screen',
       supervisor: { attended: true, ...fleet.options, ...extra, onError: (err) => errors.push(err) },
       connect: { client: 'screen', subscribe: true, history: true },
+      jobs: fleet.jobs,
+      ...(fleet.file.webhooks ? { webhookPort: fleet.file.webhooks.port } : {}),
     });
     if (opened?.kind === 'remote') return await attachScreen(opened.port, options.repo);
     if (!opened) throw new Error('loops could not open the state folder');
@@ -38,12 +40,9 @@ export async function supervise(
     return reportStartupError(err);
   }
   try {
-    await fleet.addTo(supervisor);
     const { runTui } = await import('../ui/run-tui.js');
     const { gitReviewPort } = await import('./review-port.js');
     const shown = runTui(supervisor, { review: gitReviewPort(supervisor.repoRoot) });
-    // Schedules, file watches and goals fire while the screen is open (the first frame is not held up).
-    void import('../triggers/index.js').then((t) => t.startTriggers(supervisor, (err) => errors.push(err)));
     if (startAll)
       for (const loop of supervisor.loops())
         supervisor.send({ type: 'start', loop: loop.name, trigger: 'demo' });

@@ -1,8 +1,9 @@
 /**
- * The jobs the owner of a state folder runs (the daemon, and the screen when it owns the folder).
- * Adding one is one line: a factory that gets the supervisor's reload and returns its jobs. The
- * triggers (cron, watch, goal, webhooks) and the fleet join here as their modules land, e.g.
- *   async () => (await import('../triggers/index.js')).triggerJobs(),
+ * The jobs the owner of a state folder runs (the daemon, and the screen when it owns the folder):
+ * reload on edit, the triggers (cron, watch, goal, webhooks) and hill-climbing after every N runs.
+ * Adding one is one line: a factory that gets the owner's deps and returns its jobs. The fleet's jobs
+ * come with the supervisor's options (its call gate must be there before the first run), so the
+ * commands add them beside these (commands/port.ts `jobs`).
  */
 import type { SupervisorJob } from '../core/jobs.js';
 import { reloadJob } from './reload-job.js';
@@ -10,11 +11,22 @@ import { reloadJob } from './reload-job.js';
 export interface OwnerJobDeps {
   /** The supervisor's reload (it re-reads LOOP.md files and emits `loops.changed`). */
   reload: () => Promise<unknown>;
+  /** loops.yaml's `webhooks.port`, when it names one. */
+  webhookPort?: number;
 }
 
 export type JobFactory = (deps: OwnerJobDeps) => SupervisorJob[] | Promise<SupervisorJob[]>;
 
-export const JOB_FACTORIES: readonly JobFactory[] = [(deps) => [reloadJob(deps.reload)]];
+export const JOB_FACTORIES: readonly JobFactory[] = [
+  (deps) => [reloadJob(deps.reload)],
+  async () => (await import('../triggers/index.js')).triggerJobs(),
+  async (deps) => [
+    (await import('../triggers/webhook.js')).webhookJob(
+      deps.webhookPort === undefined ? {} : { port: deps.webhookPort },
+    ),
+  ],
+  async () => [(await import('../hillclimb/job.js')).hillclimbJob()],
+];
 
 export async function ownerJobs(deps: OwnerJobDeps, factories = JOB_FACTORIES): Promise<SupervisorJob[]> {
   const jobs: SupervisorJob[] = [];

@@ -2,12 +2,6 @@
 import { formatProblem } from '../core/definition/problems.js';
 import { FLEET_FILE, loadFleetFile, type FleetFile } from './file.js';
 
-/**
- * `webhooks.port` is read here for the webhook server (src/triggers/webhook*), which is built apart:
- * until that server listens on it, validate says the setting does nothing yet. Flip when it does.
- */
-export const WEBHOOK_PORT_ENFORCED = false;
-
 export async function validateFleetFile(
   repoRoot: string,
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
@@ -20,10 +14,9 @@ export async function validateFleetFile(
   }
   if (!loaded.exists) return 0;
   out(`ok  ${FLEET_FILE}`);
-  if (loaded.fleet.webhooks && !WEBHOOK_PORT_ENFORCED)
+  if (loaded.fleet.webhooks)
     out(
-      `    ${FLEET_FILE}:${loaded.lineOf(['webhooks', 'port'])}: webhooks.port: warning: not enforced yet: ` +
-        'no webhook server listens on it in this version',
+      `    note: the webhook server listens on 127.0.0.1:${loaded.fleet.webhooks.port} while a loop has a webhook trigger`,
     );
   for (const note of fleetNotes(loaded.fleet)) out(`    note: ${note}`);
   return 0;

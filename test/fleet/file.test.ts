@@ -166,7 +166,7 @@ describe('loops/loops.yaml', () => {
     const said: string[] = [];
     expect(await validateFleetFile(hooks, (l) => said.push(l))).toBe(0);
     expect(said).toContain(
-      '    loops/loops.yaml:3: webhooks.port: warning: not enforced yet: no webhook server listens on it in this version',
+      '    note: the webhook server listens on 127.0.0.1:8787 while a loop has a webhook trigger',
     );
     const bad = await repoWith('budget: { daily_usd: 10, weekly_usd: 50 }\n');
     expect(

@@ -95,6 +95,7 @@ export async function openOwner(
   try {
     const deps = {
       reload: () => supervisor.reload(),
+      ...(options.callGate ? { callGate: options.callGate } : {}),
       ...(more.webhookPort === undefined ? {} : { webhookPort: more.webhookPort }),
     };
     for (const job of [...(await ownerJobs(deps)), ...(more.jobs ?? [])]) await supervisor.addJob(job);

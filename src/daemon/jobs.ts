@@ -6,6 +6,7 @@
  * commands add them beside these (commands/port.ts `jobs`).
  */
 import type { SupervisorJob } from '../core/jobs.js';
+import type { CallGate } from '../core/budget/call-gate.js';
 import { reloadJob } from './reload-job.js';
 
 export interface OwnerJobDeps {
@@ -13,6 +14,8 @@ export interface OwnerJobDeps {
   reload: () => Promise<unknown>;
   /** loops.yaml's `webhooks.port`, when it names one. */
   webhookPort?: number;
+  /** The fleet's caps: calls outside runs (a webhook's triage) wait at them like a run's calls. */
+  callGate?: CallGate;
 }
 
 export type JobFactory = (deps: OwnerJobDeps) => SupervisorJob[] | Promise<SupervisorJob[]>;
@@ -21,9 +24,10 @@ export const JOB_FACTORIES: readonly JobFactory[] = [
   (deps) => [reloadJob(deps.reload)],
   async () => (await import('../triggers/index.js')).triggerJobs(),
   async (deps) => [
-    (await import('../triggers/webhook.js')).webhookJob(
-      deps.webhookPort === undefined ? {} : { port: deps.webhookPort },
-    ),
+    (await import('../triggers/webhook.js')).webhookJob({
+      ...(deps.webhookPort === undefined ? {} : { port: deps.webhookPort }),
+      ...(deps.callGate ? { triage: { callGate: deps.callGate } } : {}),
+    }),
   ],
   async () => [(await import('../hillclimb/job.js')).hillclimbJob()],
 ];

@@ -10,6 +10,7 @@ import { formatLedgerBench, runLedgerBench } from './ledger.js';
 import { formatKillStress, runKillStress } from './kill-stress.js';
 import { formatStartupBench, runStartupBench } from './startup.js';
 import { formatStepCostBench, runStepCostBench } from './cost-steps.js';
+import { formatConcurrencyBench, runConcurrencyBench } from './concurrency.js';
 
 // `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
 const killsAt = process.argv.indexOf('--kills');
@@ -63,6 +64,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runLedgerBench(3);
       return { text: formatLedgerBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'concurrency',
+    run: async () => {
+      const result = await runConcurrencyBench();
+      return { text: formatConcurrencyBench(result), met: result.met };
     },
   },
   {

@@ -11,6 +11,7 @@ import { formatKillStress, runKillStress } from './kill-stress.js';
 import { formatHillclimbBench, runHillclimbBench } from './hillclimb.js';
 import { formatStartupBench, runStartupBench } from './startup.js';
 import { formatStepCostBench, runStepCostBench } from './cost-steps.js';
+import { formatConcurrencyBench, runConcurrencyBench } from './concurrency.js';
 
 // `npm run bench -- --kills 100` for the full kill stress; the default is a quick sample.
 const killsAt = process.argv.indexOf('--kills');
@@ -71,6 +72,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runHillclimbBench();
       return { text: formatHillclimbBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'concurrency',
+    run: async () => {
+      const result = await runConcurrencyBench();
+      return { text: formatConcurrencyBench(result), met: result.met };
     },
   },
   {

@@ -18,13 +18,15 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { WorkspaceError } from './errors.js';
-import { configFor, git, gitBytes, gitOk, type PinnedPlace } from './git.js';
+import { configFor, git, gitOk, type PinnedPlace } from './git.js';
 import { hiddenEntries } from './index-flags.js';
 import { withLock } from './mutex.js';
 import { readReplaceRefs } from './replace-refs.js';
-import { looseCommitTree, readHead } from './git-objects.js';
+import { readHead } from './git-objects.js';
+import { ObjectStore, type TreeEntry } from './object-store.js';
 
 export { WorkspaceError } from './errors.js';
+export type { TreeEntry } from './object-store.js';
 
 /** What pruneOrphans did: folders removed, and folders kept because they hold work. */
 export interface PruneReport {
@@ -47,14 +49,6 @@ const FALLBACK_IDENTITY = ['-c', 'user.name=loops', '-c', 'user.email=loops@loca
 /** What `git commit` says, under LC_ALL=C, when the index matches HEAD. */
 const NOTHING_TO_COMMIT = /nothing (added )?to commit|no changes added to commit/;
 
-/** One entry of a commit's tree. */
-export interface TreeEntry {
-  /** '100644', '100755', '120000' (a symlink), '160000' (a submodule). */
-  mode: string;
-  oid: string;
-  /** '/'-separated, from the repository root. */
-  path: string;
-}
 /** A loop or run name becomes a folder and a branch component: keep it plain. */
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -77,13 +71,8 @@ export class Worktrees {
   private excludeDone = false;
   /** Each worktree's own git dir (`<common>/worktrees/<id>`), recorded when loops made it or found it. */
   private readonly gitDirs = new Map<string, string>();
-  /** Trees of base commits, which never change: read once per run. */
-  private readonly trees = new Map<string, TreeEntry[]>();
-  /** Commit id → its tree id, for headTree. */
-  private readonly commitTrees = new Map<string, string>();
-  /** Blob contents by id, which never change either; bounded so a large base cannot fill memory. */
-  private readonly blobCache = new Map<string, Buffer>();
-  private blobCacheBytes = 0;
+  /** Commits, trees and blobs read once each: objects never change. */
+  private readonly objects = new ObjectStore();
   /** Replace refs deleted by a commit and not yet reported. */
   private readonly droppedReplaceRefs: string[] = [];
 
@@ -510,14 +499,8 @@ export class Worktrees {
   async headTree(p: string): Promise<string> {
     const place = await this.place(p);
     const sha = await readHead(place).catch(() => undefined);
-    if (sha !== undefined) {
-      // A commit never changes, so neither does its tree: one read per commit, none from a file.
-      const known = this.commitTrees.get(sha) ?? (await looseCommitTree(place.commonDir, sha));
-      if (known !== undefined) {
-        this.commitTrees.set(sha, known);
-        return known;
-      }
-    }
+    const known = sha === undefined ? undefined : await this.objects.commitTree(place, sha);
+    if (known !== undefined) return known;
     return (await gitOk(p, ['rev-parse', 'HEAD^{tree}'], `reading the tree of HEAD in ${p}`)).trim();
   }
 
@@ -531,57 +514,12 @@ export class Worktrees {
 
   /** Every file of a commit's tree (read once per commit: a commit never changes). */
   async tree(p: string, sha: string): Promise<TreeEntry[]> {
-    const known = this.trees.get(sha);
-    if (known) return known;
-    if (!/^[0-9a-f]{40,64}$/i.test(sha)) throw new WorkspaceError(`${sha} is not a commit id`);
-    const out = await gitOk(
-      await this.place(p),
-      ['ls-tree', '-r', '-z', '--full-tree', sha],
-      `reading the tree of ${sha}`,
-    );
-    const entries: TreeEntry[] = [];
-    for (const record of out.split('\0')) {
-      // "<mode> <type> <oid>\t<path>"
-      const tab = record.indexOf('\t');
-      if (tab < 0) continue;
-      const [mode = '', , oid = ''] = record.slice(0, tab).split(' ');
-      entries.push({ mode, oid, path: record.slice(tab + 1) });
-    }
-    this.trees.set(sha, entries);
-    return entries;
+    return this.objects.tree(await this.place(p), sha);
   }
 
   /** The contents of blobs, by id, in one `git cat-file --batch` for those not read before. */
   async blobs(p: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
-    const found = new Map<string, Buffer>();
-    const wanted = [...new Set(oids)].filter((oid) => {
-      const cached = this.blobCache.get(oid);
-      if (cached) found.set(oid, cached);
-      return !cached;
-    });
-    if (wanted.length === 0) return found;
-    const out = await gitBytes(await this.place(p), ['cat-file', '--batch'], {
-      input: wanted.map((oid) => `${oid}\n`).join(''),
-    });
-    if (out.exitCode !== 0) throw new WorkspaceError(`reading blobs failed: ${out.stderr.trim()}`);
-    let at = 0;
-    for (const oid of wanted) {
-      // "<oid> <type> <size>\n<content>\n", or "<oid> missing\n".
-      const end = out.stdout.indexOf(0x0a, at);
-      if (end < 0) break;
-      const header = out.stdout.toString('latin1', at, end).split(' ');
-      at = end + 1;
-      if (header[1] === 'missing' || header[2] === undefined) continue;
-      const size = Number(header[2]);
-      const content = Buffer.from(out.stdout.subarray(at, at + size));
-      at += size + 1;
-      found.set(oid, content);
-      if (this.blobCacheBytes + size <= 64 * 1024 * 1024) {
-        this.blobCache.set(oid, content);
-        this.blobCacheBytes += size;
-      }
-    }
-    return found;
+    return this.objects.blobs(await this.place(p), oids);
   }
 
   /**

@@ -11,7 +11,8 @@ const HELP = `loops: a supervisor for autonomous AI-agent loops
 Usage:
   loops                          open the supervisor on ./loops (every loop, live)
   loops run NAME [--json]        one run without the screen; exit 0 verified, 1 failed,
-                                 2 bad definition or usage, 3 budget, 4 stalled, 5 stopped
+                                 2 bad definition or usage, 3 budget, 4 stalled, 5 stopped;
+                                 handed to the daemon or screen that owns state/, if one runs
   loops resume NAME [RUN]        continue an interrupted run (or one that reached its budget)
                                  from its last completed iteration, as a new run
   loops list                     the loops and their last outcome

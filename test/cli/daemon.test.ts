@@ -1,7 +1,8 @@
 /**
  * `loops daemon` and the commands that talk to it, as separate processes on a real socket: a run
  * handed to the daemon with its exit code, control from scripts, reload on edit, SIGTERM, and a
- * killed daemon's folder taken over at once.
+ * killed daemon's folder taken over at once. Each test starts several processes and full runs: on a
+ * loaded machine that takes longer than the default timeout, hence their own.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -174,7 +175,7 @@ describe('loops daemon', () => {
     for (const gone of ['.lock', 'loops.sock', 'owner-socket.json'])
       expect(existsSync(join(repo.dir, 'state', gone))).toBe(false);
     expect((await inRepo(['status'])).stderr).toContain('nothing is running');
-  });
+  }, 120_000);
 
   it('asks approvals of scripts, and a killed daemon is taken over at once', async () => {
     await repo.addLoop('holder', HOLDER, HOLDER_SCRIPT);
@@ -212,5 +213,5 @@ describe('loops daemon', () => {
     expect((await status()).owner).toMatchObject({ pid: second.pid });
     process.kill(second.pid, 'SIGTERM');
     expect((await second.result).exitCode).toBe(0);
-  });
+  }, 120_000);
 });

@@ -1,10 +1,15 @@
 /** Runs the supervisor screen full-screen until the person quits. */
+// First: React picks its production build only if NODE_ENV says so when it is first loaded.
+import { restoreNodeEnv } from './react-mode.js';
 import { render } from 'ink';
 import type { SupervisorPort } from '../core/control.js';
 import { App } from './App.js';
 import { paneSlices } from './panes/registry.js';
 import type { ReviewPort } from './review-port.js';
 import { createStore } from './store.js';
+import { diffStdout } from './diff-stdout.js';
+
+restoreNodeEnv();
 
 const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
 const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
@@ -17,9 +22,8 @@ export interface TuiOptions {
   patchConsole?: boolean;
   review?: ReviewPort;
   /**
-   * Rewrite only the lines that changed (default false). It cuts bytes per frame ~13× in the UI
-   * benchmark, but in tmux it left stale lines behind (old and new rows interleaved), so it stays off
-   * until that is understood.
+   * Rewrite only the lines that changed (default true), through frame-diff.ts over Ink's full
+   * redraw (Ink's own incremental mode lands each frame one row low in a real terminal).
    */
   incrementalRendering?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
@@ -31,6 +35,7 @@ export interface TuiOptions {
  */
 export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Promise<void> {
   const stdout = options.stdout ?? process.stdout;
+  const diffed = options.incrementalRendering === false ? undefined : diffStdout(stdout);
   const store = createStore(port, { slices: paneSlices() });
   stdout.write(ENTER_ALTERNATE_SCREEN);
   // The bell and notifications go straight to the terminal: they are not part of a frame.
@@ -47,17 +52,18 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
       {...(options.review === undefined ? {} : { review: options.review })}
     />,
     {
-      stdout,
+      stdout: diffed?.stream ?? stdout,
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       exitOnCtrlC: false,
       patchConsole: options.patchConsole ?? true,
-      incrementalRendering: options.incrementalRendering ?? false,
+      incrementalRendering: false,
     },
   );
   const onResize = (): void => {
     // A reflowed old frame would otherwise stay behind the new one.
     instance.clear();
     stdout.write(CLEAR_SCREEN);
+    diffed?.differ.reset();
   };
   stdout.on('resize', onResize);
   try {

@@ -102,6 +102,9 @@ function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
       return sendInstruction(ctx, top.purpose.loop, top.purpose.now, text);
     }
     if (get().notice !== undefined) change({ notice: undefined });
+    const engineNotice = store.getState().notice;
+    if (engineNotice !== undefined && engineNotice.seq > get().noticeSeen)
+      change({ noticeSeen: engineNotice.seq });
     const binding = dispatchKey(
       { ...(top === undefined ? {} : { overlay: top.kind }), pane: get().focus },
       input,
@@ -112,10 +115,12 @@ function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
   useInput(onKey, { isActive: isRawModeSupported === true });
 
   const top = topOverlay(screen);
+  const engineNotice = useUiSelector((state) => state.notice);
   const notice =
     screen.quitting && active > 0
       ? `stopping ${active} ${active === 1 ? 'loop' : 'loops'}… (q again to quit at once)`
-      : screen.notice;
+      : (screen.notice ??
+        (engineNotice !== undefined && engineNotice.seq > screen.noticeSeen ? engineNotice.text : undefined));
 
   return (
     <Box flexDirection="column" width={columns} height={layout.height}>

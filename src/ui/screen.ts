@@ -21,6 +21,8 @@ export interface ScreenState {
   focus: PaneId;
   overlays: readonly Overlay[];
   notice?: string;
+  /** The engine's notices up to this seq were seen (a key was pressed since): not shown again. */
+  noticeSeen: number;
   /** q was pressed: stop what runs, then exit. */
   quitting: boolean;
   /** q was pressed twice: exit without waiting. */
@@ -34,6 +36,7 @@ export interface ScreenState {
 export const INITIAL_SCREEN: ScreenState = {
   focus: 'loops',
   overlays: [],
+  noticeSeen: 0,
   quitting: false,
   leaveNow: false,
   scroll: {},

@@ -26,8 +26,7 @@ class Screen {
       else if (ch === '\n') {
         this.row = Math.min(this.row + 1, this.height - 1);
         this.col = 0;
-      }
-      else if (ch === '\x1b' && data[i + 1] === '[') {
+      } else if (ch === '\x1b' && data[i + 1] === '[') {
         // eslint-disable-next-line no-control-regex -- a terminal model reads escape sequences
         const m = /^\x1b\[(\??)([0-9;]*)([A-Za-z])/.exec(data.slice(i));
         if (m === null) throw new Error(`unknown escape at ${i}`);

@@ -10,12 +10,15 @@ export interface DiffStdout {
   /** What to hand Ink's render() as stdout. */
   stream: NodeJS.WriteStream;
   differ: FrameDiffer;
+  /** While held (an editor has the terminal) frames are dropped; the screen redraws whole after. */
+  hold(on: boolean): void;
 }
 
 type Listener = (...args: unknown[]) => void;
 
 export function diffStdout(target: NodeJS.WriteStream): DiffStdout {
   const differ = new FrameDiffer();
+  let held = false;
   const wrapper = {
     get columns() {
       return target.columns;
@@ -42,6 +45,11 @@ export function diffStdout(target: NodeJS.WriteStream): DiffStdout {
       return (target as unknown as { _writableState?: unknown })._writableState;
     },
     write(chunk: string | Uint8Array, ...rest: unknown[]): boolean {
+      if (held) {
+        const done = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+        done?.();
+        return true;
+      }
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       const out = differ.transform(text);
       differ.bytes += Buffer.byteLength(out);
@@ -76,5 +84,12 @@ export function diffStdout(target: NodeJS.WriteStream): DiffStdout {
     },
   };
   // Ink types its option as a WriteStream; it uses only the members forwarded above.
-  return { stream: wrapper as unknown as NodeJS.WriteStream, differ };
+  return {
+    stream: wrapper as unknown as NodeJS.WriteStream,
+    differ,
+    hold(on) {
+      held = on;
+      if (on) differ.reset();
+    },
+  };
 }

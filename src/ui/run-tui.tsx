@@ -3,6 +3,8 @@
 import { restoreNodeEnv } from './react-mode.js';
 import { render } from 'ink';
 import type { SupervisorPort } from '../core/control.js';
+import type { ProposalsPort } from '../core/proposals.js';
+import { editInEditor } from './editor.js';
 import { App } from './App.js';
 import { paneSlices } from './panes/registry.js';
 import type { ReviewPort } from './review-port.js';
@@ -21,6 +23,7 @@ export interface TuiOptions {
   /** Ink shows stray console output above the frame (default true); a test runner's console cannot be patched. */
   patchConsole?: boolean;
   review?: ReviewPort;
+  proposals?: ProposalsPort;
   /**
    * Rewrite only the lines that changed (default true), through frame-diff.ts over Ink's full
    * redraw (Ink's own incremental mode lands each frame one row low in a real terminal).
@@ -42,14 +45,32 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
   const notify = (bytes: string): void => {
     stdout.write(bytes);
   };
+  const stdin = options.stdin ?? process.stdin;
+  const env = options.env ?? process.env;
+  // Set once render() has returned: the editor redraws the screen through it afterwards.
+  let redraw = (): void => undefined;
+  const edit = (text: string, name: string): Promise<string | undefined> =>
+    editInEditor(
+      {
+        stdout,
+        stdin,
+        env,
+        hold: (on) => diffed?.hold(on),
+        redraw: () => redraw(),
+      },
+      text,
+      name,
+    );
   // Ctrl+C goes through the keymap (app.quit), so running loops are stopped before exit.
   const instance = render(
     <App
       store={store}
       port={port}
       notify={notify}
-      env={options.env ?? process.env}
+      env={env}
+      edit={edit}
       {...(options.review === undefined ? {} : { review: options.review })}
+      {...(options.proposals === undefined ? {} : { proposals: options.proposals })}
     />,
     {
       stdout: diffed?.stream ?? stdout,
@@ -59,6 +80,10 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
       incrementalRendering: false,
     },
   );
+  redraw = () => {
+    instance.clear();
+    diffed?.differ.reset();
+  };
   const onResize = (): void => {
     // A reflowed old frame would otherwise stay behind the new one.
     instance.clear();

@@ -8,7 +8,9 @@ import type { RunRef } from './review-port.js';
 import type { PendingApproval } from './state.js';
 
 export type PromptPurpose =
-  { type: 'instruct'; loop: string; now: boolean } | { type: 'deny'; approval: PendingApproval };
+  | { type: 'instruct'; loop: string; now: boolean }
+  | { type: 'deny'; approval: PendingApproval }
+  | { type: 'reject'; proposal: string; file: string };
 
 export type Overlay =
   | { kind: 'help' }
@@ -23,6 +25,8 @@ export interface ScreenState {
   notice?: string;
   /** The engine's notices up to this seq were seen (a key was pressed since): not shown again. */
   noticeSeen: number;
+  /** An editor has the terminal: the screen takes no keys until it is closed. */
+  editing: boolean;
   /** q was pressed: stop what runs, then exit. */
   quitting: boolean;
   /** q was pressed twice: exit without waiting. */
@@ -37,6 +41,7 @@ export const INITIAL_SCREEN: ScreenState = {
   focus: 'loops',
   overlays: [],
   noticeSeen: 0,
+  editing: false,
   quitting: false,
   leaveNow: false,
   scroll: {},

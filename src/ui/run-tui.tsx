@@ -5,6 +5,7 @@ import { render } from 'ink';
 import type { SupervisorPort } from '../core/control.js';
 import type { ProposalsPort } from '../core/proposals.js';
 import { editInEditor } from './editor.js';
+import { OpeningPort } from './opening-port.js';
 import { App } from './App.js';
 import { paneSlices } from './panes/registry.js';
 import type { ReviewPort } from './review-port.js';
@@ -30,6 +31,8 @@ export interface TuiOptions {
    */
   incrementalRendering?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Closes the screen from outside (the engine failed to open behind the first frame). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -39,7 +42,10 @@ export interface TuiOptions {
 export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Promise<void> {
   const stdout = options.stdout ?? process.stdout;
   const diffed = options.incrementalRendering === false ? undefined : diffStdout(stdout);
-  const store = createStore(port, { slices: paneSlices() });
+  const store = createStore(port, {
+    slices: paneSlices(),
+    ...(port instanceof OpeningPort && !port.isOpen ? { opening: true } : {}),
+  });
   stdout.write(ENTER_ALTERNATE_SCREEN);
   // The bell and notifications go straight to the terminal: they are not part of a frame.
   const notify = (bytes: string): void => {
@@ -91,9 +97,13 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
     diffed?.differ.reset();
   };
   stdout.on('resize', onResize);
+  const close = (): void => instance.unmount();
+  options.signal?.addEventListener('abort', close, { once: true });
+  if (options.signal?.aborted === true) close();
   try {
     await instance.waitUntilExit();
   } finally {
+    options.signal?.removeEventListener('abort', close);
     stdout.off('resize', onResize);
     store.dispose();
     stdout.write(LEAVE_ALTERNATE_SCREEN);

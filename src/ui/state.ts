@@ -91,6 +91,8 @@ export interface UiState {
   loops: LoopView[];
   /** Set while the fleet holds runs back (waiting) or after it warned, until it releases. */
   fleet?: FleetLine;
+  /** The engine is still opening (the first frame came before it): the loops are not known yet. */
+  opening?: boolean;
   /** The latest notice from the engine ("reloaded fix-tests"); `seq` counts them. */
   notice?: { text: string; seq: number };
   selected: number;
@@ -111,8 +113,13 @@ export function isActive(status: LoopStatus): boolean {
   return status === 'running' || status === 'paused' || status === 'stopping';
 }
 
-export function initialState(infos: readonly LoopInfo[], slices: readonly SliceEntry[] = []): UiState {
+export function initialState(
+  infos: readonly LoopInfo[],
+  slices: readonly SliceEntry[] = [],
+  opening = false,
+): UiState {
   return {
+    ...(opening ? { opening } : {}),
     loops: infos.map((info) => emptyView(info)),
     selected: 0,
     version: 0,
@@ -171,14 +178,17 @@ export function reduce(
   let queue = state.queue;
   let fleet = state.fleet;
   let notice = state.notice;
+  let opened = false;
   for (const event of events) {
     // Supervisor, trigger, fleet and hill-climb streams are not runs of a loop: they never make
     // a row, but a trigger's events show in its loop's trace and update what its row says.
     if (event.source !== undefined && event.source !== 'run') {
       if (event.type === 'queue.changed') queue = event.queue;
       else if (event.type === 'fleet.status') fleet = fleetLine(event);
-      else if (event.type === 'loops.changed') notice = reloadNotice(event, notice);
-      else if (event.source === 'trigger') {
+      else if (event.type === 'loops.changed') {
+        notice = reloadNotice(event, notice);
+        opened = true;
+      } else if (event.source === 'trigger') {
         indexByName ??= new Map(state.loops.map((view, i) => [view.info.name, i]));
         const index = indexByName.get(event.loop);
         const view = index === undefined ? undefined : (loops ?? state.loops)[index];
@@ -204,9 +214,17 @@ export function reduce(
       loops[index] = next;
     }
   }
-  if (loops === undefined && queue === state.queue && fleet === state.fleet && notice === state.notice)
+  const stillOpening = state.opening === true && !opened;
+  if (
+    loops === undefined &&
+    queue === state.queue &&
+    fleet === state.fleet &&
+    notice === state.notice &&
+    stillOpening === (state.opening === true)
+  )
     return state;
   const next: UiState = { ...state, loops: loops ?? state.loops, queue, version: state.version + 1 };
+  if (!stillOpening) delete next.opening;
   if (fleet === undefined) delete next.fleet;
   else next.fleet = fleet;
   if (notice !== undefined) next.notice = notice;

@@ -34,6 +34,8 @@ export interface StoreOptions {
   flushMs?: number;
   /** Trace lines kept per loop (default 200). */
   traceLimit?: number;
+  /** The engine is still opening: the screen says so until the port's first loops.changed. */
+  opening?: boolean;
   /** The registered panes' slices, reduced alongside the loops. */
   slices?: readonly SliceEntry[];
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -57,7 +59,7 @@ export function createStore(port: SupervisorPort, opts: StoreOptions = {}): UiSt
   const clearTimer = opts.clearTimer ?? defaultClearTimer;
 
   const slices = opts.slices ?? [];
-  let state = initialState(port.loops(), slices);
+  let state = initialState(port.loops(), slices, opts.opening ?? false);
   const reduceAll = (current: UiState, events: readonly LoopEvent[]): UiState => {
     if (events.length === 0) return current;
     const reduced = reduceSlices(reduce(current, events, traceLimit), events, slices);

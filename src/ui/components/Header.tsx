@@ -16,6 +16,7 @@ export function Header(): JSX.Element {
   const verified = useUiSelector((state) => count(state, (status) => status === 'verified'));
   const failed = useUiSelector((state) => count(state, (status) => status === 'failed'));
   const fleet = useUiSelector((state) => state.fleet);
+  const opening = useUiSelector((state) => state.opening === true);
   const needs =
     useUiSelector((state) => state.loops.filter((view) => needsYou(view) !== undefined).length) +
     (fleet?.state === 'waiting' ? 1 : 0);
@@ -25,7 +26,7 @@ export function Header(): JSX.Element {
         <Text bold color={theme.accent}>
           loops
         </Text>
-        <Text color={theme.muted}> {total} · </Text>
+        <Text color={theme.muted}> {opening ? 'opening…' : total} · </Text>
         <Text color={running > 0 ? theme.accent : theme.muted}>{running} running</Text>
         {paused > 0 && <Text color={theme.warn}> · {paused} paused</Text>}
         <Text color={theme.muted}> · </Text>

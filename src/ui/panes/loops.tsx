@@ -30,6 +30,7 @@ export const loopsPane = definePane({
 
 function LoopsPane(props: PaneProps): JSX.Element {
   const count = useUiSelector((state) => state.loops.length);
+  const opening = useUiSelector((state) => state.opening === true);
   const selected = useUiSelector((state) => state.selected);
   const queue = useUiSelector((state) => state.queue);
   const nameWidth = useUiSelector((state) =>
@@ -42,7 +43,9 @@ function LoopsPane(props: PaneProps): JSX.Element {
     <PaneFrame height={props.height} focused={props.focused} title="loops">
       {count === 0 ? (
         <Text color={theme.muted} wrap="truncate-end">
-          no loops yet: add loops/NAME/LOOP.md (npx loops new NAME)
+          {opening
+            ? 'opening the loops… (state, worktrees, recovery)'
+            : 'no loops yet: add loops/NAME/LOOP.md (npx loops new NAME)'}
         </Text>
       ) : (
         indexes.map((index) => (

@@ -31,7 +31,13 @@ export async function supervise(
   });
   const review = lazyReview(ready.then((engine) => gitReviewPort(engine.repoRoot)));
   // render() draws the first frame before it returns; only then is the engine loaded and opened.
-  const shown = runTui(port, { review, signal: failed.signal });
+  const spendHistory = {
+    read: async () => {
+      const { ledgerSpendHistory } = await import('./spend-history-port.js');
+      return ledgerSpendHistory((await ready).repoRoot).read();
+    },
+  };
+  const shown = runTui(port, { review, spendHistory, signal: failed.signal });
   const opening = import('../core/supervisor.js').then(({ Supervisor }) =>
     Supervisor.open(options.repo, {
       // A person watches the screen: approvals are asked there, and a stall's pause waits for them.

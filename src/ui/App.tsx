@@ -23,7 +23,8 @@ import { ReviewModel } from './review-model.js';
 import type { ReviewPort } from './review-port.js';
 import { sendRejection } from './proposal-actions.js';
 import { ProposalsModel } from './proposals-model.js';
-import { ProposalsContext, ReviewContext } from './screen-context.js';
+import { ProposalsContext, ReviewContext, SpendHistoryContext } from './screen-context.js';
+import { SpendHistoryModel, type SpendHistoryPort } from './spend-history.js';
 import { useApprovalAutoOpen, useBell, useQuit, useScreenState } from './screen-hooks.js';
 import { popOverlay, topOverlay } from './screen.js';
 import type { UiStore } from './store.js';
@@ -37,6 +38,8 @@ export interface AppProps {
   review?: ReviewPort;
   /** Hill-climbing's proposals; absent: the pane says there are none yet. */
   proposals?: ProposalsPort;
+  /** Spend before the screen opened (the ledger's hourly rollups); absent: the chart is this session's. */
+  spendHistory?: SpendHistoryPort;
   /** Opens text in the person's editor (runTui suspends the screen for it); absent: `e` says so. */
   edit?: (text: string, name: string) => Promise<string | undefined>;
   /** The panes to draw (default: every registered pane). */
@@ -51,11 +54,14 @@ export interface AppProps {
 export function App(props: AppProps): JSX.Element {
   const review = useMemo(() => new ReviewModel(props.review), [props.review]);
   const proposals = useMemo(() => new ProposalsModel(props.proposals), [props.proposals]);
+  const history = useMemo(() => new SpendHistoryModel(props.spendHistory), [props.spendHistory]);
   return (
     <StoreContext.Provider value={props.store}>
       <ReviewContext.Provider value={review}>
         <ProposalsContext.Provider value={proposals}>
-          <Screen {...props} reviewModel={review} proposalsModel={proposals} />
+          <SpendHistoryContext.Provider value={history}>
+            <Screen {...props} reviewModel={review} proposalsModel={proposals} />
+          </SpendHistoryContext.Provider>
         </ProposalsContext.Provider>
       </ReviewContext.Provider>
     </StoreContext.Provider>

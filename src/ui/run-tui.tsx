@@ -6,6 +6,7 @@ import type { SupervisorPort } from '../core/control.js';
 import type { ProposalsPort } from '../core/proposals.js';
 import { editInEditor } from './editor.js';
 import { OpeningPort } from './opening-port.js';
+import type { SpendHistoryPort } from './spend-history.js';
 import { App } from './App.js';
 import { paneSlices } from './panes/registry.js';
 import type { ReviewPort } from './review-port.js';
@@ -25,6 +26,7 @@ export interface TuiOptions {
   patchConsole?: boolean;
   review?: ReviewPort;
   proposals?: ProposalsPort;
+  spendHistory?: SpendHistoryPort;
   /**
    * Rewrite only the lines that changed (default true), through frame-diff.ts over Ink's full
    * redraw (Ink's own incremental mode lands each frame one row low in a real terminal).
@@ -77,6 +79,7 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
       edit={edit}
       {...(options.review === undefined ? {} : { review: options.review })}
       {...(options.proposals === undefined ? {} : { proposals: options.proposals })}
+      {...(options.spendHistory === undefined ? {} : { spendHistory: options.spendHistory })}
     />,
     {
       stdout: diffed?.stream ?? stdout,

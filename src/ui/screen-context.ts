@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 import { ProposalsModel } from './proposals-model.js';
 import { ReviewModel } from './review-model.js';
+import { SpendHistoryModel } from './spend-history.js';
 
 export const ReviewContext = createContext<ReviewModel>(new ReviewModel(undefined));
 
@@ -13,4 +14,10 @@ export const ProposalsContext = createContext<ProposalsModel>(new ProposalsModel
 
 export function useProposalsModel(): ProposalsModel {
   return useContext(ProposalsContext);
+}
+
+export const SpendHistoryContext = createContext<SpendHistoryModel>(new SpendHistoryModel(undefined));
+
+export function useSpendHistory(): SpendHistoryModel {
+  return useContext(SpendHistoryContext);
 }

@@ -11,6 +11,7 @@ import { paneSlices, PANES } from '../../src/ui/panes/registry.js';
 import type { PaneSpec } from '../../src/ui/panes/types.js';
 import type { ProposalsPort } from '../../src/core/proposals.js';
 import type { ReviewPort } from '../../src/ui/review-port.js';
+import type { SpendHistoryPort } from '../../src/ui/spend-history.js';
 import { createStore } from '../../src/ui/store.js';
 import { FakePort, loopInfo } from './fake-port.js';
 
@@ -20,6 +21,7 @@ export interface RenderOptions {
   panes?: readonly PaneSpec[];
   review?: ReviewPort;
   proposals?: ProposalsPort;
+  spendHistory?: SpendHistoryPort;
   edit?: (text: string, name: string) => Promise<string | undefined>;
   columns?: number;
   env?: Record<string, string>;
@@ -42,6 +44,7 @@ export function renderApp(options: RenderOptions = {}) {
       {...(options.review === undefined ? {} : { review: options.review })}
       {...(options.proposals === undefined ? {} : { proposals: options.proposals })}
       {...(options.edit === undefined ? {} : { edit: options.edit })}
+      {...(options.spendHistory === undefined ? {} : { spendHistory: options.spendHistory })}
     />,
   );
   const rows = options.rows ?? 24;

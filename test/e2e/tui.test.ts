@@ -38,7 +38,8 @@ function row(name: string, rest: string): RegExp {
 
 it('starts fix-tests from the keyboard, shows it verified with its trace, shows help, and quits', async () => {
   await requireTmux();
-  terminal = await openTerminal({ cwd: repo.dir, columns: 120, rows: 50 });
+  // Six panes share the rows: 60 leave the trace room for both grader lines of the run.
+  terminal = await openTerminal({ cwd: repo.dir, columns: 120, rows: 60 });
   const t = terminal;
 
   // The supervisor, not the demo; the sentinel after it reports the exit status once the shell is back.

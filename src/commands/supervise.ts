@@ -19,7 +19,7 @@ export async function supervise(
   const errors: unknown[] = [];
   // The first frame comes before the engine has opened (state, worktrees, recovery): the screen
   // draws an "opening" state through a port that takes the engine once it is there.
-  const { runTui } = await import('../ui/run-tui.js');
+  const { runTui } = await import('../ui/start-tui.js');
   const { OpeningPort } = await import('../ui/opening-port.js');
   const { gitReviewPort } = await import('./review-port.js');
   const port = new OpeningPort();

@@ -1,6 +1,4 @@
 /** Runs the supervisor screen full-screen until the person quits. */
-// First: React picks its production build only if NODE_ENV says so when it is first loaded.
-import { restoreNodeEnv } from './react-mode.js';
 import { render } from 'ink';
 import type { SupervisorPort } from '../core/control.js';
 import type { ProposalsPort } from '../core/proposals.js';
@@ -12,8 +10,6 @@ import { paneSlices } from './panes/registry.js';
 import type { ReviewPort } from './review-port.js';
 import { createStore } from './store.js';
 import { diffStdout } from './diff-stdout.js';
-
-restoreNodeEnv();
 
 const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
 const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';

@@ -69,11 +69,12 @@ export default tseslint.config(
                 '**/core/**',
                 '!**/core/control.js',
                 '!**/core/events.js',
+                '!**/core/proposals.js',
                 '!**/core/describe.js',
                 '!**/core/text.js',
               ],
               message:
-                'the screen speaks only the engine protocol: core/control.js, events.js, describe.js and text.js.',
+                'the screen speaks only the engine protocol: core/control.js, events.js, proposals.js, describe.js and text.js.',
             },
             {
               group: [

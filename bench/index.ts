@@ -6,6 +6,7 @@ import { formatCostBench, runCostBench } from './cost.js';
 import { formatSandboxBench, runSandboxBench } from './sandbox.js';
 import { formatStopBench, runStopBench } from './stop.js';
 import { formatUiBench, runUiBench } from './ui.js';
+import { formatFirstFrameBench, runFirstFrameBench } from './first-frame.js';
 import { formatLedgerBench, runLedgerBench } from './ledger.js';
 import { formatKillStress, runKillStress } from './kill-stress.js';
 import { formatHillclimbBench, runHillclimbBench } from './hillclimb.js';
@@ -58,6 +59,13 @@ const benches: Array<{ name: string; run: () => Promise<{ text: string; met: boo
     run: async () => {
       const result = await runStartupBench();
       return { text: formatStartupBench(result), met: result.met };
+    },
+  },
+  {
+    name: 'first-frame',
+    run: () => {
+      const result = runFirstFrameBench();
+      return Promise.resolve({ text: formatFirstFrameBench(result), met: result.met });
     },
   },
   {

@@ -6,6 +6,7 @@
 import { Box, useInput, useStdin, type Key } from 'ink';
 import { useMemo, useRef, type JSX } from 'react';
 import type { SupervisorPort } from '../core/control.js';
+import type { ProposalsPort } from '../core/proposals.js';
 import { HANDLERS, sendDenial, sendInstruction, type ActionContext } from './actions.js';
 import type { Env } from './bell.js';
 import { Footer, hints } from './components/Footer.js';
@@ -20,7 +21,10 @@ import { PANES } from './panes/registry.js';
 import type { PaneSpec } from './panes/types.js';
 import { ReviewModel } from './review-model.js';
 import type { ReviewPort } from './review-port.js';
-import { ReviewContext } from './screen-context.js';
+import { sendRejection } from './proposal-actions.js';
+import { ProposalsModel } from './proposals-model.js';
+import { ProposalsContext, ReviewContext, SpendHistoryContext } from './screen-context.js';
+import { SpendHistoryModel, type SpendHistoryPort } from './spend-history.js';
 import { useApprovalAutoOpen, useBell, useQuit, useScreenState } from './screen-hooks.js';
 import { popOverlay, topOverlay } from './screen.js';
 import type { UiStore } from './store.js';
@@ -32,6 +36,12 @@ export interface AppProps {
   port: SupervisorPort;
   /** Git operations on finished runs (merge, discard, diff); absent: review keys say so. */
   review?: ReviewPort;
+  /** Hill-climbing's proposals; absent: the pane says there are none yet. */
+  proposals?: ProposalsPort;
+  /** Spend before the screen opened (the ledger's hourly rollups); absent: the chart is this session's. */
+  spendHistory?: SpendHistoryPort;
+  /** Opens text in the person's editor (runTui suspends the screen for it); absent: `e` says so. */
+  edit?: (text: string, name: string) => Promise<string | undefined>;
   /** The panes to draw (default: every registered pane). */
   panes?: readonly PaneSpec[];
   /** Writes the bell / notification bytes to the terminal (default: no bell). */
@@ -43,10 +53,16 @@ export interface AppProps {
 
 export function App(props: AppProps): JSX.Element {
   const review = useMemo(() => new ReviewModel(props.review), [props.review]);
+  const proposals = useMemo(() => new ProposalsModel(props.proposals), [props.proposals]);
+  const history = useMemo(() => new SpendHistoryModel(props.spendHistory), [props.spendHistory]);
   return (
     <StoreContext.Provider value={props.store}>
       <ReviewContext.Provider value={review}>
-        <Screen {...props} reviewModel={review} />
+        <ProposalsContext.Provider value={proposals}>
+          <SpendHistoryContext.Provider value={history}>
+            <Screen {...props} reviewModel={review} proposalsModel={proposals} />
+          </SpendHistoryContext.Provider>
+        </ProposalsContext.Provider>
       </ReviewContext.Provider>
     </StoreContext.Provider>
   );
@@ -54,7 +70,7 @@ export function App(props: AppProps): JSX.Element {
 
 const NO_ENV: Env = {};
 
-function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
+function Screen(props: AppProps & { reviewModel: ReviewModel; proposalsModel: ProposalsModel }): JSX.Element {
   const { port, onExit } = props;
   const panes = props.panes ?? PANES;
   const store = useUiStore();
@@ -82,7 +98,16 @@ function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
   useApprovalAutoOpen(screen, get, change);
 
   const context = useRef<ActionContext | undefined>(undefined);
-  context.current = { store, port, review: props.reviewModel, screen: get, change, heights: layout.heights };
+  context.current = {
+    store,
+    port,
+    review: props.reviewModel,
+    proposals: props.proposalsModel,
+    ...(props.edit === undefined ? {} : { edit: props.edit }),
+    screen: get,
+    change,
+    heights: layout.heights,
+  };
 
   const onKey = (input: string, key: Key): void => {
     const ctx = context.current;
@@ -98,10 +123,17 @@ function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
         if (edit.kind === 'cancel') return change(popOverlay(get()));
         return sendDenial(ctx, top.purpose.approval, text);
       }
+      if (top.purpose.type === 'reject') {
+        if (edit.kind === 'cancel') return change({ ...popOverlay(get()), notice: 'nothing was rejected' });
+        return sendRejection(ctx, top.purpose.proposal, text);
+      }
       if (text === '') return change(popOverlay(get()));
       return sendInstruction(ctx, top.purpose.loop, top.purpose.now, text);
     }
     if (get().notice !== undefined) change({ notice: undefined });
+    const engineNotice = store.getState().notice;
+    if (engineNotice !== undefined && engineNotice.seq > get().noticeSeen)
+      change({ noticeSeen: engineNotice.seq });
     const binding = dispatchKey(
       { ...(top === undefined ? {} : { overlay: top.kind }), pane: get().focus },
       input,
@@ -109,13 +141,16 @@ function Screen(props: AppProps & { reviewModel: ReviewModel }): JSX.Element {
     );
     if (binding !== undefined) HANDLERS[binding.id](ctx);
   };
-  useInput(onKey, { isActive: isRawModeSupported === true });
+  // While an editor has the terminal, Ink lets go of raw mode and the keys are the editor's.
+  useInput(onKey, { isActive: isRawModeSupported === true && !screen.editing });
 
   const top = topOverlay(screen);
+  const engineNotice = useUiSelector((state) => state.notice);
   const notice =
     screen.quitting && active > 0
       ? `stopping ${active} ${active === 1 ? 'loop' : 'loops'}… (q again to quit at once)`
-      : screen.notice;
+      : (screen.notice ??
+        (engineNotice !== undefined && engineNotice.seq > screen.noticeSeen ? engineNotice.text : undefined));
 
   return (
     <Box flexDirection="column" width={columns} height={layout.height}>

@@ -6,6 +6,8 @@
 import type { CommandReply, SupervisorPort } from '../core/control.js';
 import type { BindingId, PaneId } from './keymap.js';
 import { PANES } from './panes/registry.js';
+import { PROPOSAL_HANDLERS } from './proposal-actions.js';
+import type { ProposalsModel } from './proposals-model.js';
 import { reviewRows } from './panes/review.js';
 import { traceRows } from './panes/trace.js';
 import type { ReviewModel } from './review-model.js';
@@ -18,6 +20,9 @@ export interface ActionContext {
   store: UiStore;
   port: SupervisorPort;
   review: ReviewModel;
+  proposals: ProposalsModel;
+  /** Opens text in the person's editor; resolves with what they saved (undefined: cancelled). */
+  edit?: (text: string, name: string) => Promise<string | undefined>;
   /** The screen state as of this key (a ref: two keys in one chunk see each other). */
   screen: () => ScreenState;
   change: (patch: Partial<ScreenState>) => void;
@@ -183,6 +188,7 @@ function confirmYes(ctx: ActionContext): void {
 }
 
 export const HANDLERS: Record<BindingId, Handler> = {
+  ...PROPOSAL_HANDLERS,
   'loop.prev': (ctx) => moveSelection(ctx, -1),
   'loop.next': (ctx) => moveSelection(ctx, 1),
   'loop.start': (ctx) => {

@@ -26,3 +26,20 @@ export function formatUsd(usd: number, unpriced: boolean): string {
   const amount = usd >= 1 ? usd.toFixed(2) : usd.toFixed(usd === 0 ? 2 : 3);
   return `$${amount}${unpriced ? '+?' : ''}`;
 }
+
+/** Fits text to a column: padded, or cut with an ellipsis. */
+export function fit(text: string, width: number): string {
+  if (width <= 0) return '';
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** An ISO time as a person reads a schedule, in local time: "Thu 07:00". No clock needed. */
+export function formatDue(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const hh = String(date.getHours()).padStart(2, '0');
+  const mm = String(date.getMinutes()).padStart(2, '0');
+  return `${DAYS[date.getDay()] ?? ''} ${hh}:${mm}`;
+}

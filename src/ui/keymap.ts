@@ -6,7 +6,7 @@
  */
 import type { Key } from 'ink';
 
-export type PaneId = 'loops' | 'trace' | 'spend' | 'stalls' | 'review';
+export type PaneId = 'loops' | 'trace' | 'spend' | 'stalls' | 'review' | 'proposals';
 export type OverlayKind = 'approval' | 'confirm' | 'help';
 export type Scope = 'global' | PaneId | { overlay: OverlayKind };
 
@@ -89,7 +89,7 @@ export const BINDINGS = [
     scope: 'global',
     keys: ['tab'],
     label: 'pane',
-    description: 'focus the next pane (loops, trace, spend, stalls, review)',
+    description: 'focus the next pane (loops, trace, spend, stalls, review, proposals)',
   },
   { id: 'help.toggle', scope: 'global', keys: ['?'], label: 'help', description: 'show or hide this help' },
   {
@@ -140,6 +140,48 @@ export const BINDINGS = [
     keys: ['['],
     label: 'prev file',
     description: 'review focused: jump to the previous file of the diff',
+  },
+  {
+    id: 'loops.improve',
+    scope: 'loops',
+    keys: ['h'],
+    label: 'improve',
+    description: "loops focused: ask hill-climbing for a proposal to improve the selected loop's harness",
+  },
+  {
+    id: 'proposal.prev',
+    scope: 'proposals',
+    keys: ['↑', 'k'],
+    label: 'prev',
+    description: 'proposals focused: select the previous proposal',
+  },
+  {
+    id: 'proposal.next',
+    scope: 'proposals',
+    keys: ['↓', 'j'],
+    label: 'next',
+    description: 'proposals focused: select the next proposal',
+  },
+  {
+    id: 'proposal.accept',
+    scope: 'proposals',
+    keys: ['y'],
+    label: 'accept',
+    description: 'proposals focused: accept the proposal (applies its diff and commits it)',
+  },
+  {
+    id: 'proposal.reject',
+    scope: 'proposals',
+    keys: ['n'],
+    label: 'reject',
+    description: 'proposals focused: reject it, with a reason the analyst is told next time',
+  },
+  {
+    id: 'proposal.edit',
+    scope: 'proposals',
+    keys: ['e'],
+    label: 'edit',
+    description: 'proposals focused: edit the diff in $EDITOR, then accept the edited diff',
   },
   {
     id: 'approval.approve',

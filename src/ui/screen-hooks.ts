@@ -61,11 +61,14 @@ export function useQuit(
  */
 export function useBell(notify: ((bytes: string) => void) | undefined, env: Env): void {
   const needs = useUiSelector(
-    (state) =>
-      state.loops.flatMap((view) => {
+    (state) => [
+      ...state.loops.flatMap((view) => {
         const need = needsYou(view);
         return need === undefined ? [] : [`${view.info.name}\t${need.reason}`];
       }),
+      // The fleet holding every run back needs a person as much as one loop does.
+      ...(state.fleet?.state === 'waiting' ? [`fleet\twaiting: ${state.fleet.reason}`] : []),
+    ],
     shallowArrayEqual,
   );
   const memory = useRef<BellMemory | undefined>(undefined);

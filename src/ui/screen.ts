@@ -8,7 +8,9 @@ import type { RunRef } from './review-port.js';
 import type { PendingApproval } from './state.js';
 
 export type PromptPurpose =
-  { type: 'instruct'; loop: string; now: boolean } | { type: 'deny'; approval: PendingApproval };
+  | { type: 'instruct'; loop: string; now: boolean }
+  | { type: 'deny'; approval: PendingApproval }
+  | { type: 'reject'; proposal: string; file: string };
 
 export type Overlay =
   | { kind: 'help' }
@@ -21,6 +23,10 @@ export interface ScreenState {
   focus: PaneId;
   overlays: readonly Overlay[];
   notice?: string;
+  /** The engine's notices up to this seq were seen (a key was pressed since): not shown again. */
+  noticeSeen: number;
+  /** An editor has the terminal: the screen takes no keys until it is closed. */
+  editing: boolean;
   /** q was pressed: stop what runs, then exit. */
   quitting: boolean;
   /** q was pressed twice: exit without waiting. */
@@ -34,6 +40,8 @@ export interface ScreenState {
 export const INITIAL_SCREEN: ScreenState = {
   focus: 'loops',
   overlays: [],
+  noticeSeen: 0,
+  editing: false,
   quitting: false,
   leaveNow: false,
   scroll: {},

@@ -13,7 +13,7 @@ export interface TraceLine {
   seq: number;
   run: string;
   iteration: number;
-  kind: 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error' | 'metric' | 'cache';
+  kind: 'model' | 'tool' | 'result' | 'grader' | 'run' | 'human' | 'error' | 'metric' | 'cache' | 'trigger';
   text: string;
   ok?: boolean;
 }
@@ -80,8 +80,21 @@ export interface SliceEntry {
   slice: Slice<unknown>;
 }
 
+/** The fleet's caps as the header shows them: waiting holds every new run and call back. */
+export interface FleetLine {
+  state: 'waiting' | 'warning';
+  cap: string;
+  reason: string;
+}
+
 export interface UiState {
   loops: LoopView[];
+  /** Set while the fleet holds runs back (waiting) or after it warned, until it releases. */
+  fleet?: FleetLine;
+  /** The engine is still opening (the first frame came before it): the loops are not known yet. */
+  opening?: boolean;
+  /** The latest notice from the engine ("reloaded fix-tests"); `seq` counts them. */
+  notice?: { text: string; seq: number };
   selected: number;
   version: number;
   /** Starts waiting behind the limit on runs at once, from the supervisor's queue.changed. */
@@ -100,8 +113,13 @@ export function isActive(status: LoopStatus): boolean {
   return status === 'running' || status === 'paused' || status === 'stopping';
 }
 
-export function initialState(infos: readonly LoopInfo[], slices: readonly SliceEntry[] = []): UiState {
+export function initialState(
+  infos: readonly LoopInfo[],
+  slices: readonly SliceEntry[] = [],
+  opening = false,
+): UiState {
   return {
+    ...(opening ? { opening } : {}),
     loops: infos.map((info) => emptyView(info)),
     selected: 0,
     version: 0,
@@ -158,10 +176,28 @@ export function reduce(
   let loops: LoopView[] | undefined;
   let indexByName: Map<string, number> | undefined;
   let queue = state.queue;
+  let fleet = state.fleet;
+  let notice = state.notice;
+  let opened = false;
   for (const event of events) {
-    // Supervisor, trigger and hill-climb streams are not runs of a loop: they never make a row.
+    // Supervisor, trigger, fleet and hill-climb streams are not runs of a loop: they never make
+    // a row, but a trigger's events show in its loop's trace and update what its row says.
     if (event.source !== undefined && event.source !== 'run') {
       if (event.type === 'queue.changed') queue = event.queue;
+      else if (event.type === 'fleet.status') fleet = fleetLine(event);
+      else if (event.type === 'loops.changed') {
+        notice = reloadNotice(event, notice);
+        opened = true;
+      } else if (event.source === 'trigger') {
+        indexByName ??= new Map(state.loops.map((view, i) => [view.info.name, i]));
+        const index = indexByName.get(event.loop);
+        const view = index === undefined ? undefined : (loops ?? state.loops)[index];
+        if (view === undefined || index === undefined) continue;
+        const next = applyTriggerEvent(view, event, traceLimit);
+        if (next === view) continue;
+        loops ??= [...state.loops];
+        loops[index] = next;
+      }
       continue;
     }
     indexByName ??= new Map(state.loops.map((view, i) => [view.info.name, i]));
@@ -178,8 +214,104 @@ export function reduce(
       loops[index] = next;
     }
   }
-  if (loops === undefined && queue === state.queue) return state;
-  return { ...state, loops: loops ?? state.loops, queue, version: state.version + 1 };
+  const stillOpening = state.opening === true && !opened;
+  if (
+    loops === undefined &&
+    queue === state.queue &&
+    fleet === state.fleet &&
+    notice === state.notice &&
+    stillOpening === (state.opening === true)
+  )
+    return state;
+  const next: UiState = { ...state, loops: loops ?? state.loops, queue, version: state.version + 1 };
+  if (!stillOpening) delete next.opening;
+  if (fleet === undefined) delete next.fleet;
+  else next.fleet = fleet;
+  if (notice !== undefined) next.notice = notice;
+  return next;
+}
+
+function fleetLine(event: EventOf<'fleet.status'>): FleetLine | undefined {
+  if (event.state === 'released') return undefined;
+  return { state: event.state, cap: event.cap, reason: event.reason };
+}
+
+function reloadNotice(event: EventOf<'loops.changed'>, previous: UiState['notice']): UiState['notice'] {
+  const parts = [
+    event.changed.length > 0 ? `reloaded ${event.changed.join(', ')}` : '',
+    event.added.length > 0 ? `added ${event.added.join(', ')}` : '',
+    event.removed.length > 0 ? `removed ${event.removed.join(', ')}` : '',
+  ].filter((part) => part !== '');
+  if (parts.length === 0) return previous;
+  return { text: parts.join(' · '), seq: (previous?.seq ?? 0) + 1 };
+}
+
+/**
+ * A trigger's events for one loop: what fired (and what came of it) and triage decisions go in the
+ * trace; the next due time and the goal's progress go in the row. A replay changes nothing.
+ */
+function applyTriggerEvent(view: LoopView, event: LoopEvent, traceLimit: number): LoopView {
+  const key = `${event.source ?? 'run'}:${event.run}`;
+  const lastSeq = view.appliedSeq[key];
+  if (lastSeq !== undefined && event.seq <= lastSeq) return view;
+  const appliedSeq = recordSeq(view.appliedSeq, key, event.seq);
+  switch (event.type) {
+    case 'schedule.next': {
+      const { nextDue: _old, ...info } = view.info;
+      return {
+        ...view,
+        info: event.nextDue === null ? info : { ...info, nextDue: event.nextDue },
+        appliedSeq,
+      };
+    }
+    case 'goal.progress':
+      return { ...view, info: { ...view.info, goal: event.progress }, appliedSeq };
+    case 'trigger.fired':
+    case 'triage.decided': {
+      const lines = traceLines(event);
+      if (lines.length === 0) return view;
+      return { ...view, trace: appendTrace(view.trace, lines, traceLimit), appliedSeq };
+    }
+    default:
+      return view;
+  }
+}
+
+/**
+ * The loops as the engine lists them now (after a reload, or when a job's info changed: a fleet
+ * cap holding starts, a goal's progress): new loops get a row, a removed one keeps its row only
+ * while a run of it is in flight, and a row whose info did not change keeps its object.
+ */
+export function refreshInfos(state: UiState, infos: readonly LoopInfo[]): UiState {
+  const byName = new Map(state.loops.map((view) => [view.info.name, view]));
+  const listed = new Set(infos.map((info) => info.name));
+  let changed = false;
+  const loops: LoopView[] = infos.map((info) => {
+    const view = byName.get(info.name);
+    if (view === undefined) {
+      changed = true;
+      return emptyView(info);
+    }
+    if (sameInfo(view.info, info)) return view;
+    changed = true;
+    return { ...view, info };
+  });
+  for (const view of state.loops) {
+    if (listed.has(view.info.name)) continue;
+    if (isActive(view.status)) loops.push(view);
+    else changed = true;
+  }
+  if (!changed) return state;
+  const selectedName = state.loops[state.selected]?.info.name;
+  const selected = Math.max(
+    0,
+    loops.findIndex((view) => view.info.name === selectedName),
+  );
+  return { ...state, loops, selected, version: state.version + 1 };
+}
+
+function sameInfo(a: LoopInfo, b: LoopInfo): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** A loop that loops() did not list (added after start-up) still gets a row once it emits. */

@@ -11,6 +11,7 @@ import {
   markStopping,
   reduce,
   reduceSlices,
+  refreshInfos,
   selectLoop,
   type SliceEntry,
   type UiState,
@@ -33,6 +34,8 @@ export interface StoreOptions {
   flushMs?: number;
   /** Trace lines kept per loop (default 200). */
   traceLimit?: number;
+  /** The engine is still opening: the screen says so until the port's first loops.changed. */
+  opening?: boolean;
   /** The registered panes' slices, reduced alongside the loops. */
   slices?: readonly SliceEntry[];
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -40,6 +43,9 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_FLUSH_MS = 100;
+
+/** Events after which the loops' info is read again from the port (LoopInfo.waiting, new loops...). */
+const REFRESHING = new Set<string>(['loops.changed', 'fleet.status', 'queue.changed', 'run.ended']);
 
 const defaultSetTimer = (fn: () => void, ms: number): unknown => setTimeout(fn, ms);
 const defaultClearTimer = (timer: unknown): void => {
@@ -53,9 +59,13 @@ export function createStore(port: SupervisorPort, opts: StoreOptions = {}): UiSt
   const clearTimer = opts.clearTimer ?? defaultClearTimer;
 
   const slices = opts.slices ?? [];
-  let state = initialState(port.loops(), slices);
-  const reduceAll = (current: UiState, events: readonly LoopEvent[]): UiState =>
-    events.length === 0 ? current : reduceSlices(reduce(current, events, traceLimit), events, slices);
+  let state = initialState(port.loops(), slices, opts.opening ?? false);
+  const reduceAll = (current: UiState, events: readonly LoopEvent[]): UiState => {
+    if (events.length === 0) return current;
+    const reduced = reduceSlices(reduce(current, events, traceLimit), events, slices);
+    // What the engine says of each loop (its rows' info) changes with a reload or a job's state.
+    return events.some((event) => REFRESHING.has(event.type)) ? refreshInfos(reduced, port.loops()) : reduced;
+  };
   let pending: LoopEvent[] = [];
   let timer: { handle: unknown } | undefined;
   let disposed = false;

@@ -47,5 +47,7 @@ export function traceColor(line: TraceLine): string | undefined {
       return line.ok === false ? theme.warn : theme.good;
     case 'cache':
       return theme.warn;
+    case 'trigger':
+      return line.ok === false ? theme.warn : theme.human;
   }
 }

@@ -60,6 +60,26 @@ function screenLines(event: LoopEvent): Line[] | undefined {
       ];
     case 'stall.detected':
       return [{ kind: 'run', text: `⚠ stalled (${event.action}): ${firstLine(event.reason)}`, ok: false }];
+    case 'trigger.fired': {
+      const why = event.reason !== '' ? ` — ${firstLine(event.reason)}` : '';
+      return [
+        {
+          kind: 'trigger',
+          text: `⚡ ${event.trigger} ${firstLine(event.detail)}: ${event.status}${why}`,
+          ok: event.status === 'started' || event.status === 'queued',
+        },
+      ];
+    }
+    case 'triage.decided': {
+      const cost = event.usd === null ? 'unpriced' : `$${event.usd.toFixed(4)}`;
+      return [
+        {
+          kind: 'trigger',
+          text: `⚖ triage (${event.model}, ${cost}): ${event.decision} — ${firstLine(event.reason)}`,
+          ok: event.decision === 'run',
+        },
+      ];
+    }
     case 'stall.cleared':
       return [{ kind: 'run', text: `✓ stall cleared: ${firstLine(event.reason)}` }];
     default:

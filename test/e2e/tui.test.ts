@@ -38,11 +38,15 @@ function row(name: string, rest: string): RegExp {
 
 it('starts fix-tests from the keyboard, shows it verified with its trace, shows help, and quits', async () => {
   await requireTmux();
-  terminal = await openTerminal({ cwd: repo.dir, columns: 120, rows: 50 });
+  // Six panes share the rows: 60 leave the trace room for both grader lines of the run.
+  terminal = await openTerminal({ cwd: repo.dir, columns: 120, rows: 60 });
   const t = terminal;
 
   // The supervisor, not the demo; the sentinel after it reports the exit status once the shell is back.
-  await t.type(`CI=false LOOPS_DEMO_PACE_MS=0 node '${CLI}' -C '${repo.dir}'; echo "loops-exited:$?"`);
+  // Without the test runner's NODE_ENV: the screen as people run it (React's production build).
+  await t.type(
+    `env -u NODE_ENV CI=false LOOPS_DEMO_PACE_MS=0 node '${CLI}' -C '${repo.dir}'; echo "loops-exited:$?"`,
+  );
   await t.waitFor(/add-changelog[\s\S]*fix-tests[\s\S]*tidy-comments/);
   await t.waitFor(selectedRow('add-changelog'));
 
@@ -104,7 +108,7 @@ it('runs the demo: answers the approval, reads spend and stalls, merges a run, q
     terminal = await openTerminal({ cwd: scratch, columns: 140, rows: 50 });
     const t = terminal;
     await t.type(
-      `CI=false LOOPS_DEMO_PACE_MS=0 TMPDIR='${scratch}' node '${CLI}' demo 2>'${scratch}/stderr'; echo "loops-exited:$?"`,
+      `env -u NODE_ENV CI=false LOOPS_DEMO_PACE_MS=0 TMPDIR='${scratch}' node '${CLI}' demo 2>'${scratch}/stderr'; echo "loops-exited:$?"`,
     );
     await t.waitFor(/release-notes[\s\S]*retry-same-fix[\s\S]*tidy-comments/);
 

@@ -9,7 +9,9 @@ import type { LoopEvent } from '../../src/core/events.js';
 import { App } from '../../src/ui/App.js';
 import { paneSlices, PANES } from '../../src/ui/panes/registry.js';
 import type { PaneSpec } from '../../src/ui/panes/types.js';
+import type { ProposalsPort } from '../../src/core/proposals.js';
 import type { ReviewPort } from '../../src/ui/review-port.js';
+import type { SpendHistoryPort } from '../../src/ui/spend-history.js';
 import { createStore } from '../../src/ui/store.js';
 import { FakePort, loopInfo } from './fake-port.js';
 
@@ -18,6 +20,10 @@ export interface RenderOptions {
   rows?: number;
   panes?: readonly PaneSpec[];
   review?: ReviewPort;
+  proposals?: ProposalsPort;
+  spendHistory?: SpendHistoryPort;
+  edit?: (text: string, name: string) => Promise<string | undefined>;
+  columns?: number;
   env?: Record<string, string>;
 }
 
@@ -36,10 +42,15 @@ export function renderApp(options: RenderOptions = {}) {
       notify={(bytes) => rang.push(bytes)}
       env={options.env ?? {}}
       {...(options.review === undefined ? {} : { review: options.review })}
+      {...(options.proposals === undefined ? {} : { proposals: options.proposals })}
+      {...(options.edit === undefined ? {} : { edit: options.edit })}
+      {...(options.spendHistory === undefined ? {} : { spendHistory: options.spendHistory })}
     />,
   );
   const rows = options.rows ?? 24;
   // The first frame is drawn inside render(), at the library's default size; frames from the resize on count.
+  if (options.columns !== undefined)
+    Object.defineProperty(app.stdout, 'columns', { value: options.columns, configurable: true });
   if (options.rows !== undefined) {
     Object.defineProperty(app.stdout, 'rows', { value: options.rows, configurable: true });
     app.stdout.emit('resize');

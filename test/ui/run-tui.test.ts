@@ -85,3 +85,67 @@ describe('runTui', () => {
     expect(port.listenerCount).toBe(0);
   });
 });
+
+describe('runTui editor', () => {
+  it('e hands the diff to $EDITOR with the screen suspended, then accepts what was saved', async () => {
+    const { mkdtemp, writeFile, chmod, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'loops-editor-'));
+    const editor = join(dir, 'edit.sh');
+    // An "editor" that appends a line to the file it is given.
+    await writeFile(editor, '#!/bin/sh\necho "+edited by the person" >> "$1"\n');
+    await chmod(editor, 0o755);
+    const accepted: Array<string | undefined> = [];
+    const proposals = {
+      list: () =>
+        Promise.resolve([
+          {
+            id: 'p1',
+            loop: 'fix-tests',
+            status: 'pending' as const,
+            file: 'loops/fix-tests/SKILL.md',
+            title: 'a change',
+            rationale: '',
+            diff: '+original\n',
+            signatures: [],
+            evaluation: [],
+            effect: 'not evaluated',
+            createdAt: '2026-01-01T00:00:00.000Z',
+            costUsd: null,
+          },
+        ]),
+      accept: (_id: string, options?: { diff?: string }) => {
+        accepted.push(options?.diff);
+        return Promise.resolve({ ok: true as const, detail: 'committed' });
+      },
+      reject: () => Promise.resolve({ ok: true as const, detail: '' }),
+      improve: () => Promise.resolve({ ok: true as const, detail: '' }),
+    };
+    const port = new FakePort([loopInfo('fix-tests')]);
+    const stdout = new FakeTerminal();
+    stdout.rows = 60;
+    const stdin = new FakeKeyboard();
+    const done = runTui(port, {
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      patchConsole: false,
+      proposals,
+      env: { EDITOR: editor },
+    });
+    try {
+      await vi.waitFor(() => expect(stdout.written).toContain('+original'));
+      for (let i = 0; i < 5; i++) stdin.type('\t');
+      await vi.waitFor(() => expect(stdout.written).toContain('y accept · n reject · e edit'));
+      stdin.type('e');
+      await vi.waitFor(() => expect(accepted).toEqual(['+original\n+edited by the person\n']));
+      // The screen left the alternate buffer for the editor and came back to it.
+      expect(stdout.written.split('\u001B[?1049l').length).toBeGreaterThan(1);
+      await vi.waitFor(() => expect(stdout.written).toContain('accepted (edited)'));
+    } finally {
+      stdin.type('q');
+      await done;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

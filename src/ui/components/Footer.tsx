@@ -26,6 +26,7 @@ export interface PromptView {
 
 function promptLabel(purpose: PromptPurpose): string {
   if (purpose.type === 'deny') return `deny ${purpose.approval.tool} for ${purpose.approval.loop}, reason`;
+  if (purpose.type === 'reject') return `reject the proposal for ${purpose.file}, reason`;
   return purpose.now ? `! interrupt ${purpose.loop} now` : `: instruct ${purpose.loop}`;
 }
 

@@ -15,14 +15,18 @@ export function Header(): JSX.Element {
   const paused = useUiSelector((state) => count(state, (s) => s === 'paused'));
   const verified = useUiSelector((state) => count(state, (status) => status === 'verified'));
   const failed = useUiSelector((state) => count(state, (status) => status === 'failed'));
-  const needs = useUiSelector((state) => state.loops.filter((view) => needsYou(view) !== undefined).length);
+  const fleet = useUiSelector((state) => state.fleet);
+  const opening = useUiSelector((state) => state.opening === true);
+  const needs =
+    useUiSelector((state) => state.loops.filter((view) => needsYou(view) !== undefined).length) +
+    (fleet?.state === 'waiting' ? 1 : 0);
   return (
     <Box height={1}>
       <Text wrap="truncate-end">
         <Text bold color={theme.accent}>
           loops
         </Text>
-        <Text color={theme.muted}> {total} · </Text>
+        <Text color={theme.muted}> {opening ? 'opening…' : total} · </Text>
         <Text color={running > 0 ? theme.accent : theme.muted}>{running} running</Text>
         {paused > 0 && <Text color={theme.warn}> · {paused} paused</Text>}
         <Text color={theme.muted}> · </Text>
@@ -33,6 +37,12 @@ export function Header(): JSX.Element {
           <Text color={theme.warn} bold>
             {' '}
             · ⚑ {needs} need{needs === 1 ? 's' : ''} you
+          </Text>
+        )}
+        {fleet !== undefined && (
+          <Text color={theme.warn}>
+            {' '}
+            · {fleet.state === 'waiting' ? 'fleet waiting' : 'fleet warning'}: {fleet.reason}
           </Text>
         )}
       </Text>

@@ -24,7 +24,7 @@ export function PaneFrame(props: {
       flexDirection="column"
       height={props.height}
       flexShrink={0}
-      overflow="hidden"
+      overflowY="hidden"
       borderStyle="round"
       paddingX={1}
       borderColor={props.focused ? theme.focusBorder : theme.border}

@@ -4,13 +4,21 @@
  */
 import type { SliceEntry } from '../state.js';
 import { loopsPane } from './loops.js';
+import { proposalsPane } from './proposals.js';
 import { reviewPane } from './review.js';
 import { spendPane } from './spend.js';
 import { stallsPane } from './stalls.js';
 import { tracePane } from './trace.js';
 import type { PaneSpec } from './types.js';
 
-export const PANES: readonly PaneSpec[] = [loopsPane, tracePane, spendPane, stallsPane, reviewPane];
+export const PANES: readonly PaneSpec[] = [
+  loopsPane,
+  tracePane,
+  spendPane,
+  stallsPane,
+  reviewPane,
+  proposalsPane,
+];
 
 /** The slices the store reduces: one per pane that has one, keyed by the pane's id. */
 export function paneSlices(panes: readonly PaneSpec[] = PANES): SliceEntry[] {

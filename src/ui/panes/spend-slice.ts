@@ -33,7 +33,8 @@ export interface SpendState {
 
 export const CHART_BUCKET_MINUTES = 15;
 export const CHART_BUCKETS = 16;
-const KEPT_MINUTES = CHART_BUCKET_MINUTES * CHART_BUCKETS;
+// Twelve hours of minutes: the hourly chart adds the session's calls to the ledger's hours.
+const KEPT_MINUTES = 12 * 60;
 
 export function emptyTotals(): SpendTotals {
   return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, usd: 0, calls: 0, unpricedCalls: 0 };

@@ -1,25 +1,17 @@
 /**
- * The spend pane: tokens and dollars of this session, per loop and per model, the burn rate, a
- * chart of the last hours, the cache hit rate and dollars per verified run. History before the
- * screen opened is `loops spend`'s: the engine offers the screen no ledger reader yet, so the pane
- * says "this session" rather than mixing sources.
+ * The spend pane: tokens and dollars of this session, per loop and per model, the burn rate over
+ * the last 15 minutes, a chart of the last 12 hours (the ledger's hourly rollups before the screen
+ * opened, the session's calls after), the cache hit rate and dollars per verified run.
  */
 import { Box, Text } from 'ink';
-import type { JSX } from 'react';
+import { useEffect, useSyncExternalStore, type JSX } from 'react';
 import { formatCount, formatUsd } from '../format.js';
+import { useSpendHistory } from '../screen-context.js';
+import { HISTORY_HOURS, hourlyChart } from '../spend-history.js';
 import { theme } from '../theme.js';
 import { usePaneSlice } from '../use-store.js';
 import { PaneFrame, PaneTitle } from './frame.js';
-import {
-  CHART_BUCKET_MINUTES,
-  CHART_BUCKETS,
-  cacheHitRate,
-  chartBuckets,
-  sparkline,
-  spendSlice,
-  spentInLast,
-  type SpendTotals,
-} from './spend-slice.js';
+import { cacheHitRate, sparkline, spendSlice, spentInLast, type SpendTotals } from './spend-slice.js';
 import { definePane, type PaneProps } from './types.js';
 
 export const spendPane = definePane({
@@ -46,12 +38,27 @@ function percent(rate: number | undefined): string {
 
 function SpendPane(props: PaneProps): JSX.Element {
   const spend = usePaneSlice(spendPane.id, spendSlice);
+  const historyModel = useSpendHistory();
+  const history = useSyncExternalStore(historyModel.subscribe, historyModel.snapshot);
+  const shown = props.height >= 3;
+  useEffect(() => {
+    if (shown) historyModel.load();
+  }, [historyModel, shown]);
+  const past = history.state === 'ready' ? history.history : undefined;
+  const chart = hourlyChart(past, spend);
   const burn = spentInLast(spend, 15);
   const perVerified =
     spend.verifiedRuns === 0
       ? '–'
       : formatUsd(spend.total.usd / spend.verifiedRuns, spend.total.unpricedCalls > 0);
-  const hours = (CHART_BUCKET_MINUTES * CHART_BUCKETS) / 60;
+  const source =
+    history.state === 'ready'
+      ? 'ledger + session'
+      : history.state === 'error'
+        ? `session only: ${history.message}`
+        : history.state === 'loading'
+          ? 'reading the ledger…'
+          : 'session only';
   const rows = [
     ...Object.entries(spend.byLoop)
       .sort((a, b) => b[1].usd - a[1].usd)
@@ -77,8 +84,13 @@ function SpendPane(props: PaneProps): JSX.Element {
         {tokens(spend.total)}
       </Text>
       <Text wrap="truncate-end" color={theme.muted}>
-        burn {formatUsd(burn, false)} in 15 min ({formatUsd(burn * 4, false)}/h) · last {hours} h{' '}
-        <Text color={theme.accent}>▕{sparkline(chartBuckets(spend))}▏</Text>
+        burn {formatUsd(burn, false)} in 15 min ({formatUsd(burn * 4, false)}/h) · last {HISTORY_HOURS} h{' '}
+        <Text color={theme.accent}>▕{sparkline(chart)}▏</Text>{' '}
+        {formatUsd(
+          chart.reduce((a, b) => a + b, 0),
+          false,
+        )}{' '}
+        ({source})
       </Text>
       {rows.length === 0 && room === 0 ? null : rows.length === 0 ? (
         <Text color={theme.muted} wrap="truncate-end">

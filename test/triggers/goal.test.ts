@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { GoalJob, backoffSeconds } from '../../src/triggers/goal.js';
 import { triggerFile } from '../../src/triggers/trigger-state.js';
 import type { GoalProgress } from '../../src/core/control.js';
-import type { LoopEvent, Outcome } from '../../src/core/events.js';
+import type { Outcome } from '../../src/core/events.js';
 import type { TriggerContext } from '../../src/core/trigger-context.js';
 import { definition, fakeContext, type FakeContext } from './fake-context.js';
 
@@ -31,6 +31,7 @@ async function goalLoop(goal: string): Promise<{ f: FakeContext; g: GoalJob }> {
 function started(f: FakeContext, run: string, context?: TriggerContext): void {
   f.publish({
     type: 'run.started',
+    iteration: 0,
     loop: 'goaler',
     run,
 
@@ -43,12 +44,13 @@ function started(f: FakeContext, run: string, context?: TriggerContext): void {
     worktree: '/w',
     budget: { iterations: 1, tool_calls: null, usd: null, tokens: null, minutes: null },
     ...(context ? { context } : {}),
-  } as LoopEvent);
+  });
 }
 
 function ended(f: FakeContext, run: string, outcome: Outcome, usd = 0, reason = `${outcome} reason`): void {
   f.publish({
     type: 'run.ended',
+    iteration: 1,
     loop: 'goaler',
     run,
 
@@ -59,12 +61,12 @@ function ended(f: FakeContext, run: string, outcome: Outcome, usd = 0, reason = 
     reason,
     iterations: 1,
     toolCalls: 0,
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
     spend: { usd, unpricedCalls: 0 },
     branch: '',
     worktree: '',
     durationMs: 1,
-  } as LoopEvent);
+  });
 }
 
 /** The goal's restart: answered started with a run id; its run.started follows, as the supervisor's would. */

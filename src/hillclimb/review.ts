@@ -78,7 +78,7 @@ export async function acceptProposal(
   if (after === false) return { ok: false, reason: `the diff no longer applies to ${file}` };
   await writeFileAtomic(path.join(repoRoot, file), after);
   const message = [
-    `hillclimb: ${record.title} (${record.id})`,
+    `loops hill-climb: ${record.title} (${record.id})`,
     '',
     `Accepted proposal ${record.id} for loop ${record.loop}: ${record.effect}.${edited ? ' The diff was edited by a person before it was applied (the edit was not measured).' : ''}`,
     `See state/${record.loop}/proposals/${record.id}.md for the evidence and the evaluation.`,

@@ -96,7 +96,7 @@ describe('loops improve on the demo loop tidy-comments', () => {
     expect(listed[0]).not.toHaveProperty('targetHash');
     const answer = await port.accept(p.id);
     if (!answer.ok) throw new Error(answer.reason);
-    expect(await repo.git('log', '-1', '--format=%s')).toBe(`hillclimb: ${p.title} (${p.id})`);
+    expect(await repo.git('log', '-1', '--format=%s')).toBe(`loops hill-climb: ${p.title} (${p.id})`);
     expect(await repo.git('show', '--name-only', '--format=', 'HEAD')).toBe('loops/tidy-comments/SKILL.md');
     expect(await readFile(join(dir, 'loops/tidy-comments/SKILL.md'), 'utf8')).toContain('even when unsure');
     expect(await repo.git('status', '--porcelain')).toContain('M README.md');

@@ -119,10 +119,7 @@ describe('loops validate', () => {
         'agent:',
         '  route: { triage: claude-haiku-4-5 }',
         '  mcp: [{ name: docs, command: docs-server }]',
-        'trigger:',
-        '  cron: "@daily"',
-        '  webhook: true',
-        '  triage: "only failures in src/"',
+        'trigger: { cron: "@daily" }',
         'stall: { window: 2 }',
         'approve: ["run:git push*"]',
         'hillclimb:',
@@ -146,13 +143,12 @@ describe('loops validate', () => {
     const lineOf: Record<string, number> = {
       'agent.route.triage': 4,
       'agent.mcp': 5,
-      'trigger.webhook': 8,
-      'trigger.triage': 9,
-      stall: 10,
-      approve: 11,
-      'hillclimb.every': 13,
-      'hillclimb.cron': 14,
-      'hillclimb.eval': 15,
+      trigger: 6,
+      stall: 7,
+      approve: 8,
+      'hillclimb.every': 10,
+      'hillclimb.cron': 11,
+      'hillclimb.eval': 12,
     };
     const notYet = new Set(NOT_YET_ENFORCED.map(({ path }) => path.join('.')));
     // A triage model without trigger.triage is never called: it warns whatever the table says.
@@ -163,11 +159,12 @@ describe('loops validate', () => {
     const warned = out.slice(1).filter((line) => !line.trim().startsWith('note: '));
     expect(warned.map((line) => line.trim().split(': warning: ')[0])).toEqual([
       ...expected,
-      'loops/later/LOOP.md:17: verify[0].metric.pattern',
+      'loops/later/LOOP.md:14: verify[0].metric.pattern',
     ]);
     // every entry of the table is tried here
     expect(notYet.size).toBe(expected.length - (notYet.has(triageUnused) ? 0 : 1));
-    // cron, watch, goal, webhooks and triage run now: the trigger block itself is no longer a warning.
+    // Triggers run now: the trigger block itself is no longer a warning (webhook and triage warnings are
+    // tested in test/triggers/validate-triggers.test.ts).
     expect(r.stdout).not.toContain('trigger: warning');
   });
 

@@ -22,7 +22,10 @@ export type JobFactory = (deps: OwnerJobDeps) => SupervisorJob[] | Promise<Super
 
 export const JOB_FACTORIES: readonly JobFactory[] = [
   (deps) => [reloadJob(deps.reload)],
-  async () => (await import('../triggers/index.js')).triggerJobs(),
+  async (deps) =>
+    (await import('../triggers/index.js')).triggerJobs(
+      deps.callGate ? { triage: { callGate: deps.callGate } } : {},
+    ),
   async (deps) => [
     (await import('../triggers/webhook.js')).webhookJob({
       ...(deps.webhookPort === undefined ? {} : { port: deps.webhookPort }),

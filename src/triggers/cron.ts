@@ -17,7 +17,8 @@ import type { LoopDefinition } from '../core/definition/schema.js';
 import type { TriggerContext } from '../core/trigger-context.js';
 import { MAX_TIMER_MS } from '../core/definition/checks.js';
 import { StateIndex } from '../state/index-db.js';
-import { fireStart, messageOf } from './fire.js';
+import { fireEvent, messageOf } from './fire.js';
+import type { TriageOptions } from './triage.js';
 import { WriteQueue, readTriggerState, triggerFile, writeTriggerState } from './trigger-state.js';
 
 const cronStateSchema = z.object({
@@ -44,6 +45,8 @@ interface Schedule {
 export interface CronJobOptions {
   /** The clock (tests fake it with the timers). */
   now?: () => number;
+  /** How a loop's `trigger.triage` call is made (the fleet's call gate, a test's provider). */
+  triage?: TriageOptions;
 }
 
 export class CronJob implements SupervisorJob {
@@ -54,9 +57,11 @@ export class CronJob implements SupervisorJob {
   private writes: WriteQueue | undefined;
   private stopped = false;
   private readonly now: () => number;
+  private readonly triage: TriageOptions | undefined;
 
   constructor(options: CronJobOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.triage = options.triage;
   }
 
   async start(ctx: JobContext): Promise<void> {
@@ -187,7 +192,11 @@ export class CronJob implements SupervisorJob {
     };
     schedule.state.lastDue = due.toISOString();
     try {
-      fireStart(ctx, schedule.loop, context, { overlap: schedule.overlap, label: 'cron' });
+      void fireEvent(ctx, schedule.loop, context, {
+        overlap: schedule.overlap,
+        label: 'cron',
+        ...(this.triage ? { triage: this.triage } : {}),
+      });
     } catch (error) {
       ctx.reportError(new Error(`cron for ${schedule.loop}: ${messageOf(error)}`));
     }

@@ -6,6 +6,7 @@
 import type { CommandReply } from '../core/control.js';
 import type { JobContext } from '../core/jobs.js';
 import type { TriggerContext } from '../core/trigger-context.js';
+import type { TriageOptions } from './triage.js';
 
 export interface FireOptions {
   overlap: 'queue' | 'drop';
@@ -36,6 +37,36 @@ export function fireStart(
     ...(reply.run === undefined ? {} : { target: reply.run }),
   });
   return reply;
+}
+
+/**
+ * A cron or watch event: through the loop's triage first when it has `trigger.triage` (one cheap call
+ * decides; triage.ts emits the event's one `trigger.fired`), else straight to `fireStart`. The triage
+ * module (and the model SDKs behind it) is loaded only when a loop triages, so `loops list`, which
+ * reads cron's schedules, stays light.
+ */
+export function fireEvent(
+  ctx: JobContext,
+  loop: string,
+  context: TriggerContext,
+  options: FireOptions & { triage?: TriageOptions },
+): Promise<void> {
+  const def = ctx.definitions().find((d) => d.name === loop);
+  if (def?.trigger.triage === undefined) {
+    fireStart(ctx, loop, context, options);
+    return Promise.resolve();
+  }
+  return import('./triage.js')
+    .then(({ triageThenStart }) =>
+      triageThenStart(ctx, def, context, {
+        ...(options.label === undefined ? {} : { trigger: options.label }),
+        ...(options.triage ? { triage: options.triage } : {}),
+      }),
+    )
+    .then(
+      () => undefined,
+      (error: unknown) => ctx.reportError(new Error(`triage for ${loop}: ${messageOf(error)}`)),
+    );
 }
 
 /** The overlap rule letting an event go is a skip, not a failure; other refusals stay refusals. */

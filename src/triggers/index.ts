@@ -3,6 +3,7 @@
  * screen, `loops daemon`) adds these to its supervisor; `loops run` does not (it runs one loop once).
  */
 import type { SupervisorJob } from '../core/jobs.js';
+import type { TriageOptions } from './triage.js';
 import { CronJob } from './cron.js';
 import { GoalJob } from './goal.js';
 import { WatchJob } from './watch.js';
@@ -12,8 +13,10 @@ export { GoalJob } from './goal.js';
 export { WatchJob, suppressWatch } from './watch.js';
 export { replayContext, replayStart, type ReplayableRun } from './replay.js';
 
-export function triggerJobs(): SupervisorJob[] {
-  return [new CronJob(), new WatchJob(), new GoalJob()];
+/** `triage`: how cron, watch and webhook events are triaged (the fleet's call gate). */
+export function triggerJobs(options: { triage?: TriageOptions } = {}): SupervisorJob[] {
+  const triage = options.triage ? { triage: options.triage } : {};
+  return [new CronJob(triage), new WatchJob(triage), new GoalJob()];
 }
 
 /** Adds the trigger jobs to a supervisor; a job that cannot start is reported, the others still run. */

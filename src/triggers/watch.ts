@@ -20,7 +20,8 @@ import type { JobContext, SupervisorJob } from '../core/jobs.js';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import { WATCH_IGNORED_DIRS } from '../core/definition/trigger-checks.js';
 import { git } from '../workspace/git.js';
-import { fireStart, messageOf } from './fire.js';
+import { fireEvent, messageOf } from './fire.js';
+import type { TriageOptions } from './triage.js';
 
 /** Commit subjects loops writes in a checkout; a hill-climb commit should start with "loops:" too. */
 export const LOOPS_COMMIT = /^(Merge loops run |loops: |loops hill-climb)/;
@@ -62,6 +63,8 @@ interface WatchedLoop {
 }
 
 export interface WatchJobOptions {
+  /** How a loop's `trigger.triage` call is made (the fleet's call gate, a test's provider). */
+  triage?: TriageOptions;
   /** Poll instead of native events (network file systems; some containers). */
   usePolling?: boolean;
   interval?: number;
@@ -232,11 +235,11 @@ export class WatchJob implements SupervisorJob {
       });
       return;
     }
-    fireStart(
+    await fireEvent(
       ctx,
       w.loop,
       { kind: 'watch', detail: describeFiles(files), at, files },
-      { overlap: w.overlap },
+      { overlap: w.overlap, ...(this.options.triage ? { triage: this.options.triage } : {}) },
     );
   }
 }

@@ -11,6 +11,7 @@ import { loadLoop } from '../../src/core/definition/load.js';
 import type { LoopDefinition } from '../../src/core/definition/schema.js';
 import { statePaths } from '../../src/state/paths.js';
 import { triageThenStart } from '../../src/triggers/triage.js';
+import { fireEvent } from '../../src/triggers/fire.js';
 import type { TriggerContext } from '../../src/core/trigger-context.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 
@@ -154,5 +155,41 @@ describe('triageThenStart', () => {
     expect(sent[0]).toMatchObject({ context: { ...context, triage: { reason: 'a push' } } });
     expect(emitted.map((e) => e.type)).toEqual(['triage.decided', 'trigger.fired']);
     expect(emitted[0]).toMatchObject({ decision: 'run', reason: 'a push', model: 'scripted' });
+  });
+});
+
+describe('fireEvent (cron and watch)', () => {
+  it('sends a cron event through the loop’s triage, which can skip it, and starts an untriaged loop at once', async () => {
+    const triaged = await loop(
+      'nightly',
+      'trigger: { cron: "0 3 * * *", triage: "only when src/ changed" }',
+      [
+        'turns:',
+        '  - when: { step: triage }',
+        '    repeat: true',
+        '    tool_calls:',
+        '      - { name: submit_triage, input: { run: false, reason: "nothing in src/ changed" } }',
+        '',
+      ].join('\n'),
+    );
+    const plain = await loop('hourly', 'trigger: { cron: "0 * * * *" }');
+    const { ctx, sent, emitted } = stub();
+    const withDefs: JobContext = { ...ctx, definitions: () => [triaged, plain] };
+    const cron: TriggerContext = { kind: 'cron', detail: 'cron 0 3 * * *', at: '2026-12-02T03:00:00.000Z' };
+
+    await fireEvent(withDefs, 'nightly', cron, { overlap: 'queue', label: 'cron' });
+    expect(sent).toEqual([]);
+    expect(emitted.map((e) => e.type)).toEqual(['triage.decided', 'trigger.fired']);
+    expect(emitted[1]).toMatchObject({
+      trigger: 'cron',
+      status: 'skipped',
+      reason: 'triage: nothing in src/ changed',
+    });
+
+    await fireEvent(withDefs, 'hourly', cron, { overlap: 'queue', label: 'cron' });
+    expect(sent).toEqual([
+      expect.objectContaining({ type: 'start', loop: 'hourly', trigger: 'cron', context: cron }),
+    ]);
+    expect(emitted.at(-1)).toMatchObject({ type: 'trigger.fired', status: 'started' });
   });
 });

@@ -122,7 +122,7 @@ describe('validate on webhooks and triage', () => {
       'loops/cli/LOOP.md:6: trigger.triage: warning: the claude-code provider cannot make a triage call',
     );
     expect(r.stdout).toContain(
-      'loops/manual/LOOP.md:4: trigger.triage: warning: only webhook events are triaged',
+      'loops/manual/LOOP.md:4: trigger.triage: warning: only webhook, cron, watch events are triaged',
     );
     const fine = r.stdout.split('\n').filter((line) => line.includes('loops/fine/'));
     expect(fine.filter((line) => line.includes('triage'))).toEqual([]);

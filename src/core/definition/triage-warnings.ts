@@ -9,7 +9,7 @@ import { fieldName } from './problems.js';
 import type { DefinitionProblem } from './problems.js';
 
 /** The triggers whose events go through triage (src/triggers/triage.ts's triageThenStart). */
-export const TRIAGED_TRIGGERS = ['webhook'] as const;
+export const TRIAGED_TRIGGERS = ['webhook', 'cron', 'watch'] as const;
 /** Providers that can make one call outside a run (the CLI agents are whole sessions in a worktree). */
 export const TRIAGE_PROVIDERS = ['anthropic', 'openai', 'scripted'] as const;
 

@@ -6,8 +6,7 @@
  * loop's own graders, holdouts included, built from the definition as it is now: a proposal that
  * edits RUBRIC.md changes what the agent is told in neither arm and is judged by the original rubric.
  *
- * Memory: each re-run starts from a copy of the loop's MEMORY.md as it is now (runs do not record the
- * memory they started with yet: a limitation documented in docs/hillclimb.md); the copy is scratch.
+ * Memory: each re-run starts from a scratch copy of the memory the original run started with.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -93,16 +92,21 @@ async function withChange(o: EvaluationOptions, scratch: string): Promise<LoopDe
 }
 
 /**
- * The memory a re-run starts from: the loop's MEMORY.md as it is now. The memory the original run
- * started with is not recorded by runs yet (a documented limitation, docs/hillclimb.md).
+ * The memory a re-run starts from: the loop's MEMORY.md as the original run started with it (kept
+ * beside its summary); for a run from before that was kept, the loop's MEMORY.md as it is now.
  */
-async function startMemory(o: EvaluationOptions): Promise<string | undefined> {
-  try {
-    return await readFile(o.paths.memory(o.definition.name), 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
+async function startMemory(o: EvaluationOptions, task: RunRecord): Promise<string | undefined> {
+  for (const file of [
+    o.paths.memoryAtStart(o.definition.name, task.run),
+    o.paths.memory(o.definition.name),
+  ]) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
+  return undefined;
 }
 
 interface Outcome {
@@ -121,7 +125,7 @@ async function rerun(
 ): Promise<Outcome> {
   const state = await mkdtemp(path.join(scratch, 'state-'));
   const paths = statePaths(state);
-  const memory = await startMemory(o);
+  const memory = await startMemory(o, task);
   if (memory !== undefined) {
     await mkdir(paths.loopDir(def.name), { recursive: true });
     await writeFile(paths.memory(def.name), memory, 'utf8');

@@ -17,6 +17,8 @@ export interface StatePaths {
   memory(name: string): string;
   runsDir(name: string): string;
   runSummary(name: string, run: string): string;
+  /** The loop's MEMORY.md as the run started with it (hill-climbing replays a task from it). */
+  memoryAtStart(name: string, run: string): string;
   tracesDir(name: string): string;
   trace(name: string, run: string): string;
   /** `state/<loop>/spend`: one `<run>.jsonl` per run, and the loop's rolled-up `totals.json`. */
@@ -75,6 +77,7 @@ export function statePaths(repoRoot: string): StatePaths {
     memory: (name) => path.join(loopDir(name), 'MEMORY.md'),
     runsDir,
     runSummary: (name, run) => path.join(runsDir(name), `${runId(run)}.md`),
+    memoryAtStart: (name, run) => path.join(runsDir(name), `${runId(run)}.memory.md`),
     tracesDir,
     trace: (name, run) => path.join(tracesDir(name), `${runId(run)}.jsonl`),
     spendDir: (name) => path.join(loopDir(name), 'spend'),

@@ -114,6 +114,19 @@ describe('a scripted run in a real repository', () => {
     expect(index.runs.find((r) => r.run === result.run)?.status).toBe('verified');
   });
 
+  it('keeps the memory each run started from beside its summary, so its task can be replayed from it', async () => {
+    const s = await open();
+    const first = await s.start('fix-tests');
+    // The first run found no memory: none is kept for it.
+    expect(existsSync(join(repo.dir, `state/fix-tests/runs/${first.run}.memory.md`))).toBe(false);
+    const before = await readFile(join(repo.dir, 'state/fix-tests/MEMORY.md'), 'utf8');
+    const second = await s.start('fix-tests');
+    const kept = await readFile(join(repo.dir, `state/fix-tests/runs/${second.run}.memory.md`), 'utf8');
+    expect(kept).toBe(before);
+    // The memory went on changing after the second run started; the kept copy did not.
+    expect(await readFile(join(repo.dir, 'state/fix-tests/MEMORY.md'), 'utf8')).not.toBe(kept);
+  });
+
   it('ends at its iteration budget, never as verified', async () => {
     const s = await open();
     const result = await s.start('tidy-comments');

@@ -22,7 +22,7 @@ import { foldIteration } from './compress.js';
 import { assembleContext, memoryForPrompt } from './context.js';
 import { runAgentTurn, type TurnDeps } from './agent-turn.js';
 import type { Emitter } from './emitter.js';
-import { MemoryKeeper } from './memory-keeper.js';
+import { keepMemoryAtStart, MemoryKeeper } from './memory-keeper.js';
 import { openRunConnectors } from './connectors.js';
 import { runSetup } from './setup.js';
 
@@ -109,6 +109,8 @@ export class Iterations {
 
   async untilDone(): Promise<RunEnding> {
     const def = this.def;
+    // What the run started from, kept so the task can be replayed from the same memory (hill-climbing).
+    await keepMemoryAtStart(this.memoryPath, this.deps.paths.memoryAtStart(def.name, this.deps.runId));
     this.memory = await MemoryKeeper.open(this.memoryPath, () => ({
       goal: def.description || firstLine(def.task),
       progress: [],

@@ -4,7 +4,10 @@
  * the start: each save re-reads the file and applies only what this run added since its last save
  * (progress lines, corrections) or now sets (feedback, handoff), one save at a time per file.
  */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { readMemory, writeMemory, type MemoryDoc } from '../../state/memory.js';
+import { writeFileAtomic } from '../../state/atomic.js';
 import { withLock } from '../../workspace/mutex.js';
 
 interface Pending {
@@ -71,4 +74,17 @@ function apply(doc: MemoryDoc, p: Pending): MemoryDoc {
   if (p.handoff === null) delete next.handoff;
   else if (p.handoff !== undefined) next.handoff = p.handoff;
   return next;
+}
+
+/** Copies MEMORY.md beside the run's summary (atomically); a loop with no memory yet leaves none. */
+export async function keepMemoryAtStart(memory: string, copy: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(memory, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  await mkdir(path.dirname(copy), { recursive: true });
+  await writeFileAtomic(copy, text);
 }

@@ -169,9 +169,15 @@ export interface SupervisorSnapshot {
 }
 
 let nextCommandId = 0;
+const COMMAND_ID_PREFIX = `c${process.pid.toString(36)}-`;
 
 /** A process-unique command id. */
 export function newCommandId(): string {
   nextCommandId += 1;
-  return `c${process.pid.toString(36)}-${nextCommandId.toString(36)}`;
+  return `${COMMAND_ID_PREFIX}${nextCommandId.toString(36)}`;
+}
+
+/** Whether this process made the command id (its reply, coming back from another process, is ours). */
+export function isOwnCommandId(id: string): boolean {
+  return id.startsWith(COMMAND_ID_PREFIX);
 }

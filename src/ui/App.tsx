@@ -25,7 +25,7 @@ import { sendRejection } from './proposal-actions.js';
 import { ProposalsModel } from './proposals-model.js';
 import { ProposalsContext, ReviewContext, SpendHistoryContext } from './screen-context.js';
 import { SpendHistoryModel, type SpendHistoryPort } from './spend-history.js';
-import { useApprovalAutoOpen, useBell, useQuit, useScreenState } from './screen-hooks.js';
+import { useApprovalAutoOpen, useBell, useQuit, useRemoteReplies, useScreenState } from './screen-hooks.js';
 import { popOverlay, topOverlay } from './screen.js';
 import type { UiStore } from './store.js';
 import { shallowArrayEqual, StoreContext, useUiSelector, useUiStore } from './use-store.js';
@@ -96,6 +96,7 @@ function Screen(props: AppProps & { reviewModel: ReviewModel; proposalsModel: Pr
   const active = useQuit(screen, port, store, onExit);
   useBell(props.notify, props.env ?? NO_ENV);
   useApprovalAutoOpen(screen, get, change);
+  useRemoteReplies(port, change);
 
   const context = useRef<ActionContext | undefined>(undefined);
   context.current = {

@@ -1,7 +1,7 @@
 /** The screen's effects, each in one hook: the state ref, quitting, the bell, approvals opening. */
 import { useApp } from 'ink';
 import { useEffect, useRef, useState } from 'react';
-import type { SupervisorPort } from '../core/control.js';
+import { isOwnCommandId, type SupervisorPort } from '../core/control.js';
 import { BellMemory, notificationBytes, type Env } from './bell.js';
 import { needsYou } from './needs.js';
 import { INITIAL_SCREEN, pushOverlay, type ScreenState } from './screen.js';
@@ -100,4 +100,27 @@ export function useApprovalAutoOpen(
     const first = pending.find((a) => !settled.has(a.approvalId));
     if (first !== undefined) change(pushOverlay(now, { kind: 'approval', approval: first }));
   }, [pending, open, get, change]);
+}
+
+/**
+ * On a screen attached to another process, `send` can only say the command was sent; the owner's
+ * answer (started, queued, refused and why) comes back as a `command.replied` event, and is shown
+ * as the notice when it answers a command this screen sent.
+ */
+export function useRemoteReplies(port: SupervisorPort, change: (patch: Partial<ScreenState>) => void): void {
+  useEffect(() => {
+    return port.subscribe((event) => {
+      if (port.remote === undefined) return;
+      if (event.type !== 'command.replied' || !isOwnCommandId(event.id)) return;
+      const name = event.loop || 'loops';
+      change({
+        notice:
+          event.status === 'queued'
+            ? `${name} queued: ${event.reason}`
+            : event.ok
+              ? `${name}: ${event.reason}`
+              : `${name}: refused: ${event.reason}`,
+      });
+    });
+  }, [port, change]);
 }

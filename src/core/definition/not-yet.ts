@@ -10,10 +10,6 @@ import type { DefinitionProblem } from './problems.js';
 
 export const NOT_YET_ENFORCED: ReadonlyArray<{ path: readonly string[]; what: string }> = [
   {
-    path: ['hillclimb', 'cron'],
-    what: 'hill-climbing on a schedule does not run yet; use every: N or "loops improve"',
-  },
-  {
     path: ['hillclimb', 'eval'],
     what: 'an eval set is not read yet; proposals are measured on recent failing runs',
   },

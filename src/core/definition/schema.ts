@@ -292,7 +292,7 @@ export const telemetrySchema = z.strictObject({
 export const hillclimbSchema = z.strictObject({
   /** Propose after every N runs of the loop (under a supervisor: the screen or the daemon). */
   every: positiveInt.optional(),
-  /** On a schedule (a cron expression); not yet enforced. */
+  /** On a schedule (five fields, the machine's time zone), while the screen or the daemon runs. */
   cron: checkedString(cronProblem).optional(),
   /** Dollars one proposal's analysis may spend (the analyst's calls). */
   usd_per_proposal: positive.prefault(0.5),

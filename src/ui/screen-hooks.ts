@@ -108,9 +108,11 @@ export function useApprovalAutoOpen(
  * as the notice when it answers a command this screen sent.
  */
 export function useRemoteReplies(port: SupervisorPort, change: (patch: Partial<ScreenState>) => void): void {
+  // Read at each render: the opening port learns whether it is remote only once it is handed the real one.
+  const remote = port.remote !== undefined;
   useEffect(() => {
+    if (!remote) return;
     return port.subscribe((event) => {
-      if (port.remote === undefined) return;
       if (event.type !== 'command.replied' || !isOwnCommandId(event.id)) return;
       const name = event.loop || 'loops';
       change({
@@ -122,5 +124,5 @@ export function useRemoteReplies(port: SupervisorPort, change: (patch: Partial<S
               : `${name}: refused: ${event.reason}`,
       });
     });
-  }, [port, change]);
+  }, [port, remote, change]);
 }

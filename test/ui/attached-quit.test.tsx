@@ -25,7 +25,7 @@ it('shows the owner’s answer to a command sent from an attached screen, not on
   const { port, frame, emit } = app;
   Object.defineProperty(port, 'remote', { value: { pid: 4242, owner: 'daemon' } });
   emit(runEvents('bench', 'r1')(started()));
-  await vi.waitFor(() => expect(frame()).toContain('bench'));
+  await vi.waitFor(() => expect(app.row('bench')).toContain('running'));
   const replied = (seq: number, id: string, ok: boolean, reason: string): LoopEvent => ({
     source: 'supervisor',
     loop: 'bench',

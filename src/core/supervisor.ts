@@ -17,12 +17,11 @@ import {
 } from './control.js';
 import type { EventListener, LoopEvent, LoopEventBody, Outcome, TokenUsage } from './events.js';
 import { ApprovalGate } from './approval/gate.js';
-import { claudeCodeDisallowedTools } from './approval/providers.js';
+import { loopProvider } from './run/loop-provider.js';
 import { PendingInstructions } from './pending-instructions.js';
 import { RunControl } from './run/control.js';
 import { executeRun, type ResumePoint, type RunResult } from './run/run.js';
 import { createGraders } from './verify/index.js';
-import { createProvider } from '../models/factory.js';
 import type { ModelProvider } from '../models/provider.js';
 import { Worktrees } from '../workspace/worktrees.js';
 import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../state/paths.js';
@@ -532,21 +531,12 @@ export class Supervisor implements SupervisorPort {
         RunSandbox.open({ definition: def, repoRoot: this.repoRoot, env, ...this.options.sandbox }),
       attended,
       approvals: gate,
-      createProvider: async (sandbox) => {
-        const provider = await createProvider({
+      createProvider: (sandbox) =>
+        loopProvider(def, env, {
           sandbox,
-          provider: def.agent.provider,
-          model: def.model,
-          ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),
-          loopDir: def.dir,
-          script: def.agent.script,
-          ...(def.agent.command ? { command: def.agent.command } : {}),
-          disallowedTools: claudeCodeDisallowedTools(def.approve),
-          env,
           ...(this.options.maxRetries === undefined ? {} : { maxRetries: this.options.maxRetries }),
-        });
-        return this.options.wrapProvider ? this.options.wrapProvider(provider) : provider;
-      },
+          ...(this.options.wrapProvider ? { wrap: this.options.wrapProvider } : {}),
+        }),
       createGraders: () => createGraders(def),
       worktrees: this.worktrees,
       paths: this.paths,

@@ -18,10 +18,9 @@ import { loadLoop } from '../core/definition/load.js';
 import { executeRun } from '../core/run/run.js';
 import { RunControl } from '../core/run/control.js';
 import { createGraders } from '../core/verify/index.js';
-import { createProvider } from '../models/factory.js';
+import { loopProvider } from '../core/run/loop-provider.js';
 import type { ModelProvider } from '../models/provider.js';
 import { RunSandbox, type RunSandboxOptions } from '../process/run-sandbox.js';
-import { claudeCodeDisallowedTools } from '../core/approval/providers.js';
 import type { RunRecord } from '../state/index-db.js';
 import { StateIndex } from '../state/index-db.js';
 import { statePaths, type StatePaths } from '../state/paths.js';
@@ -145,20 +144,8 @@ async function rerun(
       runId,
       trigger: 'hillclimb',
       openSandbox: () => RunSandbox.open({ definition: armDef, repoRoot: o.repoRoot, env, ...o.sandbox }),
-      createProvider: async (sandbox) => {
-        const provider = await createProvider({
-          sandbox,
-          provider: def.agent.provider,
-          model: def.model,
-          ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),
-          loopDir: def.dir,
-          script: def.agent.script,
-          ...(def.agent.command ? { command: def.agent.command } : {}),
-          disallowedTools: claudeCodeDisallowedTools(def.approve),
-          env,
-        });
-        return o.wrapProvider ? o.wrapProvider(provider) : provider;
-      },
+      createProvider: (sandbox) =>
+        loopProvider(def, env, { sandbox, ...(o.wrapProvider ? { wrap: o.wrapProvider } : {}) }),
       // The loop's own graders, from the definition as it is (never the changed rubric).
       createGraders: () => createGraders(o.definition),
       worktrees,

@@ -9,7 +9,7 @@ import { loadLoop } from '../core/definition/load.js';
 import { pricerFor } from '../core/budget/prices.js';
 import { ModelCaller } from '../core/run/model-caller.js';
 import { createGraders } from '../core/verify/index.js';
-import { createProvider } from '../models/factory.js';
+import { loopProvider } from '../core/run/loop-provider.js';
 import type { ModelProvider } from '../models/provider.js';
 import type { RunSandboxOptions } from '../process/run-sandbox.js';
 import { StateIndex } from '../state/index-db.js';
@@ -97,16 +97,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
   o.signal?.addEventListener('abort', stop, { once: true });
   try {
     const env = o.env ?? process.env;
-    const base = await createProvider({
-      provider: def.agent.provider,
-      model: def.model,
-      ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),
-      loopDir: def.dir,
-      script: def.agent.script,
-      ...(def.agent.command ? { command: def.agent.command } : {}),
-      env,
-    });
-    const provider = o.wrapProvider ? o.wrapProvider(base) : base;
+    const provider = await loopProvider(def, env, o.wrapProvider ? { wrap: o.wrapProvider } : {});
     const caller = new ModelCaller({
       provider,
       definition: def,

@@ -22,7 +22,7 @@ import type { Pricer } from '../core/run/model-caller.js';
 import type { CallResult } from '../core/run/model-caller.js';
 import { openOutsideCall } from '../core/run/outside-call.js';
 import type { LoopEvent } from '../core/events.js';
-import { createProvider } from '../models/factory.js';
+import { loopProvider } from '../core/run/loop-provider.js';
 import type { ModelProvider } from '../models/provider.js';
 import { describeBreach } from '../core/budget/caps.js';
 import { clipMiddle } from '../core/verify/clip.js';
@@ -176,16 +176,7 @@ async function decide(
 function defaultProvider(
   maxRetries: number | undefined,
 ): (def: LoopDefinition, env: NodeJS.ProcessEnv) => Promise<ModelProvider> {
-  return (def, env) =>
-    createProvider({
-      provider: def.agent.provider,
-      model: def.model,
-      ...(def.agent.base_url ? { baseUrl: def.agent.base_url } : {}),
-      loopDir: def.dir,
-      script: def.agent.script,
-      env,
-      ...(maxRetries === undefined ? {} : { maxRetries }),
-    });
+  return (def, env) => loopProvider(def, env, maxRetries === undefined ? {} : { maxRetries });
 }
 
 function callFailure(result: Exclude<CallResult, { kind: 'ok' }>): string {

@@ -31,6 +31,37 @@ function selectedRow(name: string): RegExp {
   return new RegExp(`│ › [ ⚑] ${name} `);
 }
 
+/** The loops pane's rows in screen order, and which one is selected ("›"), read off a screen. */
+function loopRows(screen: string): { names: string[]; selected: number } {
+  const names: string[] = [];
+  let selected = -1;
+  for (const match of screen.matchAll(/^│ (›| ) [ ⚑] ([a-z][a-z0-9-]*) {2,}/gm)) {
+    if (match[1] === '›') selected = names.length;
+    names.push(match[2]!);
+  }
+  return { names, selected };
+}
+
+/**
+ * Moves the selection to `name` one key at a time, reading the screen after each press and
+ * choosing the next key from where the selection is then, so the walk follows what the screen
+ * shows rather than counting presses. Fails when the selection does not reach the loop.
+ */
+async function selectByKeys(t: Terminal, name: string): Promise<string> {
+  let screen = await t.screen();
+  for (let presses = 0; presses < 12; presses++) {
+    const { names, selected } = loopRows(screen);
+    const target = names.indexOf(name);
+    if (target === -1) throw new Error(`no row for ${name} on the screen:\n${screen}`);
+    if (selected === target) return screen;
+    await t.press(selected < target ? 'j' : 'k', { literal: true });
+    // A move is seen on screen before the next key; one not seen in 5 s is pressed again.
+    const moved = new RegExp(`^│ › [ ⚑] (?!${names[selected] ?? ''} )`, 'm');
+    screen = await t.waitFor(moved, 5_000).catch(() => t.screen());
+  }
+  return t.waitFor(selectedRow(name));
+}
+
 /** An unselected row: no "›". */
 function row(name: string, rest: string): RegExp {
   return new RegExp(`│ {3}[ ⚑] ${name}\\s+${rest}`);
@@ -127,12 +158,7 @@ it('runs the demo: answers the approval, reads spend and stalls, merges a run, q
     expect(spend).toMatch(/runs verified/);
 
     // The stall pane of retry-same-fix: its signals per iteration, and (engine) the stall verdict.
-    // One key at a time, each move seen on screen before the next: a key sent while the screen is
-    // busy redrawing is not lost between two presses.
-    for (const name of ['fix-tests', 'release-notes', 'retry-same-fix']) {
-      await t.press('j', { literal: true });
-      await t.waitFor(selectedRow(name));
-    }
+    await selectByKeys(t, 'retry-same-fix');
     const stalls = await t.waitFor(/stalls · retry-same-fix/);
     if (engine) {
       await t.waitFor(/⚠ stalled at iteration \d+ \(pause\)/, 60_000);
@@ -142,10 +168,7 @@ it('runs the demo: answers the approval, reads spend and stalls, merges a run, q
     }
 
     // Merge fix-tests's verified run into main.
-    for (const name of ['release-notes', 'fix-tests']) {
-      await t.press('k', { literal: true });
-      await t.waitFor(selectedRow(name));
-    }
+    await selectByKeys(t, 'fix-tests');
     await t.press('m', { literal: true });
     await t.waitFor(/merged loops\/fix-tests\/\S+ into main/);
 

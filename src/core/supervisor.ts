@@ -10,29 +10,26 @@ import {
   type Command,
   type CommandReply,
   type LoopInfo,
-  type QueuedStart,
-  type RunSnapshot,
   type SupervisorPort,
   type SupervisorSnapshot,
 } from './control.js';
-import type { EventListener, LoopEvent, LoopEventBody, Outcome, TokenUsage } from './events.js';
-import { ApprovalGate } from './approval/gate.js';
-import { loopProvider } from './run/loop-provider.js';
+import type { EventListener, LoopEventBody, Outcome, TokenUsage } from './events.js';
 import { PendingInstructions } from './pending-instructions.js';
-import { RunControl } from './run/control.js';
-import { executeRun, type ResumePoint, type RunResult } from './run/run.js';
-import { createGraders } from './verify/index.js';
+import type { ResumePoint, RunResult } from './run/run.js';
 import type { ModelProvider } from '../models/provider.js';
 import { Worktrees } from '../workspace/worktrees.js';
 import { ensureStateGitignore, newRunId, statePaths, type StatePaths } from '../state/paths.js';
 import { StateIndex } from '../state/index-db.js';
 import { lockStateDir, type StateLock } from '../state/lock.js';
 import { openTelemetry, type Telemetry } from '../telemetry/setup.js';
-import { RunSandbox, type RunSandboxOptions } from '../process/run-sandbox.js';
+import type { RunSandboxOptions } from '../process/run-sandbox.js';
 import { ledgerFor, type SpendLedger } from '../state/spend-ledger.js';
 import { migrateLegacyLedger } from '../state/migrate.js';
 import { recoverInterrupted, type RecoveredRun } from '../state/recover.js';
-import { describeTrigger, needsOf, trackRun } from './supervisor-view.js';
+import { describeTrigger, needsOf } from './supervisor-view.js';
+import { EventHub, type JobSource } from './event-hub.js';
+import { StartQueue } from './start-queue.js';
+import { launchRun, type LaunchedRun } from './run-launch.js';
 import { JobRunner } from './job-runner.js';
 import { answerRunCommand } from './supervisor-commands.js';
 import type { SupervisorJob } from './jobs.js';
@@ -63,25 +60,15 @@ export interface SupervisorOptions {
   callGate?: CallGate;
 }
 
-interface ActiveRun {
-  id: string;
-  control: RunControl;
-  done: Promise<RunResult>;
-  gate: ApprovalGate;
-  view: RunSnapshot;
-}
-
-/** The supervisor's own event stream: `run: 'supervisor'`, its own seq. */
-const SUPERVISOR_STREAM = 'supervisor';
+type ActiveRun = LaunchedRun;
 
 export class Supervisor implements SupervisorPort {
-  private readonly listeners = new Set<EventListener>();
+  private readonly events = new EventHub((error) => this.reportError(error));
   private readonly active = new Map<string, ActiveRun[]>();
   private readonly lastOutcome = new Map<string, Outcome>();
   private readonly lastReason = new Map<string, string>();
   /** Starts waiting behind the limit on runs at once, in order. */
-  private queue: QueuedStart[] = [];
-  private seq = 0;
+  private readonly queue = new StartQueue(this.events);
   private closed = false;
   /** Runs the last loops left unfinished (killed), closed as failed (interrupted) on this open. */
   recovered: RecoveredRun[] = [];
@@ -99,9 +86,6 @@ export class Supervisor implements SupervisorPort {
     signal,
     reportError: (error) => this.reportError(error),
   }));
-  /** Each stream's own seq for job events (trigger, fleet, hillclimb). */
-  private readonly streamSeq = new Map<string, number>();
-
   private constructor(
     readonly repoRoot: string,
     readonly paths: StatePaths,
@@ -225,16 +209,14 @@ export class Supervisor implements SupervisorPort {
     const changed = [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n));
     this.definitions = next;
     if (added.length + removed.length + changed.length > 0) {
-      this.emitSupervisor(added[0] ?? changed[0] ?? removed[0] ?? '', {
+      this.events.supervisor(added[0] ?? changed[0] ?? removed[0] ?? '', {
         type: 'loops.changed',
         added,
         removed,
         changed,
       });
       // A loop that became valid may take a queued start; one that was removed leaves the queue.
-      const gone = this.queue.filter((q) => removed.includes(q.loop));
-      for (const queued of gone) this.emitReply(queued, false, 'refused', `${queued.loop} was removed`);
-      if (gone.length > 0) this.queue = this.queue.filter((q) => !gone.includes(q));
+      this.queue.refuse(removed, (loop) => `${loop} was removed`);
       this.drainQueue();
     }
     return { added, removed, changed };
@@ -246,20 +228,18 @@ export class Supervisor implements SupervisorPort {
   }
 
   subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.subscribe(listener);
   }
 
   send(command: Command): CommandReply {
     const reply = this.handle({ ...command, id: command.id ?? newCommandId() });
-    this.emitSupervisor(command.loop, {
-      type: 'command.replied',
+    this.events.replied(command.loop, {
       id: reply.id,
       command: reply.type,
       ok: reply.ok,
       status: reply.status,
       reason: reply.reason,
-      ...(reply.run === undefined ? {} : { target: reply.run }),
+      ...(reply.run === undefined ? {} : { run: reply.run }),
     });
     return reply;
   }
@@ -291,12 +271,11 @@ export class Supervisor implements SupervisorPort {
           since: new Date().toISOString(),
           context,
         });
-        this.queueChanged(command.loop);
         return reply(true, 'queued', `${why}; queued (${this.queue.length} waiting)`);
       };
       if (check.atLimit) return queue(check.atLimit);
       if (check.busy && command.overlap === 'queue') {
-        if (this.queue.some((q) => q.loop === command.loop))
+        if (this.queue.has(command.loop))
           return reply(false, 'refused', `dropped: ${command.loop} is running and a start is already queued`);
         return queue(`${command.loop} is running`);
       }
@@ -311,14 +290,8 @@ export class Supervisor implements SupervisorPort {
       return reply(false, 'refused', `run ${command.run} of ${command.loop} is not in flight`);
     return answerRunCommand(command, runs, {
       reply,
-      dequeue: (loop) => {
-        // A start waiting in the queue is what a person means to stop when nothing runs yet.
-        const before = this.queue.length;
-        this.queue = this.queue.filter((q) => q.loop !== loop);
-        if (this.queue.length === before) return false;
-        this.queueChanged(loop);
-        return true;
-      },
+      // A start waiting in the queue is what a person means to stop when nothing runs yet.
+      dequeue: (loop) => this.queue.remove(loop),
       keep: (loop, text) => {
         if (!this.definition(loop)) return false;
         this.pending.add(loop, text).catch((err: unknown) => this.reportError(err));
@@ -339,12 +312,12 @@ export class Supervisor implements SupervisorPort {
       ),
       runs: all.map((r) => ({ ...r.view, ...(r.view.stalled ? { stalled: { ...r.view.stalled } } : {}) })),
       approvals: all.flatMap((r) => r.gate.pending()),
-      queue: this.queue.map((q) => ({ ...q })),
+      queue: this.queue.entries(),
       pendingInstructions: this.pending.entries(),
       running: all.filter((r) => r.view.status !== 'paused').length,
       limit: this.limit,
       inFlight: all.length,
-      seq: this.seq,
+      seq: this.events.seq,
     };
   }
 
@@ -385,8 +358,7 @@ export class Supervisor implements SupervisorPort {
         refusal: `${loop} is already running (concurrency ${entry.result.definition.concurrency})`,
         busy: true,
       };
-    if (!fromQueue && this.queue.some((q) => q.loop === loop))
-      return { refusal: `${loop} is already queued` };
+    if (!fromQueue && this.queue.has(loop)) return { refusal: `${loop} is already queued` };
     const inFlight = [...this.active.values()].reduce((n, runs) => n + runs.length, 0);
     if (inFlight >= this.limit)
       return { atLimit: `${inFlight} runs are in flight, the limit on runs at once` };
@@ -407,86 +379,15 @@ export class Supervisor implements SupervisorPort {
   /** After a run ends: the queue's first starts that may run now are started, in order. */
   private drainQueue(): void {
     if (this.closed) return;
-    let changed = false;
-    for (const queued of [...this.queue]) {
-      const check = this.startCheck(queued.loop, true);
-      const refusal = check.refusal;
-      if (check.atLimit) break;
-      // A loop at its own concurrency waits for its own run to end; the ones behind it may go first.
-      if (refusal?.includes('already running')) continue;
-      this.queue = this.queue.filter((q) => q !== queued);
-      changed = true;
-      if (refusal) {
-        this.emitReply(queued, false, 'refused', refusal);
-        continue;
-      }
-      const runId = this.launch(queued.loop, queued.trigger, queued.context);
-      this.emitReply(queued, true, 'started', `started run ${runId} from the queue`, runId);
-    }
-    if (changed) this.queueChanged(this.queue[0]?.loop ?? '');
-  }
-
-  private emitReply(
-    queued: QueuedStart,
-    ok: boolean,
-    status: CommandReply['status'],
-    reason: string,
-    run?: string,
-  ): void {
-    this.emitSupervisor(queued.loop, {
-      type: 'command.replied',
-      id: queued.id,
-      command: 'start',
-      ok,
-      status,
-      reason,
-      ...(run === undefined ? {} : { target: run }),
-    });
-  }
-
-  private queueChanged(loop: string): void {
-    this.emitSupervisor(loop, {
-      type: 'queue.changed',
-      queue: this.queue.map((q) => ({ loop: q.loop, trigger: q.trigger, since: q.since })),
-    });
+    this.queue.drain(
+      (loop) => this.startCheck(loop, true),
+      (queued) => this.launch(queued.loop, queued.trigger, queued.context),
+    );
   }
 
   /** A job's event on its source's own stream (`run` = the source), with that stream's own seq. */
-  private emitFrom(
-    source: 'supervisor' | 'trigger' | 'hillclimb' | 'fleet',
-    loop: string,
-    body: LoopEventBody,
-  ): void {
-    if (source === 'supervisor') return this.emitSupervisor(loop, body);
-    const seq = (this.streamSeq.get(source) ?? 0) + 1;
-    this.streamSeq.set(source, seq);
-    const event = {
-      source,
-      loop,
-      run: source,
-      iteration: 0,
-      time: new Date().toISOString(),
-      seq,
-      span: source,
-      ...body,
-    } as LoopEvent;
-    this.publish(event);
-  }
-
-  /** A supervisor event: its own stream (`run: 'supervisor'`) with its own seq. */
-  private emitSupervisor(loop: string, body: LoopEventBody): void {
-    this.seq += 1;
-    const event = {
-      source: 'supervisor' as const,
-      loop,
-      run: SUPERVISOR_STREAM,
-      iteration: 0,
-      time: new Date().toISOString(),
-      seq: this.seq,
-      span: SUPERVISOR_STREAM,
-      ...body,
-    } as LoopEvent;
-    this.publish(event);
+  private emitFrom(source: JobSource, loop: string, body: LoopEventBody): void {
+    this.events.from(source, loop, body);
   }
 
   private ledger: SpendLedger | undefined;
@@ -508,53 +409,22 @@ export class Supervisor implements SupervisorPort {
   ): Promise<RunResult> {
     const def = this.definition(loop);
     if (!def) throw new Error(`no valid loop named "${loop}": run loops validate`);
-    const control = new RunControl();
     const kept = this.pending.take(loop);
     kept.written.catch((err: unknown) => this.reportError(err));
-    for (const text of kept.texts) control.instruct(text, false);
-    const env = this.options.env ?? process.env;
-    const attended = this.options.attended ?? false;
-    const gate = ApprovalGate.forDefinition(def, runId, attended);
-    const view: RunSnapshot = {
-      loop,
-      run: runId,
-      trigger,
-      startedAt: new Date().toISOString(),
-      iteration: 0,
-      status: 'running',
-    };
-    const done = executeRun({
-      definition: def,
-      runId,
-      trigger,
-      openSandbox: () =>
-        RunSandbox.open({ definition: def, repoRoot: this.repoRoot, env, ...this.options.sandbox }),
-      attended,
-      approvals: gate,
-      createProvider: (sandbox) =>
-        loopProvider(def, env, {
-          sandbox,
-          ...(this.options.maxRetries === undefined ? {} : { maxRetries: this.options.maxRetries }),
-          ...(this.options.wrapProvider ? { wrap: this.options.wrapProvider } : {}),
-        }),
-      createGraders: () => createGraders(def),
-      worktrees: this.worktrees,
-      paths: this.paths,
-      index: this.index,
-      control,
-      env,
-      onEvent: (event) => {
-        trackRun(view, event);
-        this.publish(event);
+    const entry = launchRun(
+      {
+        repoRoot: this.repoRoot,
+        paths: this.paths,
+        worktrees: this.worktrees,
+        index: this.index,
+        options: this.options,
+        telemetry: this.telemetry,
+        ledger: this.ledger,
+        publish: (event) => this.events.publish(event),
       },
-      observers: ({ definition }) => (this.telemetry ? [this.telemetry.observer(definition)] : []),
-      ...(this.options.price ? { price: this.options.price } : {}),
-      ...(this.ledger ? { ledger: this.ledger } : {}),
-      ...(options.resume ? { resume: options.resume } : {}),
-      ...(options.context ? { context: options.context } : {}),
-      ...(this.options.callGate ? { callGate: this.options.callGate } : {}),
-    });
-    const entry: ActiveRun = { id: runId, control, done, gate, view };
+      { loop, definition: def, runId, trigger, instructions: kept.texts, ...options },
+    );
+    const done = entry.done;
     this.active.set(loop, [...this.runsOf(loop), entry]);
     try {
       const result = await done;
@@ -576,11 +446,7 @@ export class Supervisor implements SupervisorPort {
     this.closed = true;
     // No trigger fires into a closing supervisor; a server job stops taking commands.
     await this.jobs.stopAll((err) => this.reportError(err));
-    for (const queued of this.queue) this.emitReply(queued, false, 'refused', reason);
-    if (this.queue.length > 0) {
-      this.queue = [];
-      this.queueChanged('');
-    }
+    this.queue.clear(reason);
     const all = [...this.active.values()].flat();
     for (const run of all) run.control.stop(reason);
     await Promise.allSettled(all.map((r) => r.done));
@@ -597,17 +463,6 @@ export class Supervisor implements SupervisorPort {
 
   private runsOf(loop: string): ActiveRun[] {
     return this.active.get(loop) ?? [];
-  }
-
-  private publish(event: LoopEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        // A broken subscriber must not break the run (the trace file still has the event), but it is reported.
-        this.reportError(err);
-      }
-    }
   }
 }
 

@@ -5,9 +5,6 @@
  * spend counters come back from the old run's trace and the ledger, so the caps count the whole work.
  * The old run keeps its own `run.ended`; the new one records `resumedFrom` and gets its own.
  */
-import { formatProblem } from '../core/definition/problems.js';
-import { loadLoop } from '../core/definition/load.js';
-import { describeEventLine } from '../core/describe.js';
 import type { EventOf } from '../core/events.js';
 import {
   addUsage,
@@ -17,13 +14,12 @@ import {
   emptyUsage,
 } from '../core/events.js';
 import type { ResumePoint } from '../core/run/run.js';
-import { Supervisor } from '../core/supervisor.js';
 import { INTERRUPTED_REASON, type RunRecord } from '../state/index-db.js';
 import { newRunId, type StatePaths } from '../state/paths.js';
 import { ledgerFor } from '../state/spend-ledger.js';
 import { readTrace } from '../state/trace.js';
 import { git } from '../workspace/git.js';
-import { reportStartupError } from './errors.js';
+import { loopProblems, openHeadless, runAttendedByNobody } from './headless.js';
 import type { CommonOptions } from './index.js';
 
 /** Why a run cannot be resumed, or undefined when it can. */
@@ -101,22 +97,13 @@ export async function resume(args: string[], options: CommonOptions): Promise<nu
     );
     return EXIT_BAD_DEFINITION;
   }
-  let supervisor: Supervisor;
+  // Opening closes any run the last loops left unfinished, so it can be resumed here.
+  const opened = await openHeadless(options.repo);
+  if (typeof opened === 'number') return opened;
+  const { supervisor } = opened;
   try {
-    // Opening closes any run the last loops left unfinished, so it can be resumed here.
-    supervisor = await Supervisor.open(options.repo, {
-      onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
-    });
-  } catch (err) {
-    return reportStartupError(err);
-  }
-  try {
-    if (!supervisor.definition(name)) {
-      const loaded = await loadLoop(supervisor.repoRoot, name);
-      if (loaded.ok) throw new Error(`loop "${name}" could not be loaded`);
-      for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
-      return EXIT_BAD_DEFINITION;
-    }
+    const problem = await loopProblems(supervisor, name);
+    if (problem !== undefined) return problem;
     const index = supervisor.runIndex;
     const record =
       runArg === undefined
@@ -147,20 +134,9 @@ export async function resume(args: string[], options: CommonOptions): Promise<nu
     }
     const runId = newRunId();
     process.stderr.write(restoredText(name, runId, point));
-    supervisor.subscribe((event) => {
-      const line = describeEventLine(event);
-      if (line) process.stderr.write(`[${event.loop} #${event.iteration}] ${line}\n`);
-    });
-    const onSignal = (): void => {
-      process.stderr.write('\nloops: stopping the run (Ctrl-C again to force)…\n');
-      supervisor.send({ type: 'stop', loop: name });
-      process.once('SIGINT', () => process.exit(130));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const result = await supervisor.start(name, 'resume', runId, { resume: point });
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    const result = await runAttendedByNobody(opened, name, () =>
+      supervisor.start(name, 'resume', runId, { resume: point }),
+    );
     const summary = {
       loop: name,
       run: result.run,

@@ -1,19 +1,11 @@
 /** `loops run NAME --headless [--json]`: one run, no screen, exit status by outcome. */
-import { formatProblem } from '../core/definition/problems.js';
-import { loadLoop } from '../core/definition/load.js';
 import { EXIT_BAD_DEFINITION, OUTCOME_EXIT_CODES, totalTokens } from '../core/events.js';
-import { Supervisor } from '../core/supervisor.js';
 import type { RunResult } from '../core/run/run.js';
-import { describeEventLine } from '../core/describe.js';
 import type { CommonOptions } from './index.js';
-import { reportStartupError } from './errors.js';
+import { loopProblems, openHeadless, runAttendedByNobody } from './headless.js';
 import { writeJobSummary } from './job-summary.js';
-import { fleetJobs, type Fleet } from '../fleet/index.js';
 import { findOwner } from '../daemon/client.js';
 import { statePaths } from '../state/paths.js';
-
-/** After a second Ctrl-C, how long the run has to record its end before loops exits anyway. */
-const FORCE_GRACE_MS = 3_000;
 
 export async function runHeadless(args: string[], options: CommonOptions): Promise<number> {
   const [name, ...extra] = args;
@@ -27,48 +19,13 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     const { runRemote } = await import('./run-remote.js');
     return runRemote(name, owner.socket, options);
   }
-  let supervisor: Supervisor;
-  let fleet: Fleet;
+  const opened = await openHeadless(options.repo);
+  if (typeof opened === 'number') return opened;
+  const { supervisor } = opened;
   try {
-    fleet = await fleetJobs(options.repo, process.env);
-    supervisor = await Supervisor.open(options.repo, {
-      ...fleet.options,
-      // Nobody to ask: approvals are denied at once and a stall's pause ends the run stalled.
-      attended: false,
-      onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
-    });
-  } catch (err) {
-    return reportStartupError(err);
-  }
-  try {
-    if (!supervisor.definition(name)) {
-      const loaded = await loadLoop(supervisor.repoRoot, name);
-      if (loaded.ok) throw new Error(`loop "${name}" could not be loaded`);
-      for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
-      return EXIT_BAD_DEFINITION;
-    }
-    supervisor.subscribe((event) => {
-      const line = describeEventLine(event);
-      if (line) process.stderr.write(`[${event.loop} #${event.iteration}] ${line}\n`);
-    });
-    // After the subscription: a fleet cap already reached at start is printed.
-    await fleet.addTo(supervisor);
-    const onSignal = (): void => {
-      process.stderr.write('\nloops: stopping the run (Ctrl-C again to force)…\n');
-      supervisor.send({ type: 'stop', loop: name });
-      // A second Ctrl-C forces the exit, but leaves the run a moment to record its end (run.ended,
-      // its summary): a stop is honoured at once in every state, so that is normally all it takes.
-      process.once('SIGINT', () => {
-        process.stderr.write('loops: forcing the exit once the run has recorded its end\n');
-        setTimeout(() => process.exit(130), FORCE_GRACE_MS).unref();
-        process.once('SIGINT', () => process.exit(130));
-      });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const result = await supervisor.start(name, 'manual');
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    const problem = await loopProblems(supervisor, name);
+    if (problem !== undefined) return problem;
+    const result = await runAttendedByNobody(opened, name, () => supervisor.start(name, 'manual'));
     process.stdout.write(
       options.json ? `${JSON.stringify(summaryJson(name, result))}\n` : summaryText(name, result),
     );

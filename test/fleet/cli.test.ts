@@ -46,6 +46,13 @@ describe('loops.yaml in the CLI', () => {
     expect(r.stderr).toMatch(/loops\/loops\.yaml:1: max_concurrent: /);
   }, 60_000);
 
+  it('loops resume holds to the fleet file as loops run does: one it cannot apply stops it', async () => {
+    await writeFile(join(repo.dir, 'loops', 'loops.yaml'), 'max_concurrent: zero\n');
+    const r = await runCli(['resume', 'quick'], { scratch, cwd: repo.dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/loops\/loops\.yaml:1: max_concurrent: /);
+  }, 60_000);
+
   it('loops run posts the outcome before it exits', async () => {
     const bodies: unknown[] = [];
     const server = createServer((req, res) => {

@@ -26,7 +26,7 @@ import type { TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
 import { fromAnthropicUsage } from './anthropic-usage.js';
 import { CLAUDE_CODE_ENV, cliEnv, Redactor } from './cli-env.js';
-import { probeEndpoint, usesProxy } from './cli-endpoint.js';
+import { EndpointCheck } from './cli-endpoint.js';
 import { classifyCliMessage, cliFailure, type CliFailureLabel, type Endpoint } from './cli-failure.js';
 import { exitError, runCli, type LineVerdict } from './cli-process.js';
 import { readVar } from './env.js';
@@ -80,9 +80,7 @@ export class ClaudeCodeProvider implements ModelProvider {
   private readonly disallowed: readonly string[];
   private readonly endpoint: Endpoint | undefined;
   private readonly label: CliFailureLabel;
-  private readonly probe: boolean;
-  /** Whether the endpoint answered once already (checked once per run, not per call). */
-  private reached = false;
+  private readonly endpointCheck: EndpointCheck;
 
   constructor(opts: ClaudeCodeProviderOptions) {
     this.file = opts.executable ?? 'claude';
@@ -99,29 +97,18 @@ export class ClaudeCodeProvider implements ModelProvider {
       ...(opts.baseUrl ? { ANTHROPIC_BASE_URL: opts.baseUrl } : {}),
     };
     this.redactor = new Redactor(opts.env);
-    this.probe = !usesProxy(opts.env);
     this.label = {
       provider: this.name,
       title: 'Claude Code',
       login: 'ANTHROPIC_API_KEY or `claude /login`',
       ...(this.endpoint ? { endpoint: this.endpoint } : {}),
     };
-  }
-
-  /** A connection error naming the endpoint when nothing listens there; nothing when it answers. */
-  private async checkEndpoint(signal: AbortSignal | undefined): Promise<void> {
-    if (!this.endpoint || !this.probe || this.reached) return;
-    const why = await probeEndpoint(this.endpoint, signal);
-    if (why === 'aborted' || signal?.aborted)
-      throw new ProviderError('aborted', 'the call was stopped before Claude Code started', this.name);
-    if (why !== undefined) {
-      throw cliFailure(this.label, `nothing answers there (${why})`, { kind: 'connection', retryable: true });
-    }
-    this.reached = true;
+    // Checked once per run, not per call.
+    this.endpointCheck = new EndpointCheck(this.label, opts.env);
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
-    await this.checkEndpoint(request.signal);
+    await this.endpointCheck.check(request.signal);
     const forced = forcedTool(request);
     const prompt = forced
       ? `${renderPrompt(request)}\n\nGive the input of ${forced.name} as your structured output (the JSON schema you were given).`

@@ -9,7 +9,8 @@
  * check is made then.
  */
 import net from 'node:net';
-import type { Endpoint } from './cli-failure.js';
+import { cliFailure, type CliFailureLabel, type Endpoint } from './cli-failure.js';
+import { ProviderError } from './provider.js';
 
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY'];
 
@@ -57,4 +58,37 @@ export function probeEndpoint(
       finish(err.code ? `${err.code}: ${err.message}` : err.message);
     });
   });
+}
+
+/**
+ * The check a CLI provider makes before it starts its agent: once per provider (a run), only for an
+ * endpoint set on purpose and never through a proxy. A refusal is a retryable connection error
+ * naming the endpoint; a stop while it waits is an abort.
+ */
+export class EndpointCheck {
+  private reached = false;
+  private readonly probe: boolean;
+
+  constructor(
+    private readonly label: CliFailureLabel,
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.probe = !usesProxy(env);
+  }
+
+  async check(signal: AbortSignal | undefined): Promise<void> {
+    const endpoint = this.label.endpoint;
+    if (!endpoint || !this.probe || this.reached) return;
+    const why = await probeEndpoint(endpoint, signal);
+    if (why === 'aborted' || signal?.aborted)
+      throw new ProviderError(
+        'aborted',
+        `the call was stopped before ${this.label.title} started`,
+        this.label.provider,
+      );
+    if (why !== undefined) {
+      throw cliFailure(this.label, `nothing answers there (${why})`, { kind: 'connection', retryable: true });
+    }
+    this.reached = true;
+  }
 }

@@ -21,7 +21,7 @@
 import type { TokenUsage } from '../core/events.js';
 import { addUsage, emptyUsage } from '../core/events.js';
 import { cliEnv, CODEX_ENV, Redactor } from './cli-env.js';
-import { probeEndpoint, usesProxy } from './cli-endpoint.js';
+import { EndpointCheck } from './cli-endpoint.js';
 import { cliFailure, type CliFailureLabel, type Endpoint } from './cli-failure.js';
 import { exitError, runCli, type LineVerdict } from './cli-process.js';
 import { promptFitsArgument, renderPrompt } from './cli-prompt.js';
@@ -63,10 +63,8 @@ export class CodexProvider implements ModelProvider {
   private readonly redactor: Redactor;
   private readonly endpoint: Endpoint | undefined;
   private readonly label: CliFailureLabel;
-  private readonly probe: boolean;
+  private readonly endpointCheck: EndpointCheck;
   private readonly failingGraceMs: number | undefined;
-  /** Whether the endpoint answered once already (checked once per run, not per call). */
-  private reached = false;
 
   constructor(opts: CodexProviderOptions) {
     this.file = opts.executable ?? 'codex';
@@ -78,7 +76,6 @@ export class CodexProvider implements ModelProvider {
       ...(this.endpoint ? { OPENAI_BASE_URL: this.endpoint.url } : {}),
     };
     this.redactor = new Redactor(opts.env);
-    this.probe = !usesProxy(opts.env);
     this.failingGraceMs = opts.failingGraceMs;
     this.label = {
       provider: this.name,
@@ -86,22 +83,12 @@ export class CodexProvider implements ModelProvider {
       login: 'OPENAI_API_KEY or `codex login`',
       ...(this.endpoint ? { endpoint: this.endpoint } : {}),
     };
-  }
-
-  /** A connection error naming the endpoint when nothing listens there; nothing when it answers. */
-  private async checkEndpoint(signal: AbortSignal | undefined): Promise<void> {
-    if (!this.endpoint || !this.probe || this.reached) return;
-    const why = await probeEndpoint(this.endpoint, signal);
-    if (why === 'aborted' || signal?.aborted)
-      throw new ProviderError('aborted', 'the call was stopped before Codex started', this.name);
-    if (why !== undefined) {
-      throw cliFailure(this.label, `nothing answers there (${why})`, { kind: 'connection', retryable: true });
-    }
-    this.reached = true;
+    // Checked once per run, not per call.
+    this.endpointCheck = new EndpointCheck(this.label, opts.env);
   }
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
-    await this.checkEndpoint(request.signal);
+    await this.endpointCheck.check(request.signal);
     const prompt = renderPrompt(request);
     const asArgument = promptFitsArgument(prompt);
     const args = [

@@ -12,25 +12,11 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { CLI, cliEnv, runCli, startCli, type RunningCli } from './cli-process.js';
+import { HOLDER, HOLDER_SCRIPT } from '../support/holder-loop.js';
 
 const SLOW_LOOP = '---\nname: slow\nagent: { provider: scripted }\n---\nWait.\n';
 const SLOW_SCRIPT =
   'turns:\n  - repeat: true\n    tool_calls:\n      - { name: run, input: { command: sleep 30 } }\n';
-const HOLDER = `---
-name: holder
-agent: { provider: scripted }
-verify:
-  - command: "true"
-approve: ["run:*"]
-budget: { iterations: 1 }
----
-Hold.
-`;
-const HOLDER_SCRIPT = `turns:
-  - when: { step: work, contains: "iteration 1 of" }
-    tool_calls:
-      - { name: run, input: { command: ls } }
-`;
 
 interface Daemon {
   pid: number;

@@ -6,25 +6,10 @@ import type { LoopEvent } from '../../src/core/events.js';
 import type { JobContext, SupervisorJob } from '../../src/core/jobs.js';
 import type { CallGate, GatedCall } from '../../src/core/budget/call-gate.js';
 import { makeRepo, type TestRepo } from './helpers.js';
+import { HOLDER, HOLDER_SCRIPT, nextEvent } from '../support/holder-loop.js';
 
 let repo: TestRepo;
 let supervisor: Supervisor | undefined;
-
-const HOLDER = `---
-name: holder
-agent: { provider: scripted }
-verify:
-  - command: "true"
-approve: ["run:*"]
-budget: { iterations: 1 }
----
-Hold.
-`;
-const HOLDER_SCRIPT = `turns:
-  - when: { step: work, contains: "iteration 1 of" }
-    tool_calls:
-      - { name: run, input: { command: ls } }
-`;
 
 beforeEach(async () => {
   repo = await makeRepo();
@@ -38,15 +23,7 @@ afterEach(async () => {
   await repo.cleanup();
 });
 
-function next(s: Supervisor, test: (e: LoopEvent) => boolean): Promise<LoopEvent> {
-  return new Promise((resolve) => {
-    const off = s.subscribe((e) => {
-      if (!test(e)) return;
-      off();
-      resolve(e);
-    });
-  });
-}
+const next = nextEvent;
 
 /** A job that records its context and can hold starts. */
 class ProbeJob implements SupervisorJob {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Supervisor } from '../../src/core/supervisor.js';
 import type { LoopEvent } from '../../src/core/events.js';
 import { makeRepo, type TestRepo } from './helpers.js';
+import { nextEvent } from '../support/holder-loop.js';
 
 let repo: TestRepo;
 let supervisor: Supervisor | undefined;
@@ -37,15 +38,7 @@ afterEach(async () => {
   await repo.cleanup();
 });
 
-function next(s: Supervisor, test: (e: LoopEvent) => boolean): Promise<LoopEvent> {
-  return new Promise((resolve) => {
-    const off = s.subscribe((e) => {
-      if (!test(e)) return;
-      off();
-      resolve(e);
-    });
-  });
-}
+const next = nextEvent;
 
 describe('the limit on runs at once', () => {
   it('queues a start beyond the limit, says so, and starts it when a run ends', async () => {

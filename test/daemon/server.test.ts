@@ -16,22 +16,7 @@ import { serveOwner, type OwnerServer } from '../../src/daemon/server.js';
 import { PROTOCOL_VERSION } from '../../src/daemon/protocol.js';
 import { openOwner, type LocalOwner } from '../../src/commands/port.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
-
-const HOLDER = `---
-name: holder
-agent: { provider: scripted }
-verify:
-  - command: "true"
-approve: ["run:*"]
-budget: { iterations: 1 }
----
-Hold.
-`;
-const HOLDER_SCRIPT = `turns:
-  - when: { step: work, contains: "iteration 1 of" }
-    tool_calls:
-      - { name: run, input: { command: ls } }
-`;
+import { HOLDER, HOLDER_SCRIPT } from '../support/holder-loop.js';
 
 let repo: TestRepo;
 let owner: LocalOwner | undefined;

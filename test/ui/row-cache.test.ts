@@ -4,7 +4,6 @@
  * compared, as are hand-made writes at the edges of Ink's rules (clips, rows outside the frame,
  * wide characters, transforms that read the line's index).
  */
-import chalk from 'chalk';
 import { cleanup } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cachedGet, inkOutputClass, type InkOutput, type InkOutputClass } from '../../src/ui/row-cache.js';
@@ -79,11 +78,12 @@ describe('row cache', () => {
 
   it('follows Ink at the edges: overlapping writes, clips, rows outside, wide characters, transforms', () => {
     const cached = cachedGet(Output, original);
-    const indexed = (line: string, index: number): string => chalk.red(`${index}${line}`);
+    // Ink's colours are transforms that wrap a line in escape sequences; these are written by hand.
+    const indexed = (line: string, index: number): string => `\u001B[31m${index}${line}\u001B[39m`;
     const cases: Array<(output: InkOutput) => void> = [
       (o) => {
         o.write(0, 0, 'hello world', { transformers: [] });
-        o.write(3, 0, chalk.bold('XY'), { transformers: [] });
+        o.write(3, 0, '\u001B[1mXY\u001B[22m', { transformers: [] });
       },
       (o) => o.write(1, -1, 'above\nfirst\nsecond', { transformers: [indexed] }),
       (o) => o.write(0, 2, 'third\nbelow\nfurther', { transformers: [indexed] }),

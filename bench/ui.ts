@@ -7,8 +7,8 @@
  *
  * LOOPS_BENCH_IDLE_MS sets the idle window (default 3000; the issue's figure is 10 s);
  * LOOPS_BENCH_UI_FULL=1 adds the same run with Ink's full redraw, to compare bytes per frame.
- * The screen is set up as runTui sets it up: React's production build, and the line-diffing stream
- * (src/ui/frame-diff.ts) between Ink and the terminal.
+ * The screen is set up as runTui sets it up: React's production build, Ink's rows kept between
+ * frames (src/ui/row-cache.ts), and the line-diffing stream (src/ui/frame-diff.ts) to the terminal.
  */
 // First, as in run-tui: React picks its build when it is first loaded.
 import { restoreNodeEnv } from '../src/ui/react-mode.js';
@@ -22,6 +22,7 @@ import { App } from '../src/ui/App.js';
 import { paneSlices } from '../src/ui/panes/registry.js';
 import { createStore } from '../src/ui/store.js';
 import { diffStdout } from '../src/ui/diff-stdout.js';
+import { installRowCache } from '../src/ui/row-cache.js';
 
 restoreNodeEnv();
 
@@ -93,7 +94,11 @@ interface Phase {
 }
 
 async function runAll(repo: string, attach: (supervisor: Supervisor) => () => void): Promise<Phase> {
-  const supervisor = await Supervisor.open(repo, { maxConcurrent: LOOPS });
+  // Unconfined where bubblewrap is missing (the sandbox's own cost is bench/sandbox.ts's, and in children).
+  const supervisor = await Supervisor.open(repo, {
+    maxConcurrent: LOOPS,
+    sandbox: { fallback: 'unconfined' },
+  });
   const detach = attach(supervisor);
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => {
@@ -180,6 +185,8 @@ export async function runUiBench(): Promise<UiBenchResult> {
   const { mkdtemp } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const parent = await mkdtemp(join(tmpdir(), 'loops-bench-ui-'));
+  // As runTui does before its first frame.
+  await installRowCache();
   try {
     const detached = await runAll(await makeRepo(parent), (supervisor) => {
       const store = createStore(supervisor, { slices: paneSlices() });

@@ -10,6 +10,7 @@ import { paneSlices } from './panes/registry.js';
 import type { ReviewPort } from './review-port.js';
 import { createStore } from './store.js';
 import { diffStdout } from './diff-stdout.js';
+import { installRowCache } from './row-cache.js';
 
 const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
 const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
@@ -44,6 +45,8 @@ export async function runTui(port: SupervisorPort, options: TuiOptions = {}): Pr
     slices: paneSlices(),
     ...(port instanceof OpeningPort && !port.isOpen ? { opening: true } : {}),
   });
+  // Ink redraws every row of every frame; rows that did not change are kept instead.
+  await installRowCache();
   stdout.write(ENTER_ALTERNATE_SCREEN);
   // The bell and notifications go straight to the terminal: they are not part of a frame.
   const notify = (bytes: string): void => {

@@ -11,7 +11,7 @@ export function PaneFrame(props: {
 }): JSX.Element {
   if (props.height < 3) {
     return (
-      <Box height={props.height} flexShrink={0} overflow="hidden">
+      <Box height={props.height} flexShrink={0} overflowY="hidden">
         <Text wrap="truncate-end" color={props.focused ? theme.accent : theme.muted}>
           {`─ ${props.title} (tab) `}
           {'─'.repeat(200)}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { createDemoRepo } from '../src/demo/setup.js';
 import type { RunRecord } from '../src/state/index-db.js';
-import { INDEX_VERSION } from '../src/state/index-db.js';
+import { INDEX_VERSION, StateIndex } from '../src/state/index-db.js';
 import type { CallRecord } from '../src/state/ledger.js';
 import { statePaths } from '../src/state/paths.js';
 import { spendLine } from '../src/state/spend-file.js';
@@ -97,6 +97,8 @@ export async function seedHistory(dir: string, entries: number): Promise<void> {
   }
   await mkdir(paths.root, { recursive: true });
   await writeFile(paths.index, JSON.stringify({ version: INDEX_VERSION, runs }, null, 2));
+  // The index's summary, as the supervisor that wrote the index leaves it.
+  await (await StateIndex.open(paths.index)).refreshSummary();
   // Rollups as a supervisor leaves them: every past run absorbed and closed.
   const ledger = SpendLedger.open(paths, { writable: true });
   for (const loop of ['steady', 'fix-tests']) {

@@ -4,7 +4,6 @@
  * supervisor closes it): it is shown as failed (interrupted), never as running. While a loops owns
  * the folder and serves its socket (the daemon, a screen), the runs in flight come from it.
  */
-import { existsSync } from 'node:fs';
 import { loadAllLoops } from '../core/definition/load.js';
 import { describeTrigger } from '../core/supervisor-view.js';
 import { describeNextDue } from '../triggers/cron.js';
@@ -22,7 +21,7 @@ export async function list(options: CommonOptions): Promise<number> {
     return 0;
   }
   const paths = statePaths(options.repo);
-  const index = existsSync(paths.index) ? await StateIndex.open(paths.index) : undefined;
+  const index = await StateIndex.openForReading(paths.index);
   let holder: Awaited<ReturnType<typeof stateLockState>> | undefined;
   // With a live owner (the daemon, a screen), what is in flight comes from it, not from the index.
   const live = await liveSnapshot(paths.root);

@@ -5,7 +5,6 @@
  * replaced by atomic renames, and calls appended since a rollup was written are folded in, in memory.
  * An index from before the per-run ledger (not yet migrated by a supervisor) is read as it is.
  */
-import { existsSync } from 'node:fs';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { TokenUsage } from '../core/events.js';
 import {
@@ -44,8 +43,8 @@ export async function spend(args: string[], options: SpendOptions): Promise<numb
   }
   const filter = { ...(loop === undefined ? {} : { loop }), ...(since === undefined ? {} : { since }) };
   const paths = statePaths(options.repo);
-  const index = existsSync(paths.index) ? await StateIndex.open(paths.index) : undefined;
-  const runs = index?.runs(loop) ?? [];
+  const index = await StateIndex.openForReading(paths.index);
+  const runs = index?.outcomes(loop) ?? [];
   const legacy = index?.legacyCalls() ?? [];
   const report =
     legacy.length > 0
@@ -153,8 +152,11 @@ export function formatUsd(usd: number): string {
   return `$${usd.toFixed(usd !== 0 && Math.abs(usd) < 1 ? 4 : 2)}`;
 }
 
+// One formatter for every cell: toLocaleString makes a new one per call, which dominated the tables.
+const COUNT = new Intl.NumberFormat('en-US');
+
 function count(n: number): string {
-  return n.toLocaleString('en-US');
+  return COUNT.format(n);
 }
 
 /** Left-aligned first column, right-aligned numbers. */

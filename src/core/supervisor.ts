@@ -125,6 +125,8 @@ export class Supervisor implements SupervisorPort {
       const ledger = ledgerFor(paths);
       ledger.forget();
       await migrateLegacyLedger(index, ledger);
+      // list and spend read the index's summary; one left stale (or missing) is written again here.
+      await index.refreshSummary();
       const recovered = await recoverInterrupted(paths, index, ledger);
       // A worktree folder that still holds work is never deleted; say it is there.
       for (const kept of (await worktrees.pruneOrphans()).kept) {

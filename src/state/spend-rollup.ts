@@ -75,36 +75,44 @@ function checkRollup(raw: unknown): string | undefined {
   if (!isRecord(raw)) return 'not an object';
   if (raw.version !== ROLLUP_VERSION) return 'version: expected 1';
   if (typeof raw.loop !== 'string') return 'loop: expected a string';
-  const lists = { cells: raw.cells, runs: raw.runs, hours: raw.hours };
-  for (const [name, list] of Object.entries(lists)) {
+  const lists: Array<[string, unknown, readonly string[]]> = [
+    ['cells', raw.cells, CELL_STRINGS],
+    ['runs', raw.runs, RUN_STRINGS],
+    ['hours', raw.hours, HOUR_STRINGS],
+  ];
+  for (const [name, list, strings] of lists) {
     if (!Array.isArray(list)) return `${name}: expected an array`;
-    for (const [i, item] of (list as unknown[]).entries()) {
-      const problem = checkCell(name, item);
+    const steps = name === 'cells';
+    for (let i = 0; i < list.length; i++) {
+      const problem = checkCell(list[i], strings, steps);
       if (problem) return `${name}.${i}.${problem}`;
     }
   }
   if (!isRecord(raw.files)) return 'files: expected an object';
-  for (const [run, mark] of Object.entries(raw.files)) {
+  for (const run in raw.files) {
+    const mark = raw.files[run];
     if (!isRecord(mark) || typeof mark.offset !== 'number') return `files.${run}.offset: expected a number`;
   }
   return undefined;
 }
 
 const STEPS = new Set(['work', 'triage', 'summary', 'review', 'analyst']);
+const CELL_STRINGS = ['day', 'provider', 'model', 'first'] as const;
+const RUN_STRINGS = ['run', 'day', 'first'] as const;
+const HOUR_STRINGS = ['hour'] as const;
+const TOTAL_NUMBERS = ['calls', 'unpricedCalls', 'usd'] as const;
+const USAGE_NUMBERS = ['input', 'output', 'cacheRead', 'cacheWrite'] as const;
 
-function checkCell(list: string, item: unknown): string | undefined {
+function checkCell(item: unknown, strings: readonly string[], steps: boolean): string | undefined {
   if (!isRecord(item)) return 'expected an object';
-  const strings = list === 'cells' ? ['day', 'provider', 'model', 'first'] : list === 'runs' ? ['run', 'day', 'first'] : ['hour'];
   for (const key of strings) if (typeof item[key] !== 'string') return `${key}: expected a string`;
-  if (list === 'cells' && !STEPS.has(item.step as string)) return 'step: expected work, triage, summary or review';
+  if (steps && !STEPS.has(item.step as string)) return 'step: expected work, triage, summary or review';
   const t = item.totals;
   if (!isRecord(t)) return 'totals: expected an object';
-  for (const key of ['calls', 'unpricedCalls', 'usd'])
-    if (typeof t[key] !== 'number') return `totals.${key}: expected a number`;
+  for (const key of TOTAL_NUMBERS) if (typeof t[key] !== 'number') return `totals.${key}: expected a number`;
   const u = t.usage;
   if (!isRecord(u)) return 'totals.usage: expected an object';
-  for (const key of ['input', 'output', 'cacheRead', 'cacheWrite'])
-    if (typeof u[key] !== 'number') return `totals.usage.${key}: expected a number`;
+  for (const key of USAGE_NUMBERS) if (typeof u[key] !== 'number') return `totals.usage.${key}: expected a number`;
   return undefined;
 }
 
@@ -152,10 +160,17 @@ export class Rollup {
   private readonly runAt = new Map<string, RunCell>();
   private readonly hourAt = new Map<string, HourCell>();
 
-  constructor(readonly data: RollupData) {
-    for (const c of data.cells) this.cellAt.set(cellKey(c.day, c.provider, c.model, c.step), c);
-    for (const r of data.runs) this.runAt.set(`${r.run}\u0000${r.day}`, r);
-    for (const h of data.hours) this.hourAt.set(h.hour, h);
+  /** The indexes are built on the first call added: a reader that only reports never needs them. */
+  private indexed = false;
+
+  constructor(readonly data: RollupData) {}
+
+  private index(): void {
+    if (this.indexed) return;
+    this.indexed = true;
+    for (const c of this.data.cells) this.cellAt.set(cellKey(c.day, c.provider, c.model, c.step), c);
+    for (const r of this.data.runs) this.runAt.set(`${r.run}\u0000${r.day}`, r);
+    for (const h of this.data.hours) this.hourAt.set(h.hour, h);
   }
 
   static empty(loop: string): Rollup {
@@ -230,6 +245,7 @@ export class Rollup {
   }
 
   private add(call: CallRecord): void {
+    this.index();
     const day = dayOf(call.time);
     const key = cellKey(day, call.provider, call.model, call.step);
     let cell = this.cellAt.get(key);

@@ -2,7 +2,6 @@
  * The append-only spend ledger: per-run files written as calls are billed, per-loop rollups that
  * absorb each call exactly once, whatever moment a process dies at.
  */
-import { spawn } from 'node:child_process';
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { statePaths } from '../../src/state/paths.js';
 import { readSpendFile, SpendFileCorruptError } from '../../src/state/spend-file.js';
 import { SpendLedger } from '../../src/state/spend-ledger.js';
 import { summariseRollups, summariseSpend } from '../../src/core/budget/ledger.js';
+import { runUntilKilled } from './kill-child.js';
 import { tempDirPerTest } from './temp-dir.js';
 
 const tmp = tempDirPerTest();
@@ -114,7 +114,7 @@ describe('the spend ledger', () => {
     // Several kills at moments set by how many calls the child has reported (no clock involved).
     for (const killAfter of [1, 23, 160]) {
       const repo = path.join(tmp.path, `kill-${killAfter}`);
-      const reported = await appendUntilKilled(repo, killAfter);
+      const reported = await runUntilKilled('append-spend.ts', [repo, '5'], killAfter);
       const file = statePaths(repo).spendFile('fix-tests', 'killed');
       const chunk = await readSpendFile(file);
       // Every call the child said it appended is there, in order, once; at most one more got written.
@@ -129,34 +129,3 @@ describe('the spend ledger', () => {
     }
   });
 });
-
-/** Runs the appending child until it has reported `count` calls, then kills it with SIGKILL. */
-async function appendUntilKilled(repo: string, count: number): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'append-spend.ts'), repo, '5'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let seen = 0;
-  let buffered = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      seen += parts.length;
-      if (seen >= count && !child.killed) {
-        child.kill('SIGKILL');
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      if (!child.killed) reject(new Error(`the appending child exited by itself (${code})`));
-    });
-  });
-  await new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  return seen;
-}

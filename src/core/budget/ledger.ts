@@ -7,16 +7,10 @@ import type { EventOf, ModelStep, TokenUsage } from '../events.js';
 import { addUsage, emptyUsage } from '../events.js';
 import type { CallRecord } from '../../state/ledger.js';
 import { dayOf } from '../../state/ledger.js';
-import type { RunRecord } from '../../state/index-db.js';
+import type { RunOutcome, RunRecord } from '../../state/index-db.js';
 import type { Pricer } from './prices.js';
 import { isOutsideRunId } from '../run/outside-run-id.js';
-import {
-  addTotals,
-  type ModelCell,
-  type RollupData,
-  type RunCell,
-  type Totals,
-} from '../../state/spend-rollup.js';
+import { type ModelCell, type RollupData, type RunCell } from '../../state/spend-rollup.js';
 
 /**
  * The ledger record of one response. The event's own price is used when it has one; otherwise the
@@ -142,7 +136,7 @@ function countRuns(
 
 export function summariseSpend(
   calls: readonly CallRecord[],
-  runs: readonly RunRecord[],
+  runs: readonly RunOutcome[],
   filter: { loop?: string; since?: string } = {},
 ): SpendReport {
   const total = emptyTotals();
@@ -200,89 +194,122 @@ export function summariseSpend(
  * The same report from the loops' rollups (state/<loop>/spend/totals.json) instead of every call:
  * what `loops spend` reads, so its cost does not grow with the number of calls. Groups come out in
  * the order `summariseSpend` gives them (ties by the time a group first spent).
+ *
+ * One pass over the cells in order of first spend feeds every group, so each group adds its cells in
+ * the same order as a pass per group would: the dollar sums come out the same to the last bit.
  */
 export function summariseRollups(
   rollups: readonly RollupData[],
-  runs: readonly RunRecord[],
+  runs: readonly RunOutcome[],
   filter: { loop?: string; since?: string } = {},
 ): SpendReport {
-  const inRange = (day: string): boolean => filter.since === undefined || day >= filter.since;
-  const cells: Array<ModelCell & { loop: string }> = [];
-  const runCells: Array<RunCell & { loop: string }> = [];
+  const since = filter.since;
+  const cells: Array<{ loop: string; cell: ModelCell }> = [];
+  const runCells: Array<{ loop: string; cell: RunCell }> = [];
   for (const rollup of rollups) {
     if (filter.loop !== undefined && rollup.loop !== filter.loop) continue;
-    for (const c of rollup.cells) if (inRange(c.day)) cells.push({ ...c, loop: rollup.loop });
-    for (const r of rollup.runs) if (inRange(r.day)) runCells.push({ ...r, loop: rollup.loop });
+    const loop = rollup.loop;
+    for (const cell of rollup.cells) if (since === undefined || cell.day >= since) cells.push({ loop, cell });
+    for (const cell of rollup.runs)
+      if (since === undefined || cell.day >= since) runCells.push({ loop, cell });
   }
-  const byFirst = (a: { first: string }, b: { first: string }): number =>
-    a.first < b.first ? -1 : a.first > b.first ? 1 : 0;
+  const byFirst = (a: { cell: { first: string } }, b: { cell: { first: string } }): number =>
+    a.cell.first < b.cell.first ? -1 : a.cell.first > b.cell.first ? 1 : 0;
   cells.sort(byFirst);
   runCells.sort(byFirst);
 
   const total = emptyTotals();
-  for (const c of cells) addTotals(total, c.totals);
-  const status = new Map(runs.map((r) => [`${r.loop}\u0000${r.run}`, r.status]));
-
-  function grouped<T extends SpendTotals>(
-    items: ReadonlyArray<{ totals: Totals }>,
-    keyOf: (i: number) => string,
-    make: (i: number) => T,
-  ): T[] {
-    const groups = new Map<string, T>();
-    items.forEach((item, i) => {
-      const key = keyOf(i);
-      let group = groups.get(key);
-      if (!group) {
-        group = make(i);
-        groups.set(key, group);
-      }
-      addTotals(group, item.totals);
-    });
-    return [...groups.values()];
+  const loops = new Map<string, LoopSpend>();
+  const models = new Map<string, ModelSpend>();
+  const days = new Map<string, DaySpend>();
+  const steps = new Map<string, StepSpend>();
+  // Groups are made only on a key's first cell (`??` does not build the literal otherwise).
+  for (const { loop, cell: c } of cells) {
+    const t = c.totals;
+    addInto(total, t);
+    addInto(
+      loops.get(loop) ??
+        made(loops, loop, { loop, runs: 0, verifiedRuns: 0, usdPerVerifiedRun: null, ...emptyTotals() }),
+      t,
+    );
+    const model = `${c.provider}/${c.model}`;
+    addInto(
+      models.get(model) ?? made(models, model, { provider: c.provider, model: c.model, ...emptyTotals() }),
+      t,
+    );
+    addInto(days.get(c.day) ?? made(days, c.day, { day: c.day, ...emptyTotals() }), t);
+    addInto(steps.get(c.step) ?? made(steps, c.step, { step: c.step, ...emptyTotals() }), t);
   }
-  const cell = (i: number): ModelCell & { loop: string } => cells[i] as ModelCell & { loop: string };
-  const runCell = (i: number): RunCell & { loop: string } => runCells[i] as RunCell & { loop: string };
-
-  const runGroups = grouped(
-    runCells,
-    (i) => `${runCell(i).loop}\u0000${runCell(i).run}`,
-    (i): RunSpend => {
-      const { loop, run } = runCell(i);
-      const s = status.get(`${loop}\u0000${run}`);
-      return { loop, run, ...(s === undefined ? {} : { status: s }), ...emptyTotals() };
-    },
-  );
-  const loopGroups = new Map<string, LoopSpend>();
-  for (const c of cells) {
-    let loop = loopGroups.get(c.loop);
-    if (!loop) {
-      loop = { loop: c.loop, runs: 0, verifiedRuns: 0, usdPerVerifiedRun: null, ...emptyTotals() };
-      loopGroups.set(c.loop, loop);
+  const status = new Map<string, RunOutcome['status']>();
+  for (const r of runs) status.set(`${r.loop}\u0000${r.run}`, r.status);
+  const runGroups = new Map<string, RunSpend>();
+  for (const { loop, cell: r } of runCells) {
+    const key = `${loop}\u0000${r.run}`;
+    let found = runGroups.get(key);
+    if (found === undefined) {
+      const s = status.get(key);
+      found = made(runGroups, key, {
+        loop,
+        run: r.run,
+        ...(s === undefined ? {} : { status: s }),
+        ...emptyTotals(),
+      });
     }
-    addTotals(loop, c.totals);
+    addInto(found, r.totals);
   }
-  countRuns(loopGroups, runGroups);
+  countRuns(loops, runGroups.values());
   const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
   return {
     ...(filter.loop === undefined ? {} : { loop: filter.loop }),
-    ...(filter.since === undefined ? {} : { since: filter.since }),
+    ...(since === undefined ? {} : { since }),
     total,
-    loops: [...loopGroups.values()].sort((a, b) => byUsd(a, b) || a.loop.localeCompare(b.loop)),
-    models: grouped(
-      cells,
-      (i) => `${cell(i).provider}/${cell(i).model}`,
-      (i): ModelSpend => ({ provider: cell(i).provider, model: cell(i).model, ...emptyTotals() }),
-    ).sort(byUsd),
-    days: grouped(
-      cells,
-      (i) => cell(i).day,
-      (i): DaySpend => ({ day: cell(i).day, ...emptyTotals() }),
-    ).sort((a, b) => a.day.localeCompare(b.day)),
-    runs: runGroups,
-    steps: grouped(
-      cells,
-      (i) => cell(i).step,
-      (i): StepSpend => ({ step: cell(i).step, ...emptyTotals() }),
-    ),
+    loops: [...loops.values()].sort((a, b) => byUsd(a, b) || byName(a.loop, b.loop)),
+    models: [...models.values()].sort(byUsd),
+    // YYYY-MM-DD: code-unit order is day order (and far cheaper than a locale's collation).
+    days: [...days.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)),
+    runs: [...runGroups.values()],
+    steps: [...steps.values()],
   };
+}
+
+/** Loop names (letters, digits and hyphens, state/paths.ts): where code-unit order is the collation's. */
+const PLAIN_NAME = /^[a-z0-9-]*$/;
+
+/**
+ * `a.localeCompare(b)` without loading the collator (a few ms at start-up) for plain loop names, where
+ * both orders agree: hyphen before digits before lowercase letters, and a prefix first.
+ */
+function byName(a: string, b: string): number {
+  if (PLAIN_NAME.test(a) && PLAIN_NAME.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return a.localeCompare(b);
+}
+
+function made<T>(groups: Map<string, T>, key: string, group: T): T {
+  groups.set(key, group);
+  return group;
+}
+
+/**
+ * `addTotals` without a new usage object per cell: the same sums, in the same order, and the same
+ * keys in the same order (the optional ones go through addUsage the first time they appear).
+ */
+function addInto(into: SpendTotals, more: SpendTotals): void {
+  into.calls += more.calls;
+  into.unpricedCalls += more.unpricedCalls;
+  const u = into.usage;
+  const m = more.usage;
+  if (
+    (m.cacheWrite1h !== undefined && u.cacheWrite1h === undefined) ||
+    (m.reasoning !== undefined && u.reasoning === undefined)
+  ) {
+    into.usage = addUsage(u, m);
+  } else {
+    u.input += m.input;
+    u.output += m.output;
+    u.cacheRead += m.cacheRead;
+    u.cacheWrite += m.cacheWrite;
+    if (u.cacheWrite1h !== undefined) u.cacheWrite1h += m.cacheWrite1h ?? 0;
+    if (u.reasoning !== undefined) u.reasoning += m.reasoning ?? 0;
+  }
+  into.usd += more.usd;
 }

@@ -109,14 +109,18 @@ async function spawnGit(
   place: GitPlace,
   args: readonly string[],
   env: Record<string, string>,
-  options: GitOptions & { encoding?: 'buffer'; viaShell?: { script: string; gits: number } },
+  options: GitOptions & {
+    encoding?: 'buffer';
+    /** A /bin/sh script that runs `gits` gits: "$@" is `first`, then the hardened options, then `args`. */
+    viaShell?: { script: string; gits: number; first: string };
+  },
 ): Promise<{ exitCode: number; stdout: string | Uint8Array; stderr: string }> {
   started += options.viaShell?.gits ?? 1;
   spawned += 1;
   const cwd = cwdOf(place);
   // A script gets the hardened options as "$@" (never spliced into its text) to pass to each git.
   const argv = options.viaShell
-    ? ['-c', options.viaShell.script, 'sh', ...HARDENED, ...args]
+    ? ['-c', options.viaShell.script, 'sh', options.viaShell.first, ...HARDENED, ...args]
     : [...HARDENED, ...args];
   const result = await spawnCollect(argv, {
     ...(options.viaShell ? { file: '/bin/sh' } : {}),
@@ -170,14 +174,14 @@ export async function gitBytes(
 }
 
 /**
- * `git add -A`, then (when it succeeded) `git commit` of what it staged, with the message read from
- * standard input. Each git is hardened as above; the shell that runs them is given nothing but the
- * hardened options and `config` (as "$@"), the environment every git gets, and the message on its
- * standard input, which only the commit reads.
+ * `git add -A`, then (when it succeeded) `git commit` of what it staged. Each git is hardened as
+ * above; the shell that runs them gets the message as $1 and the hardened options and `config` as
+ * the rest of "$@" (never spliced into its text), and the environment every git gets.
  */
 const ADD_AND_COMMIT =
-  'git "$@" add -A </dev/null || exit 125\n' +
-  'exec git "$@" commit --no-verify --quiet --untracked-files=no -F -';
+  'm=$1; shift\n' +
+  'git "$@" add -A || exit 125\n' +
+  'exec git "$@" commit --no-verify --quiet --untracked-files=no -m "$m"';
 
 /**
  * `add -A` then `commit` as one process start from loops: a small shell starts the two gits. A start
@@ -191,21 +195,19 @@ export async function gitAddAllAndCommit(
   config: readonly string[],
   message: string,
 ): Promise<GitResult & { stage: 'add' | 'commit' }> {
+  const commit = ['commit', '--no-verify', '--quiet', '--untracked-files=no', '-m', message];
   if (process.platform === 'win32') {
     const added = await git(place, [...config, 'add', '-A']);
     if (added.exitCode !== 0) return { ...added, stage: 'add' };
-    const args = [...config, 'commit', '--no-verify', '--quiet', '--untracked-files=no', '-F', '-'];
-    return { ...(await git(place, args, {}, { input: message })), stage: 'commit' };
+    return { ...(await git(place, [...config, ...commit])), stage: 'commit' };
   }
   const settings = await configFor(place);
   const result = await spawnGit(place, config, settings.env, {
-    input: message,
-    viaShell: { script: ADD_AND_COMMIT, gits: 2 },
+    viaShell: { script: ADD_AND_COMMIT, gits: 2, first: message },
   });
-  const stdout = String(result.stdout);
   return {
     exitCode: result.exitCode,
-    stdout,
+    stdout: String(result.stdout),
     stderr: result.stderr,
     stage: result.exitCode === 125 ? 'add' : 'commit',
   };

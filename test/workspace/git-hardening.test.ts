@@ -259,8 +259,12 @@ describe('processes per iteration', () => {
   it('commitAll stages new files and deletions, and says so when staging itself fails', async () => {
     await writeFile(path.join(wt.path, 'new.txt'), 'new\n');
     await rm(path.join(wt.path, 'README.md'));
-    const sha = await worktrees.commitAll(wt.path, 'add and delete');
+    // The message reaches git as it is: the shell that runs the two gits never reads it as code.
+    const message = 'add and delete: "$HOME" `touch x` $(touch y); exit 3';
+    const sha = await worktrees.commitAll(wt.path, message);
+    expect(sh(repo, 'log', '-1', '--format=%s', sha ?? '')).toBe(`${message}\n`);
     expect(sh(repo, 'show', '--name-status', '--format=', sha ?? '')).toBe('D\tREADME.md\nA\tnew.txt\n');
+    expect(existsSync(path.join(wt.path, 'x')) || existsSync(path.join(wt.path, 'y'))).toBe(false);
     // A held index lock makes `git add` fail: that is reported, and no commit is made.
     const gitDir = sh(wt.path, 'rev-parse', '--absolute-git-dir').trim();
     await writeFile(path.join(gitDir, 'index.lock'), '');

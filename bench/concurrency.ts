@@ -23,7 +23,7 @@ import { script } from './ledger-repo.js';
 const OVERHEAD_GOAL = 2;
 const SPEEDUP_GOAL = 0.8;
 
-function loopMd(name: string, lines: number): string {
+export function loopMd(name: string, lines: number): string {
   return (
     `---\nname: ${name}\nagent: { provider: scripted }\nsandbox: off\n` +
     `verify:\n  - command: test "$(cat progress.txt 2>/dev/null | wc -l)" -ge ${lines}\n` +

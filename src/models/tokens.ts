@@ -11,8 +11,24 @@ import type { ModelRequest } from './provider.js';
 // rather than throwing.
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
+/**
+ * Counts of recent long texts: a turn's system prompt and messages are counted again on each of its
+ * calls (by the context trimmer, and by the scripted model for its usage), and encoding is the costly
+ * part. Keyed by the text itself, so a count is never stale; the oldest is dropped past the limit.
+ */
+const recent = new Map<string, number>();
+const RECENT_MAX = 64;
+const WORTH_KEEPING = 256;
+
 export function countTokens(text: string): number {
-  return text === '' ? 0 : countO200k(text, PLAIN_TEXT);
+  if (text === '') return 0;
+  if (text.length < WORTH_KEEPING) return countO200k(text, PLAIN_TEXT);
+  const known = recent.get(text);
+  if (known !== undefined) return known;
+  const n = countO200k(text, PLAIN_TEXT);
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  recent.set(text, n);
+  return n;
 }
 
 /** Everything the model reads: system, message texts, tool inputs and results, tool specs. */

@@ -5,20 +5,29 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isNotFound } from './errno.js';
+
+/** Random once per process, then a counter: unique per write without asking for entropy each time. */
+const PROCESS_TAG = `${process.pid}-${randomBytes(4).toString('hex')}`;
+let writes = 0;
 
 /** Temp files end in `.tmp` so the state folder's .gitignore (`*.tmp`) keeps crash leftovers out of git. */
 export function tempPathFor(file: string): string {
-  const unique = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const unique = `${PROCESS_TAG}-${(writes++).toString(36)}`;
   return path.join(path.dirname(file), `.${path.basename(file)}.${unique}.tmp`);
 }
 
 export async function writeFileAtomic(file: string, data: string): Promise<void> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
   // A unique temp name per write, unlike steno's fixed `.name.tmp`: two writers never share a temp file.
   const temp = tempPathFor(file);
   try {
-    const handle = await open(temp, 'wx');
+    // The folder is made only when it is missing: most writes replace a file that is already there.
+    const handle = await open(temp, 'wx').catch(async (error: unknown) => {
+      if (!isNotFound(error)) throw error;
+      await mkdir(dir, { recursive: true });
+      return open(temp, 'wx');
+    });
     try {
       await handle.writeFile(data, 'utf8');
       // Without this, a power loss after the rename can leave an empty or partial target.

@@ -7,7 +7,8 @@
  * A process killed mid-write can leave at most a last line without its newline: readers stop at the
  * last newline, so the fragment is never counted, and the rollup's offset never passes it.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { callRecordSchema, type CallRecord } from './ledger.js';
@@ -92,6 +93,8 @@ export function spendLine(call: CallRecord): Buffer {
   return Buffer.from(`${JSON.stringify(call)}\n`, 'utf8');
 }
 
+const fsyncAsync = promisify(fsync);
+
 /** Appends to one run's spend file; one instance per file, in the one process holding the state lock. */
 export class SpendAppender {
   private closed = false;
@@ -131,13 +134,21 @@ export class SpendAppender {
     return line.length;
   }
 
-  sync(): void {
-    if (!this.closed) fsyncSync(this.fd);
+  /** An fsync in flight: close() waits for it, so it never reaches a closed (or reused) descriptor. */
+  private syncing: Promise<void> | undefined;
+
+  /** To disk, on the thread pool: the event loop goes on meanwhile (other runs, other files' fsyncs). */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const synced = fsyncAsync(this.fd);
+    this.syncing = synced.catch(() => undefined);
+    return synced;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.syncing;
     try {
       fsyncSync(this.fd);
     } finally {

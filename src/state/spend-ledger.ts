@@ -168,12 +168,12 @@ export class RunSpendLog {
 
   /** The file to disk, then the rollup (a rollup never counts bytes that might not be on disk). */
   async flush(): Promise<void> {
-    this.appender.sync();
+    await this.appender.sync();
     await this.saveRollup();
   }
 
   async close(): Promise<void> {
-    this.appender.close();
+    await this.appender.close();
     this.rollup.close(this.run);
     await this.saveRollup();
   }

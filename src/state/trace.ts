@@ -2,8 +2,10 @@
  * A run's trace: every event, one JSON object a line, append-only (state/<loop>/traces/<run>.jsonl).
  *
  * Appends, not lowdb: lowdb rewrites the whole file and coalesces writes, so intermediate events would
- * never reach disk. Each event is one write(2) on an O_APPEND descriptor, in emit order; a crash can
- * tear at most the last line, which readTrace skips and the next TraceWriter.open trims.
+ * never reach disk. Lines go to an O_APPEND descriptor in emit order: the events emitted while a write
+ * is in flight (an iteration emits them in bursts) follow it together in one write(2), so each event
+ * costs no round trip of its own. A crash can tear at most the last line, which readTrace skips and
+ * the next TraceWriter.open trims.
  */
 import { mkdir, open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -45,11 +47,14 @@ export class TraceCorruptError extends Error {
 }
 
 export class TraceWriter {
-  /** Appends run one after another, so lines land in the order append() was called. */
-  private queue: Promise<void> = Promise.resolve();
+  /** Lines not yet handed to write(2), and whose append() resolves once they are written. */
+  private batch: Buffer[] = [];
+  private waiting: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** The write loop while it runs: one write at a time, so lines land in the order append() was called. */
+  private writing: Promise<void> | undefined;
   /** After a failed write every later append fails too: a trace with a silent gap would mislead. */
   private failure: Error | undefined;
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly file: string,
@@ -65,7 +70,7 @@ export class TraceWriter {
 
   /** Resolves once the line is written to the file (it survives this process crashing). */
   append(event: LoopEvent): Promise<void> {
-    if (this.closed) return Promise.reject(new TraceClosedError(this.file));
+    if (this.closing) return Promise.reject(new TraceClosedError(this.file));
     let line: Buffer;
     try {
       line = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
@@ -73,33 +78,44 @@ export class TraceWriter {
       const why = error instanceof Error ? error.message : String(error);
       return Promise.reject(new Error(`cannot write ${event.type} event to ${this.file}: ${why}`, { cause: error }));
     }
-    const write = this.queue.then(async () => {
-      if (this.failure !== undefined) throw this.failure;
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push(line);
+      this.waiting.push({ resolve, reject });
+      // Started after the current burst of emits, which then goes out as one write.
+      this.writing ??= Promise.resolve().then(() => this.writeBatches());
+    });
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.batch.length > 0) {
+      const data = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch);
+      const waiting = this.waiting;
+      this.batch = [];
+      this.waiting = [];
       try {
-        await writeAll(this.handle, line);
+        if (this.failure !== undefined) throw this.failure;
+        if (data !== undefined) await writeAll(this.handle, data);
+        for (const w of waiting) w.resolve();
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
-        this.failure = new Error(`cannot append to trace ${this.file}: ${why}`, { cause: error });
-        throw this.failure;
+        this.failure ??= new Error(`cannot append to trace ${this.file}: ${why}`, { cause: error });
+        for (const w of waiting) w.reject(this.failure);
       }
-    });
-    // The queue itself must not reject, or every later append would see this failure twice.
-    this.queue = write.catch(() => undefined);
-    return write;
+    }
+    this.writing = undefined;
   }
 
   /** Waits for pending appends, flushes to disk and closes. Safe to call twice. */
   async close(): Promise<void> {
-    if (this.closed) return this.queue;
-    this.closed = true;
-    this.queue = this.queue.then(async () => {
+    this.closing ??= (async () => {
+      await this.writing;
       try {
         await this.handle.sync();
       } finally {
         await this.handle.close();
       }
-    });
-    return this.queue;
+    })();
+    return this.closing;
   }
 }
 

@@ -18,6 +18,8 @@ export interface SpawnedGit {
 }
 
 export interface SpawnGitOptions {
+  /** What to start: git (found on PATH) unless told; `args` are its arguments. */
+  file?: string;
   cwd: string;
   env: Record<string, string>;
   input?: string | Uint8Array | undefined;
@@ -39,7 +41,7 @@ export function spawnCollect(args: readonly string[], options: SpawnGitOptions):
     let overflow = false;
     let child;
     try {
-      child = spawn('git', args, {
+      child = spawn(options.file ?? 'git', args, {
         cwd: options.cwd,
         env: options.env,
         stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -61,10 +61,16 @@ const PASSED_ON = new Set([
   'GIT_COMMITTER_DATE',
 ]);
 
-/** Processes started, for the test that counts them per iteration (a behaviour, not a timing). */
+/** git processes run, for the test that counts them per iteration (a behaviour, not a timing). */
 let started = 0;
 export function gitProcessCount(): number {
   return started;
+}
+
+/** Processes loops' own process started for git (a shell running two gits is one). */
+let spawned = 0;
+export function gitSpawnCount(): number {
+  return spawned;
 }
 
 function gitEnv(place: GitPlace, extra: Record<string, string>): Record<string, string> {
@@ -103,11 +109,21 @@ async function spawnGit(
   place: GitPlace,
   args: readonly string[],
   env: Record<string, string>,
-  options: GitOptions & { encoding?: 'buffer' },
+  options: GitOptions & {
+    encoding?: 'buffer';
+    /** A /bin/sh script that runs `gits` gits: "$@" is `first`, then the hardened options, then `args`. */
+    viaShell?: { script: string; gits: number; first: string };
+  },
 ): Promise<{ exitCode: number; stdout: string | Uint8Array; stderr: string }> {
-  started += 1;
+  started += options.viaShell?.gits ?? 1;
+  spawned += 1;
   const cwd = cwdOf(place);
-  const result = await spawnCollect([...HARDENED, ...args], {
+  // A script gets the hardened options as "$@" (never spliced into its text) to pass to each git.
+  const argv = options.viaShell
+    ? ['-c', options.viaShell.script, 'sh', options.viaShell.first, ...HARDENED, ...args]
+    : [...HARDENED, ...args];
+  const result = await spawnCollect(argv, {
+    ...(options.viaShell ? { file: '/bin/sh' } : {}),
     cwd,
     env: gitEnv(place, env),
     input: options.input,
@@ -154,6 +170,46 @@ export async function gitBytes(
     stdout:
       typeof out === 'string' ? Buffer.from(out) : Buffer.from(out.buffer, out.byteOffset, out.byteLength),
     stderr: result.stderr,
+  };
+}
+
+/**
+ * `git add -A`, then (when it succeeded) `git commit` of what it staged. Each git is hardened as
+ * above; the shell that runs them gets the message as $1 and the hardened options and `config` as
+ * the rest of "$@" (never spliced into its text), and the environment every git gets.
+ */
+const ADD_AND_COMMIT =
+  'm=$1; shift\n' +
+  'git "$@" add -A || exit 125\n' +
+  'exec git "$@" commit --no-verify --quiet --untracked-files=no -m "$m"';
+
+/**
+ * `add -A` then `commit` as one process start from loops: a small shell starts the two gits. A start
+ * from loops' large Node process costs several times one from a shell (its page tables are copied,
+ * and the event loop waits until the child has exec'd), and this pair follows every agent turn of
+ * every loop. `stage` says whose result it is: the add's when the add failed, else the commit's.
+ * Windows has no /bin/sh: there the two run one after the other.
+ */
+export async function gitAddAllAndCommit(
+  place: PinnedPlace,
+  config: readonly string[],
+  message: string,
+): Promise<GitResult & { stage: 'add' | 'commit' }> {
+  const commit = ['commit', '--no-verify', '--quiet', '--untracked-files=no', '-m', message];
+  if (process.platform === 'win32') {
+    const added = await git(place, [...config, 'add', '-A']);
+    if (added.exitCode !== 0) return { ...added, stage: 'add' };
+    return { ...(await git(place, [...config, ...commit])), stage: 'commit' };
+  }
+  const settings = await configFor(place);
+  const result = await spawnGit(place, config, settings.env, {
+    viaShell: { script: ADD_AND_COMMIT, gits: 2, first: message },
+  });
+  return {
+    exitCode: result.exitCode,
+    stdout: String(result.stdout),
+    stderr: result.stderr,
+    stage: result.exitCode === 125 ? 'add' : 'commit',
   };
 }
 

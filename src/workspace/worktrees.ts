@@ -18,7 +18,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { WorkspaceError } from './errors.js';
-import { configFor, git, gitOk, type PinnedPlace } from './git.js';
+import { configFor, git, gitAddAllAndCommit, gitOk, type PinnedPlace } from './git.js';
 import { hiddenEntries } from './index-flags.js';
 import { withLock } from './mutex.js';
 import { readReplaceRefs } from './replace-refs.js';
@@ -396,30 +396,23 @@ export class Worktrees {
 
   /**
    * Stages everything and commits; null when there was nothing to commit. Two git processes in the
-   * usual case (add, commit): identity comes from the cached config listing, HEAD is read from the
-   * ref files, and nothing the index hides (assume-unchanged, skip-worktree) is left out.
+   * usual case (add, commit), started from loops as one (git.ts gitAddAllAndCommit): identity comes
+   * from the cached config listing, HEAD is read from the ref files, and nothing the index hides
+   * (assume-unchanged, skip-worktree) is left out.
    */
   async commitAll(p: string, message: string): Promise<string | null> {
     const place = await this.place(p);
     // Every turn ends in a commit, so no replace ref outlives the turn that made it, graded or not.
     await this.sweepReplaceRefs();
     await this.unhide(place);
-    await gitOk(place, ['add', '-A'], `staging changes in ${p}`);
     const identity = (await configFor(place)).hasIdentity ? [] : FALLBACK_IDENTITY;
     // Bookkeeping commits never run hooks or a signing agent (git.ts switches both off as well).
-    const committed = await git(place, [
-      ...identity,
-      'commit',
-      '--no-verify',
-      '--quiet',
-      '--untracked-files=no',
-      '-m',
-      message,
-    ]);
+    const { stage, ...committed } = await gitAddAllAndCommit(place, identity, message);
     if (committed.exitCode !== 0) {
+      const detail = committed.stderr.trim() || committed.stdout.trim() || `exit code ${committed.exitCode}`;
+      if (stage === 'add') throw new WorkspaceError(`staging changes in ${p} failed: ${detail}`);
       if (committed.exitCode === 1 && NOTHING_TO_COMMIT.test(committed.stdout + committed.stderr))
         return null;
-      const detail = committed.stderr.trim() || committed.stdout.trim() || `exit code ${committed.exitCode}`;
       throw new WorkspaceError(`committing in ${p} failed: ${detail}`);
     }
     return this.headSha(p);

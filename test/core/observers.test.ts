@@ -60,4 +60,33 @@ describe('ObserverList', () => {
     await list.close();
     expect(calls).toEqual(['flush a', 'flush b', 'close a']);
   });
+
+  it('flushes the observers at the same time, and throws the first failure once all have finished', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const done: string[] = [];
+    const list = new ObserverList(() => undefined);
+    list
+      // Waits for the second observer's flush: one after the other, this would never finish.
+      .add({ observe: () => undefined, flush: async () => released.then(() => void done.push('a')) })
+      .add({ observe: () => undefined, flush: async () => void (release(), done.push('b')) });
+    await list.flush();
+    expect(done).toEqual(['b', 'a']);
+
+    const failing = new ObserverList(() => undefined);
+    failing
+      .add({
+        observe: () => undefined,
+        flush: () => Promise.reject(new Error('disk full')),
+      })
+      .add({
+        observe: () => undefined,
+        flush: async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          done.push('slow');
+        },
+      });
+    await expect(failing.flush()).rejects.toThrow('disk full');
+    expect(done).toContain('slow');
+  });
 });

@@ -8,6 +8,16 @@ describe('countTokens', () => {
     expect(countTokens('hello world')).toBe(2);
   });
 
+  it('counts a long text the same when asked again, and a text one word longer as longer', () => {
+    const long = 'word '.repeat(400);
+    expect(countTokens(long)).toBe(401);
+    expect(countTokens(long)).toBe(401);
+    // Equal content in another string object, and more than the recent counts kept in between.
+    for (let i = 0; i < 100; i++) countTokens(`${i} ${'other '.repeat(100)}`);
+    expect(countTokens('word '.repeat(400))).toBe(401);
+    expect(countTokens(`${long}word `)).toBe(402);
+  });
+
   it('counts special-token text as plain text instead of throwing', () => {
     expect(countTokens('a <|endoftext|> b')).toBeGreaterThan(3);
   });

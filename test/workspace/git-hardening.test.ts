@@ -5,10 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gitProcessCount } from '../../src/workspace/git.js';
+import { gitProcessCount, gitSpawnCount } from '../../src/workspace/git.js';
 import { hiddenEntries } from '../../src/workspace/index-flags.js';
 import { Worktrees, type Worktree } from '../../src/workspace/worktrees.js';
 import { makeRepo, sh } from './git-repo.js';
@@ -171,7 +171,6 @@ describe('a swapped .git file in the worktree', () => {
     await again.remove(wt.path, { deleteBranch: true });
     expect(existsSync(wt.path)).toBe(false);
     expect(sh(repo, 'branch', '--list', wt.branch)).toBe('');
-    const { rm } = await import('node:fs/promises');
     await rm(decoy, { recursive: true, force: true });
   });
 });
@@ -232,16 +231,21 @@ describe('changes the index hides', () => {
 });
 
 describe('processes per iteration', () => {
-  it('commitAll starts two git processes when there is something to commit, two when there is not', async () => {
+  it('commitAll runs two git processes, started from loops as one, whether or not there is something to commit', async () => {
     await worktrees.commitAll(wt.path, 'warm the config cache');
     await writeFile(path.join(wt.path, 'work.txt'), 'work\n');
     let before = gitProcessCount();
+    let spawnsBefore = gitSpawnCount();
     const sha = await worktrees.commitAll(wt.path, 'iteration');
     expect(gitProcessCount() - before).toBe(2);
+    expect(gitSpawnCount() - spawnsBefore).toBe(1);
     expect(sha).toBe(sh(repo, 'rev-parse', wt.branch).trim());
+    expect(sh(repo, 'log', '-1', '--format=%B', wt.branch)).toBe('iteration\n\n');
     before = gitProcessCount();
+    spawnsBefore = gitSpawnCount();
     expect(await worktrees.commitAll(wt.path, 'nothing')).toBeNull();
     expect(gitProcessCount() - before).toBe(2);
+    expect(gitSpawnCount() - spawnsBefore).toBe(1);
     before = gitProcessCount();
     await worktrees.headSha(wt.path);
     expect(gitProcessCount() - before).toBe(0);
@@ -250,5 +254,26 @@ describe('processes per iteration', () => {
     const tree = await worktrees.headTree(wt.path);
     expect(gitProcessCount() - before).toBe(0);
     expect(tree).toBe(sh(repo, 'rev-parse', `${wt.branch}^{tree}`).trim());
+  });
+
+  it('commitAll stages new files and deletions, and says so when staging itself fails', async () => {
+    await writeFile(path.join(wt.path, 'new.txt'), 'new\n');
+    await rm(path.join(wt.path, 'README.md'));
+    // The message reaches git as it is: the shell that runs the two gits never reads it as code.
+    const message = 'add and delete: "$HOME" `touch x` $(touch y); exit 3';
+    const sha = await worktrees.commitAll(wt.path, message);
+    expect(sh(repo, 'log', '-1', '--format=%s', sha ?? '')).toBe(`${message}\n`);
+    expect(sh(repo, 'show', '--name-status', '--format=', sha ?? '')).toBe('D\tREADME.md\nA\tnew.txt\n');
+    expect(existsSync(path.join(wt.path, 'x')) || existsSync(path.join(wt.path, 'y'))).toBe(false);
+    // A held index lock makes `git add` fail: that is reported, and no commit is made.
+    const gitDir = sh(wt.path, 'rev-parse', '--absolute-git-dir').trim();
+    await writeFile(path.join(gitDir, 'index.lock'), '');
+    await writeFile(path.join(wt.path, 'more.txt'), 'more\n');
+    await expect(worktrees.commitAll(wt.path, 'blocked')).rejects.toThrow(
+      /^staging changes in .* failed: .*index\.lock/,
+    );
+    expect(sh(repo, 'rev-parse', wt.branch).trim()).toBe(sha);
+    await rm(path.join(gitDir, 'index.lock'));
+    expect(await worktrees.commitAll(wt.path, 'unblocked')).toBe(sh(repo, 'rev-parse', wt.branch).trim());
   });
 });

@@ -224,6 +224,10 @@ export class Iterations {
       const line = progressLine(n, turn.text, grading.passed, grading.failed);
       this.memory.addProgress(line + (repeated ? `; ${repeated}` : ''));
       this.memory.setFeedback(this.feedback);
+      // The iteration's calls and errors are all recorded by now: their files go to disk while
+      // MEMORY.md does, so the fsyncs overlap (what the events below add is flushed next time).
+      const records = deps.flushRecords();
+      records.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       await this.saveMemory();
       emitter.emit({
         type: 'iteration.committed',
@@ -237,7 +241,7 @@ export class Iterations {
         passed: grading.passed,
         failed: grading.failed,
       });
-      await deps.flushRecords();
+      await records;
       this.toFold = { system: context.system, messages: turn.messages };
 
       if (grading.verified) {

@@ -18,7 +18,10 @@ export type SafePointVerdict =
 export interface RunObserver {
   /** Sees one event; may answer with events to emit after it (an error signature, a stall verdict). */
   observe(event: LoopEvent): readonly LoopEventBody[] | void;
-  /** Called at every iteration's end and before the run's record is written. */
+  /**
+   * Called at every iteration's end and before the run's record is written, at the same time as the
+   * other observers' flushes (each writes its own files, and their fsyncs then share the disk's work).
+   */
   flush?(): Promise<void>;
   /** Called once after `run.ended`. */
   close?(): Promise<void>;
@@ -60,8 +63,11 @@ export class ObserverList {
     return first;
   }
 
+  /** Every observer's flush at once; the first failure is thrown once all have finished. */
   async flush(): Promise<void> {
-    for (const observer of this.observers) await observer.flush?.();
+    const results = await Promise.allSettled(this.observers.map(async (observer) => observer.flush?.()));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async close(): Promise<void> {

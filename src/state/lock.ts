@@ -1,6 +1,6 @@
 /**
- * One writer per state folder, across processes. lowdb/steno and our JSONL appends are only safe with
- * a single writing process, so a second `loops` on the same repo must be refused, not interleaved.
+ * One writer per state folder, across processes. The index rewrites and our JSONL appends are only safe with
+ * a single writing process, so a second `loops` on the same repo must attach to it, not interleave.
  *
  * proper-lockfile does the locking (an atomic mkdir of `<root>/.lock`, kept fresh by touching its mtime,
  * taken over once stale). It records nothing about the holder, so the holder writes

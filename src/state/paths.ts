@@ -11,7 +11,7 @@ import { isNotFound } from './errno.js';
 export interface StatePaths {
   /** `<repo>/state` */
   root: string;
-  /** `state/loops.json`, the lowdb index */
+  /** `state/loops.json`, the index of runs */
   index: string;
   loopDir(name: string): string;
   memory(name: string): string;

@@ -1,11 +1,11 @@
 /**
  * A run's trace: every event, one JSON object a line, append-only (state/<loop>/traces/<run>.jsonl).
  *
- * Appends, not lowdb: lowdb rewrites the whole file and coalesces writes, so intermediate events would
- * never reach disk. Lines go to an O_APPEND descriptor in emit order: the events emitted while a write
- * is in flight (an iteration emits them in bursts) follow it together in one write(2), so each event
- * costs no round trip of its own. A crash can tear at most the last line, which readTrace skips and
- * the next TraceWriter.open trims.
+ * Appends, not whole-file rewrites: rewriting the file per event costs its whole size, and a writer that
+ * coalesces rewrites lets intermediate events never reach disk. Lines go to an O_APPEND descriptor in
+ * emit order: the events emitted while a write is in flight (an iteration emits them in bursts) follow
+ * it together in one write(2), so each event costs no round trip of its own. A crash can tear at most
+ * the last line, which readTrace skips and the next TraceWriter.open trims.
  */
 import { mkdir, open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';

@@ -4,11 +4,11 @@
  */
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CallRecord } from '../../src/state/ledger.js';
 import { statePaths } from '../../src/state/paths.js';
 import { readSpendFile, SpendFileCorruptError } from '../../src/state/spend-file.js';
-import { SpendLedger } from '../../src/state/spend-ledger.js';
+import { ROLLUP_SAVE_EVERY_MS, SpendLedger } from '../../src/state/spend-ledger.js';
 import { summariseRollups, summariseSpend } from '../../src/core/budget/ledger.js';
 import { runUntilKilled } from './kill-child.js';
 import { tempDirPerTest } from './temp-dir.js';
@@ -65,6 +65,41 @@ describe('the spend ledger', () => {
     };
     const size = (await readFile(statePaths(tmp.path).spendFile('fix-tests', 'r1'))).length;
     expect(rollup.files.r1?.offset).toBe(size);
+  });
+
+  it('writes the rollup at an iteration end at most every ROLLUP_SAVE_EVERY_MS, at close always, with readers never behind', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const totalsFile = statePaths(tmp.path).spendTotals('fix-tests');
+      const onDisk = async (): Promise<number | undefined> => {
+        const text = await readFile(totalsFile, 'utf8').catch(() => '{"files":{}}');
+        const data = JSON.parse(text) as {
+          files: Record<string, { offset: number }>;
+        };
+        return data.files.r1?.offset;
+      };
+      const log = await writer().openRun('fix-tests', 'r1');
+      const opened = await onDisk();
+      log.record(call());
+      await log.flush(); // just opened: not due
+      expect(await onDisk()).toBe(opened);
+      expect((await reader().runTotals('fix-tests', 'r1'))?.calls).toBe(1);
+      vi.advanceTimersByTime(ROLLUP_SAVE_EVERY_MS);
+      log.record(call({ iteration: 2 }));
+      await log.flush(); // due: written
+      const file = statePaths(tmp.path).spendFile('fix-tests', 'r1');
+      const twoCalls = (await readFile(file)).length;
+      expect(await onDisk()).toBe(twoCalls);
+      log.record(call({ iteration: 3 }));
+      await log.flush(); // written a moment ago: not due
+      expect(await onDisk()).toBe(twoCalls);
+      expect((await reader().runTotals('fix-tests', 'r1'))?.calls).toBe(3);
+      await log.close();
+      expect(await onDisk()).toBe((await readFile(file)).length);
+      expect((await reader().runTotals('fix-tests', 'r1'))?.calls).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('skips a torn last line when reading, and cuts it off before appending again', async () => {

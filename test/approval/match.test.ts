@@ -33,6 +33,10 @@ describe('a run: rule catches the command inside compound lines and wrappers', (
     'git -c user.name=x --no-pager push',
     '/usr/bin/git push',
     'env -i PATH=/bin bash -ec "sudo git -C repo push"',
+    'eval git push',
+    'eval "git push origin main"',
+    'bash -o pipefail -c "git push"',
+    'sudo bash +O extglob -lc "git push"',
   ])('%s', (command) => {
     const match = matchCall(push, run(command));
     expect(match?.rule.raw).toBe('run:git push*');
@@ -72,7 +76,7 @@ describe('a run: rule catches the command inside compound lines and wrappers', (
   });
 
   it('lists each wrapper layer as a candidate, outermost first', () => {
-    expect(runCandidates('env A=1 sudo git -C x push')).toEqual([
+    expect(runCandidates('env A=1 sudo git -C x push').map((c) => c.text)).toEqual([
       'env A=1 sudo git -C x push',
       'sudo git -C x push',
       'git -C x push',
@@ -82,10 +86,38 @@ describe('a run: rule catches the command inside compound lines and wrappers', (
   });
 });
 
+const write = (name: string, path: string) => ({ id: 'w', name, input: { path, content: 'x' } });
+
+describe('commands whose last words arrive at run time', () => {
+  it('asks about what xargs runs whenever a rule could match it with more words', () => {
+    const rules = parseRules(['run:git push*']);
+    expect(matchCall(rules, run('echo push | xargs git'))?.matched).toBe('git');
+    expect(matchCall(rules, run('printf "push\\n" | xargs -n1 git'))?.matched).toBe('git');
+    expect(matchCall(rules, run('ls | xargs grep push'))).toBeUndefined();
+    // Without xargs the words are all there: `git` alone is not `git push`.
+    expect(matchCall(rules, run('git'))).toBeUndefined();
+  });
+});
+
 describe('write: and mcp: rules', () => {
+  it.each(['.env', './.env', 'a/../.env', 'a/b/../../.env', '/home/u/repo/.loops/wt/run-1/.env'])(
+    'matches %s as the file tools resolve it',
+    (target) => {
+      const rules = parseRules(['write:.env']);
+      expect(matchCall(rules, write('write_file', target))?.rule.raw).toBe('write:.env');
+      expect(matchCall(rules, write('edit_file', target))?.rule.raw).toBe('write:.env');
+    },
+  );
+
+  it('does not take a file next to the protected one for it', () => {
+    const rules = parseRules(['write:.env']);
+    for (const target of ['a/.env.example', 'env', 'x/../.envrc', '/tmp/.env2']) {
+      expect(matchCall(rules, write('write_file', target))).toBeUndefined();
+    }
+  });
+
   it('matches write_file and edit_file paths, * crossing /', () => {
     const rules = parseRules(['write:src/**/*.sql', 'write:config/*']);
-    const write = (name: string, path: string) => ({ id: 'w', name, input: { path, content: 'x' } });
     expect(matchCall(rules, write('write_file', 'src/db/m/001.sql'))?.rule.raw).toBe('write:src/**/*.sql');
     expect(matchCall(rules, write('edit_file', './config/deep/app.json'))?.rule.raw).toBe('write:config/*');
     expect(matchCall(rules, write('write_file', 'src/app.ts'))).toBeUndefined();

@@ -17,6 +17,11 @@ export interface ApprovalRule {
   /** Position in `approve:`, for the place of a problem. */
   index: number;
   test: (candidate: string) => boolean;
+  /**
+   * Whether some command that starts with `candidate` would match: for a command whose last words
+   * arrive at run time (`… | xargs git`), so a rule about any of them asks.
+   */
+  testPrefix: (candidate: string) => boolean;
 }
 
 export type RuleParse = { ok: true; rule: ApprovalRule } | { ok: false; message: string };
@@ -40,7 +45,15 @@ export function parseRule(raw: string, index: number): RuleParse {
   if (kind === 'mcp' && !/^[^/]+\/[^/]+$/.test(pattern)) {
     return { ok: false, message: `"${raw}": an mcp rule names SERVER/TOOL, e.g. "mcp:github/create_issue"` };
   }
-  return { ok: true, rule: { raw, kind, pattern, index, test: matcherFor(kind, pattern) } };
+  const rule = {
+    raw,
+    kind,
+    pattern,
+    index,
+    test: matcherFor(kind, pattern),
+    testPrefix: prefixMatcherFor(pattern),
+  };
+  return { ok: true, rule };
 }
 
 /** The rules of a loop that parse; the loader reports the others, so a loaded loop has none bad. */
@@ -62,6 +75,17 @@ function matcherFor(kind: RuleKind, pattern: string): (candidate: string) => boo
   // Commands are not paths: only `*` and `?` are special, so `{}`, `[`, `!` in a command mean themselves.
   const regex = new RegExp(`^${globToRegex(normalizeSpaces(pattern))}$`, 's');
   return (candidate) => regex.test(normalizeSpaces(candidate));
+}
+
+/**
+ * A text is the start of some match of a glob exactly when it matches the glob cut short somewhere
+ * (whatever the rest of the glob asks for, some text gives it), so one alternation of every cut.
+ */
+function prefixMatcherFor(pattern: string): (candidate: string) => boolean {
+  const glob = normalizeSpaces(pattern);
+  const cuts = [...glob].map((_, k) => globToRegex(glob.slice(0, k + 1)));
+  const regex = new RegExp(`^(?:${['', ...cuts].join('|')})$`, 's');
+  return (candidate) => regex.test(candidate.replace(/\s+/g, ' ').replace(/^ /, ''));
 }
 
 function globToRegex(glob: string): string {

@@ -5,9 +5,9 @@
  * asking: every operator that can start another command (`&&`, `||`, `;`, `|`, `&`, subshells,
  * `$(…)`, `<(…)`, backticks, newlines) starts a new simple command, even inside quotes where a shell
  * would not, because a rule that asks once too often is safe and one that misses a call is not.
- * Wrappers that run another command (`env X=1`, `sudo`, `bash -c "…"`, `git -C dir`, …) are looked
- * through: each layer is a candidate for matching, so `run:sudo *` and `run:git push*` both catch
- * `sudo git push`.
+ * Wrappers that run another command (`env X=1`, `sudo`, `bash -c "…"`, `eval`, `git -C dir`, …) are
+ * looked through: each layer is a candidate for matching, so `run:sudo *` and `run:git push*` both
+ * catch `sudo git push`.
  */
 import { parse, type ParseEntry } from 'shell-quote';
 
@@ -193,15 +193,27 @@ function isAssignment(word: string): boolean {
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish']);
 
-/** The scripts a simple command hands to a shell: `bash -c "…"`, `sh -lc "…"`, at any wrapper layer. */
+/** Shell options whose value is the next word (`bash -o pipefail -c …`). */
+const SHELL_VALUED = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
+
+/**
+ * The scripts a simple command hands to a shell, at any wrapper layer: `bash -c "…"`, `sh -lc "…"`,
+ * `bash -o pipefail -c "…"`, and `eval …` (its words joined, as eval joins them).
+ */
 function innerScripts(argv: readonly string[]): string[] {
   const scripts: string[] = [];
   for (const layer of commandLayers(argv)) {
     const [head, ...rest] = layer;
-    if (head === undefined || !SHELLS.has(head.split('/').pop() ?? head)) continue;
+    const name = head?.split('/').pop() ?? head;
+    if (name === 'eval' && rest.length > 0) scripts.push(rest.join(' '));
+    if (name === undefined || !SHELLS.has(name)) continue;
     for (let i = 0; i < rest.length; i += 1) {
       const word = rest[i] ?? '';
-      if (!word.startsWith('-')) break;
+      if (!word.startsWith('-') && !word.startsWith('+')) break;
+      if (SHELL_VALUED.has(word)) {
+        i += 1;
+        continue;
+      }
       // `-c`, `-lc`, `-ec`: the next word is the script.
       if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(word)) {
         const script = rest[i + 1];

@@ -228,6 +228,7 @@ export const HANDLERS: Record<BindingId, Handler> = {
     const at = ids.indexOf(ctx.screen().focus);
     ctx.change({ focus: ids[(at + 1) % ids.length] ?? 'loops' });
   },
+  'proposals.open': (ctx) => ctx.change({ focus: 'proposals' }),
   'help.toggle': (ctx) => ctx.change(pushOverlay(ctx.screen(), { kind: 'help' })),
   'app.quit': (ctx) => {
     const screen = ctx.screen();

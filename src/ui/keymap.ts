@@ -85,6 +85,13 @@ export const BINDINGS = [
     description: "discard the selected loop's finished run: branch and worktree (asks first)",
   },
   {
+    id: 'proposals.open',
+    scope: 'global',
+    keys: ['r'],
+    label: 'proposals',
+    description: "review hill-climbing's proposals: focus the proposals pane (y accept, n reject, e edit)",
+  },
+  {
     id: 'pane.next',
     scope: 'global',
     keys: ['tab'],

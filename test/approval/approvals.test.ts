@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Supervisor } from '../../src/core/supervisor.js';
 import type { LoopEvent } from '../../src/core/events.js';
@@ -81,6 +83,9 @@ describe('approvals', () => {
     });
     const result = await s.start('guarded');
     expect(result.outcome).toBe('verified');
+    expect(await readFile(join(repo.dir, 'state/guarded/MEMORY.md'), 'utf8')).toContain(
+      'a person approved run `touch approved.txt`',
+    );
     expect(stale).toMatchObject({ ok: false, status: 'refused' });
     const requested = seen.find((e) => e.type === 'approval.requested');
     expect(requested).toMatchObject({
@@ -137,6 +142,9 @@ describe('approvals', () => {
     expect(seen.find((e) => e.type === 'approval.resolved')).toMatchObject({ approved: false, by: 'person' });
     expect(await repo.git('show', `${result.branch}:src/cart.js`)).toBeTruthy();
     await expect(repo.git('show', `${result.branch}:approved.txt`)).rejects.toThrow();
+    // A person's answer is a human correction the next run starts from.
+    const memory = await readFile(join(repo.dir, 'state/guarded/MEMORY.md'), 'utf8');
+    expect(memory).toContain('a person denied run `touch approved.txt`: not today');
   });
 
   it('denies at once, without waiting, when nobody can answer (headless), and the run goes on', async () => {
@@ -152,6 +160,9 @@ describe('approvals', () => {
     });
     const texts = seen.flatMap((e) => (e.type === 'model.response' && e.step === 'work' ? [e.text] : []));
     expect(texts).toContain('Nobody could approve it.');
+    // Nobody answered: no human correction is made up.
+    const memory = await readFile(join(repo.dir, 'state/guarded/MEMORY.md'), 'utf8');
+    expect(memory).not.toContain('a person');
   });
 
   it('denies after the timeout the loop set when nobody answers', async () => {

@@ -31,6 +31,7 @@ import { unenforcedRuleNotes } from '../approval/definition-check.js';
 import type { TriggerContext } from '../trigger-context.js';
 import type { CallGate } from '../budget/call-gate.js';
 import { recordEnd, recordStart, type RunEnding, type RunFacts, type RunTotals } from './record.js';
+import { correctionsLog } from './corrections-log.js';
 
 export interface RunDeps {
   definition: LoopDefinition;
@@ -125,14 +126,15 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
   const price = deps.price ?? pricerFor(def.agent.provider);
   // Classifies errors as they are emitted; its error.recorded events follow the event that caused them.
   const errors = await ErrorTracker.open(errorsPath(deps.paths, def.name));
-  // Instructions given with `!` reach the agent inside its turn; the run also keeps them in MEMORY.md.
+  // Instructions given with `!` reach the agent inside its turn; they and a person's approval answers
+  // are kept in MEMORY.md as corrections.
   const heard: string[] = [];
   const observers = new ObserverList((body) => emitter.emit(body));
   const emitter = createEmitter(def.name, deps.runId, observers.dispatch);
   const traceObserver = traceRecorder(trace);
   const spend = spendRecorder(price, def.budget, deps.control);
   observers
-    .add(instructionLog(heard))
+    .add(correctionsLog(heard))
     .add(traceObserver)
     .add(spend)
     .add({ observe: (event) => deps.onEvent?.(event) })
@@ -250,14 +252,6 @@ export async function executeRun(deps: RunDeps): Promise<RunResult> {
 }
 
 /** Keeps the `!` instructions the agent turn delivered, for MEMORY.md. */
-function instructionLog(heard: string[]): RunObserver {
-  return {
-    observe(event) {
-      if (event.type === 'instruction.received' && event.mode === 'now') heard.push(event.text);
-    },
-  };
-}
-
 /** Appends every event to the trace file as it happens; a write error is kept for the caller. */
 function traceRecorder(trace: TraceWriter): RunObserver & { error(): unknown } {
   let failure: unknown;

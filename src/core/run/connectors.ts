@@ -64,6 +64,11 @@ export async function openRunConnectors(
   const policies = new Map(def.agent.mcp.map((s) => [s.name, s.approve]));
   const asking = toolsThatAsk(connectors.tools, (server) => policies.get(server) ?? 'hinted');
   gate?.addHinted(asking);
+  gate?.addConnectorTools(
+    connectors.tools.flatMap((t) =>
+      t.mcp ? [{ name: t.spec.name, server: t.mcp.server, tool: t.mcp.tool }] : [],
+    ),
+  );
   for (const server of def.agent.mcp) {
     const tools = asking.filter((t) => t.server === server.name).map((t) => t.tool);
     if (tools.length === 0) continue;

@@ -127,6 +127,11 @@ export class Iterations {
       env: this.deps.env ?? process.env,
       signal: AbortSignal.any([this.deps.control.stopSignal, this.budget.deadline.signal]),
       timeoutMs: () => Math.max(1, Math.min(SETUP_TIMEOUT_MS, this.budget.deadline.remainingMs())),
+      checkout: {
+        baseSha: this.worktree.baseSha,
+        head: () => this.deps.worktrees.headSha(this.worktree.path),
+        resetHard: (sha) => this.deps.worktrees.resetHard(this.worktree.path, sha),
+      },
     });
     const connectors = await openRunConnectors(
       def,

@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Readable } from 'node:stream';
 import type { Tool, ToolContext, ToolResult } from '../types.js';
 import { mcpToolName } from './names.js';
+import { expandHeaders } from './headers.js';
 
 export interface McpServerConfig {
   name: string;
@@ -21,6 +22,8 @@ export interface McpServerConfig {
   url?: string;
   /** Names of variables passed from loops' own environment (a server's token, say); never values. */
   env: string[];
+  /** streamable HTTP: headers sent with every request, `${NAME}` naming a variable of `env` (headers.ts). */
+  headers?: Record<string, string> | undefined;
   /** Which tools ask a person (core/approval/hints.ts); hinted when absent. */
   approve?: 'hinted' | 'always' | 'never';
 }
@@ -97,19 +100,27 @@ export class Connectors {
 
 async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Connection> {
   const env = { ...o.baseEnv };
+  const named: Record<string, string> = {};
   for (const name of config.env) {
     const value = o.sourceEnv[name];
     if (value === undefined)
       throw new McpError(`MCP server "${config.name}" needs ${name}, which is not set in loops' environment`);
-    env[name] = value;
+    named[name] = value;
   }
   const client = new Client({ name: 'loops', version: '1' });
   const connection: Connection = { config, client, stderrTail: '' };
   let transport;
   if (config.url) {
-    transport = new StreamableHTTPClientTransport(new URL(config.url));
+    // An HTTP server gets loops' variables only through its headers, never an environment.
+    const headers = expandHeaders(config.headers ?? {}, named);
+    transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
   } else if (config.command) {
-    const spawn = o.prepare({ file: config.command, args: [...config.args], cwd: o.worktree, env });
+    const spawn = o.prepare({
+      file: config.command,
+      args: [...config.args],
+      cwd: o.worktree,
+      env: { ...env, ...named },
+    });
     const stdio = new StdioClientTransport({
       command: spawn.file,
       args: spawn.args,

@@ -96,7 +96,7 @@ describe('headers sent to an HTTP server', () => {
       {
         worktree: tmpdir(),
         baseEnv: {},
-        sourceEnv: { SERVICE_TOKEN: 'tok-123', OTHER_SECRET: 'sk-other' },
+        sourceEnv: { SERVICE_TOKEN: 'tok-12345678', OTHER_SECRET: 'sk-other' },
         prepare: (spawn) => spawn,
         onLog: () => undefined,
         startTimeoutMs: 20_000,
@@ -106,9 +106,15 @@ describe('headers sent to an HTTP server', () => {
     const posts = server.requests.filter((h) => h['content-type']?.includes('application/json'));
     expect(posts.length).toBeGreaterThanOrEqual(3); // initialize, initialized, tools/list
     for (const h of posts) {
-      expect(h.authorization).toBe('Bearer tok-123');
+      expect(h.authorization).toBe('Bearer tok-12345678');
       expect(h['x-client']).toBe('loops');
     }
     expect(JSON.stringify(server.requests)).not.toContain('sk-other');
+    // The server echoes the header back: the token is cut out of the result before model and trace.
+    const said = await open.tools[0]?.execute(
+      {},
+      { worktree: tmpdir(), runTimeoutMs: 20_000, outputCap: 16_000, protectedPaths: [] },
+    );
+    expect(said).toEqual({ ok: true, output: 'you are Bearer [redacted]' });
   });
 });

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import type { Tool, ToolContext, ToolResult } from '../types.js';
 import { mcpToolName } from './names.js';
 import { expandHeaders } from './headers.js';
+import { Redactor } from '../../models/cli-env.js';
 
 export interface McpServerConfig {
   name: string;
@@ -58,6 +59,8 @@ interface Connection {
   client: Client;
   exited?: string;
   stderrTail: string;
+  /** Cuts loops' secrets and the server's own variables out of what it says, before the trace has it. */
+  redactor: Redactor;
 }
 
 const STDERR_TAIL = 2_000;
@@ -108,7 +111,12 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
     named[name] = value;
   }
   const client = new Client({ name: 'loops', version: '1' });
-  const connection: Connection = { config, client, stderrTail: '' };
+  const connection: Connection = {
+    config,
+    client,
+    stderrTail: '',
+    redactor: new Redactor(o.sourceEnv, config.env),
+  };
   let transport;
   if (config.url) {
     // An HTTP server gets loops' variables only through its headers, never an environment.
@@ -130,9 +138,24 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
     });
     const stderr = stdio.stderr as Readable | null;
     stderr?.setEncoding('utf8');
+    // Whole lines to the log, so a secret split across two chunks is still recognised and cut out.
+    let partial = '';
+    const log = (text: string) => {
+      if (text) o.onLog(config.name, connection.redactor.text(text));
+    };
     stderr?.on('data', (chunk: string) => {
       connection.stderrTail = (connection.stderrTail + chunk).slice(-STDERR_TAIL);
-      o.onLog(config.name, chunk);
+      partial += chunk;
+      const end = partial.lastIndexOf('\n');
+      if (end >= 0 || partial.length > STDERR_TAIL) {
+        const upTo = end >= 0 ? end + 1 : partial.length;
+        log(partial.slice(0, upTo));
+        partial = partial.slice(upTo);
+      }
+    });
+    stderr?.on('end', () => {
+      log(partial);
+      partial = '';
     });
     transport = stdio;
   } else {
@@ -197,6 +220,17 @@ async function callTool(
   input: unknown,
   ctx: ToolContext,
 ): Promise<ToolResult> {
+  const result = await callToolRaw(connection, tool, input, ctx);
+  // A server given a token may echo it (an error quoting its config, say): neither model nor trace gets it.
+  return { ...result, output: connection.redactor.text(result.output) };
+}
+
+async function callToolRaw(
+  connection: Connection,
+  tool: string,
+  input: unknown,
+  ctx: ToolContext,
+): Promise<ToolResult> {
   const server = connection.config.name;
   if (connection.exited)
     return {
@@ -215,7 +249,11 @@ async function callTool(
     const text = contentText(result.content);
     return {
       ok: result.isError !== true,
-      output: cap(text || (result.isError ? 'the tool failed' : '(no output)'), ctx.outputCap),
+      // Redacted before the cap, so a cut never leaves half a secret.
+      output: cap(
+        connection.redactor.text(text || (result.isError ? 'the tool failed' : '(no output)')),
+        ctx.outputCap,
+      ),
     };
   } catch (err) {
     const gone = connection.exited ? ` (${connection.exited})` : '';
@@ -246,7 +284,7 @@ function cap(text: string, limit: number): string {
 }
 
 function tail(connection: Connection): string {
-  const t = connection.stderrTail.trim();
+  const t = connection.redactor.text(connection.stderrTail).trim();
   return t ? `\nits stderr ended with:\n${t.slice(-500)}` : '';
 }
 

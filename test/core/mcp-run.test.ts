@@ -85,6 +85,23 @@ describe('a run with an MCP connector', () => {
     // All its tools are read-only or hinted not destructive: none asks.
     expect(events.some((e) => e.type === 'run.error' && e.kind === 'approval.hinted')).toBe(false);
     expect(events.some((e) => e.type === 'approval.requested')).toBe(false);
+    // Closed by loops at the run's end: that is no news.
+    expect(events.some((e) => e.type === 'run.error' && e.kind === 'connector')).toBe(false);
+  });
+
+  it('says at once, in a run.error naming it with its stderr, that a server died mid-run', async () => {
+    await repo.addLoop(
+      'ask-server',
+      loop(`{ name: mine, command: node, args: ["${MINE}"], approve: never }`),
+      'turns:\n  - text: Crashing it.\n    tool_calls:\n      - { name: mcp__mine__crash, input: {} }\n  - text: Done.\n',
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    const events = await readTrace(result.tracePath);
+    const died = events.flatMap((e) => (e.type === 'run.error' && e.kind === 'connector' ? [e.message] : []));
+    expect(died).toHaveLength(1);
+    expect(died[0]).toContain('MCP server "mine" stopped during the run');
+    expect(died[0]).toContain('crashy: going down');
   });
 
   it('counts MCP calls against the tool_calls cap', async () => {

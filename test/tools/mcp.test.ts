@@ -175,8 +175,12 @@ describe('servers that fail', () => {
     expect(String(err)).toContain('no config found');
   });
 
-  it('one that dies mid-call turns that call and later ones into errors naming it', async () => {
-    open = await Connectors.open([{ name: 'crashy', command: 'node', args: [CRASHY], env: [] }], options());
+  it('one that dies mid-call turns that call and later ones into errors naming it, and says so at once', async () => {
+    const exits: Array<[string, string]> = [];
+    open = await Connectors.open(
+      [{ name: 'crashy', command: 'node', args: [CRASHY], env: [] }],
+      options({ onExit: (server, message) => exits.push([server, message]) }),
+    );
     expect((await tool(open.tools, 'mcp__crashy__ok').execute({}, ctx())).output).toBe('ok');
     const died = await tool(open.tools, 'mcp__crashy__crash').execute({}, ctx());
     expect(died.ok).toBe(false);
@@ -185,6 +189,13 @@ describe('servers that fail', () => {
     expect(after.ok).toBe(false);
     expect(after.output).toContain('MCP server "crashy" is not running');
     expect(after.output).toContain('going down');
+    for (let i = 0; i < 200 && exits.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(exits).toHaveLength(1);
+    expect(exits[0]?.[0]).toBe('crashy');
+    expect(exits[0]?.[1]).toMatch(
+      /^MCP server "crashy" stopped during the run .*its tools fail from now on/s,
+    );
+    expect(exits[0]?.[1]).toContain('crashy: going down');
   });
 
   it("cuts a server's own variables out of its stderr and out of the errors that quote it", async () => {

@@ -46,6 +46,8 @@ export interface ConnectorOptions {
   /** Wraps a stdio server's command in the sandbox; identity when there is none. */
   prepare: (spawn: Spawn) => Spawn;
   onLog: (server: string, text: string) => void;
+  /** A server that had started went away before the run closed it: said at once, not at its next call. */
+  onExit?: (server: string, message: string) => void;
   /** Milliseconds a server has to start and list its tools. */
   startTimeoutMs?: number;
 }
@@ -61,6 +63,12 @@ interface Connection {
   stderrTail: string;
   /** Cuts loops' secrets and the server's own variables out of what it says, before the trace has it. */
   redactor: Redactor;
+  /** Its tools were listed: from then on, its going away is news (before, the start fails instead). */
+  started: boolean;
+  /** loops is closing it: its going away is expected. */
+  closing: boolean;
+  /** Settles once its stderr has been read to the end (at once for an HTTP server). */
+  stderrDone: Promise<void>;
 }
 
 const STDERR_TAIL = 2_000;
@@ -79,9 +87,10 @@ export class Connectors {
         const connection = await connect(config, options);
         connections.push(connection);
         tools.push(...(await listTools(connection, options.startTimeoutMs ?? 30_000)));
+        connection.started = true;
       }
     } catch (err) {
-      await Promise.allSettled(connections.map((c) => c.client.close()));
+      await closeAll(connections);
       throw err;
     }
     return new Connectors(connections, tools);
@@ -97,8 +106,13 @@ export class Connectors {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.connections.map((c) => c.client.close()));
+    await closeAll(this.connections);
   }
+}
+
+async function closeAll(connections: readonly Connection[]): Promise<void> {
+  for (const c of connections) c.closing = true;
+  await Promise.allSettled(connections.map((c) => c.client.close()));
 }
 
 async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Connection> {
@@ -116,6 +130,9 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
     client,
     stderrTail: '',
     redactor: new Redactor(o.sourceEnv, config.env),
+    started: false,
+    closing: false,
+    stderrDone: Promise.resolve(),
   };
   let transport;
   if (config.url) {
@@ -153,9 +170,14 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
         partial = partial.slice(upTo);
       }
     });
-    stderr?.on('end', () => {
-      log(partial);
-      partial = '';
+    connection.stderrDone = new Promise<void>((resolve) => {
+      stderr?.on('end', () => {
+        log(partial);
+        partial = '';
+        resolve();
+      });
+      stderr?.on('close', resolve);
+      if (!stderr) resolve();
     });
     transport = stdio;
   } else {
@@ -163,6 +185,16 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
   }
   transport.onclose = () => {
     connection.exited ??= 'the server closed the connection';
+    if (connection.closing || !connection.started) return;
+    // The process has exited; what it said last is read to the end before the news names it.
+    void connection.stderrDone.then(() => {
+      if (connection.closing) return;
+      o.onExit?.(
+        config.name,
+        `MCP server "${config.name}" stopped during the run (${connection.exited}); its tools fail from ` +
+          `now on${tail(connection)}`,
+      );
+    });
   };
   try {
     await withTimeout(

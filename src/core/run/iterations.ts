@@ -25,6 +25,7 @@ import type { Emitter } from './emitter.js';
 import { keepMemoryAtStart, MemoryKeeper } from './memory-keeper.js';
 import { openRunConnectors } from './connectors.js';
 import { runSetup } from './setup.js';
+import { cliAgentNotes } from '../../models/cli-notes.js';
 
 /** One workspace.setup command may take this long (an install on a cold cache included). */
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -119,6 +120,9 @@ export class Iterations {
       notes: '',
     }));
     this.feedback = this.memory.view.lastFeedback;
+    // What validate says of a setting the agent ignores (Codex and OPENAI_BASE_URL), said where runs are watched.
+    for (const message of cliAgentNotes(def, this.deps.env ?? process.env))
+      this.emitter.emit({ type: 'run.error', kind: 'provider.setting', message });
     await runSetup({
       definition: def,
       worktree: this.worktree.path,

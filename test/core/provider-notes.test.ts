@@ -43,10 +43,12 @@ async function notes(extra: NodeJS.ProcessEnv): Promise<string[]> {
   });
   const result = await supervisor.start('by-codex');
   const events = await readTrace(result.tracePath);
-  const said = events.filter((e) => e.type === 'run.error' && e.kind === 'provider.setting');
+  const said = events.filter((e) => e.type === 'run.error' && e.kind === 'agent.setting');
   // Before the agent's first call, and in the words the screen and headless lines show.
   const first = events.findIndex((e) => e.type === 'model.request');
   for (const e of said) expect(events.indexOf(e)).toBeLessThan(first);
+  // A note, not the provider failing: the error tracker records nothing for it.
+  expect(events.filter((e) => e.type === 'error.recorded' && e.class === 'provider_error')).toEqual([]);
   return said.map((e) => describeEventLine(e) ?? '');
 }
 
@@ -54,7 +56,7 @@ describe('a codex run', () => {
   it('says once, at its start, that OPENAI_BASE_URL is not read by current Codex', async () => {
     const said = await notes({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
     expect(said).toEqual([
-      'provider.setting: codex: OPENAI_BASE_URL (http://127.0.0.1:9/v1) is passed to Codex, but current ' +
+      'agent.setting: codex: OPENAI_BASE_URL (http://127.0.0.1:9/v1) is passed to Codex, but current ' +
         'Codex no longer reads it and uses its own configured endpoint; set agent.base_url to point Codex elsewhere',
     ]);
   });

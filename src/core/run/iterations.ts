@@ -120,9 +120,10 @@ export class Iterations {
       notes: '',
     }));
     this.feedback = this.memory.view.lastFeedback;
-    // What validate says of a setting the agent ignores (Codex and OPENAI_BASE_URL), said where runs are watched.
+    // What validate says of a setting the agent ignores (Codex and OPENAI_BASE_URL), said where runs are
+    // watched. Not 'provider.*': the error tracker counts those kinds as the provider's errors.
     for (const message of cliAgentNotes(def, this.deps.env ?? process.env))
-      this.emitter.emit({ type: 'run.error', kind: 'provider.setting', message });
+      this.emitter.emit({ type: 'run.error', kind: 'agent.setting', message });
     await runSetup({
       definition: def,
       worktree: this.worktree.path,

@@ -149,19 +149,15 @@ describe('the workflow template', () => {
   });
 
   it('is caught by the validator when broken, so the check above can fail', () => {
-    const broken = githubWorkflow({
+    const good = githubWorkflow({
       ...DEFAULT_WORKFLOW,
       loops: ['a'],
       install: 'npx',
       secrets: ['OPENAI_API_KEY'],
-    }).replace('runs-on: ubuntu-latest', 'runs-on: [');
+    });
+    const broken = good.replace('runs-on: ubuntu-latest', 'runs-on: [');
     expect(validateWorkflow(broken).errors.length).toBeGreaterThan(0);
-    const wrongKey = githubWorkflow({
-      ...DEFAULT_WORKFLOW,
-      loops: ['a'],
-      install: 'npx',
-      secrets: ['OPENAI_API_KEY'],
-    }).replace('timeout-minutes', 'timeout-minute');
+    const wrongKey = good.replace('timeout-minutes', 'timeout-minute');
     expect(validateWorkflow(wrongKey).errors.length).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@
  * credentials and configuration, and any secret the user's environment holds is cut out of what it
  * reports before that is emitted.
  */
-import { scrubEnv, secretValues } from '../process/env.js';
+import { MIN_SECRET_LENGTH, scrubEnv, secretValues } from '../process/env.js';
 import type { ProviderEvent } from './provider.js';
 
 /** Names or name prefixes (ending in `*`) of a provider's own variables, passed through the scrub. */
@@ -38,9 +38,14 @@ function allowed(name: string, allow: EnvAllowlist): boolean {
 export class Redactor {
   private readonly secrets: string[];
 
-  constructor(env: NodeJS.ProcessEnv) {
+  /** `named`: variables whose values are cut out whatever their names (an MCP server's `env:`). */
+  constructor(env: NodeJS.ProcessEnv, named: readonly string[] = []) {
+    const chosen = named.flatMap((name) => {
+      const value = env[name];
+      return value !== undefined && value.length >= MIN_SECRET_LENGTH ? [value] : [];
+    });
     // Longest first, so a secret that contains another is cut out whole.
-    this.secrets = secretValues(env);
+    this.secrets = [...new Set([...secretValues(env), ...chosen])].sort((a, b) => b.length - a.length);
   }
 
   text(text: string): string {

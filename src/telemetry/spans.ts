@@ -5,7 +5,8 @@
  * export) or a whole trace file (`loops trace --otlp`), it gives the same spans with the same ids:
  * OTLP ids are derived from the trace's own span ids, which are not hex.
  *
- * Prompt, reply and tool content is exported only when the loop opts in (`telemetry: { content: true }`).
+ * Prompt, reply and tool content (and the output a failed command's reason quotes) is exported only
+ * when the loop opts in (`telemetry: { content: true }`).
  */
 import { createHash } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime } from '@opentelemetry/api';
@@ -162,7 +163,7 @@ export class SpanBuilder {
       case 'run.ended':
         this.set(this.runSpan || event.span, {
           'loops.outcome': event.outcome,
-          'loops.reason': event.reason,
+          'loops.reason': c ? event.reason : reasonWithoutOutput(event.reason),
           'loops.iterations': event.iterations,
           'loops.tool_calls': event.toolCalls,
           'loops.usd': event.spend.usd,
@@ -242,6 +243,16 @@ export class SpanBuilder {
       },
     ];
   }
+}
+
+/**
+ * A run's reason without what a command printed: a failed setup's reason ends with its output's tail,
+ * a server's start failure with its stderr, on the lines after the first. Content, so exported only
+ * when the loop opts in; the first line (what failed, and how) is the reason itself.
+ */
+export function reasonWithoutOutput(reason: string): string {
+  const [first = ''] = reason.split('\n', 1);
+  return first === reason ? reason : first.replace(/:\s*$/, '');
 }
 
 /** Graders share their iteration's span in the trace; each gets a span of its own here. */

@@ -132,6 +132,18 @@ describe('write: and mcp: rules', () => {
     expect(matchCall(rules, { id: 'm', name: 'mcp__github__list_issues', input: {} })).toBeUndefined();
   });
 
+  it("matches by the server's own tool name when the call's name was shortened for the model", () => {
+    const call = { id: 'm', name: 'mcp__fs__files_delete_1f66796c', input: {} };
+    expect(matchCall(parseRules(['mcp:fs/files.delete']), call)).toBeUndefined();
+    const origin = { server: 'fs', tool: 'files.delete' };
+    expect(matchCall(parseRules(['mcp:fs/files.delete']), call, origin)?.matched).toBe('fs/files.delete');
+    expect(matchCall(parseRules(['mcp:fs/files.*']), call, origin)).toBeDefined();
+    expect(matchCall(parseRules(['mcp:fs/files_delete*']), call, origin)).toBeUndefined();
+    // A tool's own name may hold a slash; the server's cannot.
+    const slashed = { server: 'fs', tool: 'files/delete' };
+    expect(matchCall(parseRules(['mcp:fs/files/delete']), call, slashed)?.matched).toBe('fs/files/delete');
+  });
+
   it('refuses a rule with no kind, an unknown kind, no pattern, or an mcp rule without a tool', () => {
     for (const bad of ['git push*', 'exec:git push', 'run:', 'mcp:github'])
       expect(parseRule(bad, 0)).toMatchObject({ ok: false });

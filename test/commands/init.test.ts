@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,13 +66,45 @@ describe('loops init', () => {
     expect(wf.jobs.run.strategy.matrix.loop).toEqual(['fix-tests']);
     expect(wf.jobs.run.concurrency.group).toBe('loops-${{ matrix.loop }}');
     expect(wf.jobs.run['timeout-minutes']).toBe(60);
-    expect(text).toContain('${{ secrets.ANTHROPIC_API_KEY }}');
+    expect(runEnv(text)).toEqual({ ANTHROPIC_API_KEY: '${{ secrets.ANTHROPIC_API_KEY }}' });
     expect(text).toContain('LOOPS_SOURCE');
 
     await writeFile(file, 'mine\n');
     const again = await runCli(['init', '--github'], { scratch, cwd: repo });
     expect(again.stdout).toContain('kept .github/workflows/loops.yml');
     expect(await readFile(file, 'utf8')).toBe('mine\n');
+  });
+
+  it("takes the secrets from the loops' providers and servers: --provider openai needs OPENAI_API_KEY", async () => {
+    const result = await runCli(['init', '--github', '--provider', 'openai'], { scratch, cwd: repo });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('add the secret OPENAI_API_KEY;');
+    const text = await readFile(join(repo, '.github/workflows/loops.yml'), 'utf8');
+    expect(validateWorkflow(text).errors).toEqual([]);
+    expect(runEnv(text)).toEqual({ OPENAI_API_KEY: '${{ secrets.OPENAI_API_KEY }}' });
+  });
+
+  it('gives each existing loop the keys its provider reads and the variables its MCP servers name', async () => {
+    const loop = async (name: string, agent: string) => {
+      await mkdir(join(repo, 'loops', name), { recursive: true });
+      await writeFile(
+        join(repo, 'loops', name, 'LOOP.md'),
+        `---\nname: ${name}\nagent: ${agent}\nverify: [{ command: "true" }]\n---\nWork.\n`,
+      );
+    };
+    await loop('a', '{ provider: codex }');
+    await loop(
+      'b',
+      '{ provider: claude-code, mcp: [{ name: gh, command: gh-server, env: [GITHUB_TOKEN] }] }',
+    );
+    await loop('c', '{ provider: command, command: [my-agent] }');
+    await loop('d', '{ provider: nope }');
+    const result = await runCli(['init', '--github'], { scratch, cwd: repo });
+    expect(result.stdout).toContain('add the secrets ANTHROPIC_API_KEY, GITHUB_TOKEN, OPENAI_API_KEY;');
+    expect(result.stdout).toContain('d did not validate, so the secrets it needs are not in it');
+    const text = await readFile(join(repo, '.github/workflows/loops.yml'), 'utf8');
+    expect(validateWorkflow(text).errors).toEqual([]);
+    expect(Object.keys(runEnv(text) ?? {})).toEqual(['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'OPENAI_API_KEY']);
   });
 
   it('runs loops from the dependencies when the repository has it as one', async () => {
@@ -105,8 +137,11 @@ describe('the workflow template', () => {
       loops: ['a', 'b-c', 'd'],
       cron: '*/30 * * * *',
       install: 'global',
+      secrets: [],
     });
     expect(validateWorkflow(text).errors).toEqual([]);
+    // Loops that need no key (scripted, command) get no env block at all.
+    expect(runEnv(text)).toBeUndefined();
     expect(
       (parse(text) as { jobs: { run: { strategy: { matrix: { loop: string[] } } } } }).jobs.run.strategy
         .matrix.loop,
@@ -114,15 +149,23 @@ describe('the workflow template', () => {
   });
 
   it('is caught by the validator when broken, so the check above can fail', () => {
-    const broken = githubWorkflow({ ...DEFAULT_WORKFLOW, loops: ['a'], install: 'npx' }).replace(
-      'runs-on: ubuntu-latest',
-      'runs-on: [',
-    );
+    const good = githubWorkflow({
+      ...DEFAULT_WORKFLOW,
+      loops: ['a'],
+      install: 'npx',
+      secrets: ['OPENAI_API_KEY'],
+    });
+    const broken = good.replace('runs-on: ubuntu-latest', 'runs-on: [');
     expect(validateWorkflow(broken).errors.length).toBeGreaterThan(0);
-    const wrongKey = githubWorkflow({ ...DEFAULT_WORKFLOW, loops: ['a'], install: 'npx' }).replace(
-      'timeout-minutes',
-      'timeout-minute',
-    );
+    const wrongKey = good.replace('timeout-minutes', 'timeout-minute');
     expect(validateWorkflow(wrongKey).errors.length).toBeGreaterThan(0);
   });
 });
+
+/** The env of the step that runs the loop. */
+function runEnv(text: string): Record<string, string> | undefined {
+  const wf = parse(text) as {
+    jobs: { run: { steps: Array<{ run?: string; env?: Record<string, string> }> } };
+  };
+  return wf.jobs.run.steps.find((step) => step.run?.includes(' run "'))?.env;
+}

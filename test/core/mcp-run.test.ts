@@ -7,6 +7,7 @@ import { readTrace } from '../../src/state/trace.js';
 import { fileURLToPath } from 'node:url';
 import { makeRepo, type TestRepo } from './helpers.js';
 import { makeCliFixture } from '../models/cli-fixture.js';
+import { mcpToolName } from '../../src/tools/mcp/names.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = join(
@@ -84,6 +85,23 @@ describe('a run with an MCP connector', () => {
     // All its tools are read-only or hinted not destructive: none asks.
     expect(events.some((e) => e.type === 'run.error' && e.kind === 'approval.hinted')).toBe(false);
     expect(events.some((e) => e.type === 'approval.requested')).toBe(false);
+    // Closed by loops at the run's end: that is no news.
+    expect(events.some((e) => e.type === 'run.error' && e.kind === 'connector')).toBe(false);
+  });
+
+  it('says at once, in a run.error naming it with its stderr, that a server died mid-run', async () => {
+    await repo.addLoop(
+      'ask-server',
+      loop(`{ name: mine, command: node, args: ["${MINE}"], approve: never }`),
+      'turns:\n  - text: Crashing it.\n    tool_calls:\n      - { name: mcp__mine__crash, input: {} }\n  - text: Done.\n',
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    const events = await readTrace(result.tracePath);
+    const died = events.flatMap((e) => (e.type === 'run.error' && e.kind === 'connector' ? [e.message] : []));
+    expect(died).toHaveLength(1);
+    expect(died[0]).toContain('MCP server "mine" stopped during the run');
+    expect(died[0]).toContain('crashy: going down');
   });
 
   it('counts MCP calls against the tool_calls cap', async () => {
@@ -158,6 +176,32 @@ describe('a run with an MCP connector', () => {
     expect(results.map((r) => [r.name, r.ok, r.output])).toEqual([
       ['mcp__mine__wipe', true, 'wiped (not really)'],
       ['mcp__mine__ok', true, 'ok'],
+    ]);
+  });
+
+  it("matches an mcp: rule on a tool's own name when the model sees it shortened (a dot in it)", async () => {
+    const shortened = mcpToolName('mine', 'records.export');
+    expect(shortened).toMatch(/^mcp__mine__records_export_[0-9a-f]{8}$/);
+    await repo.addLoop(
+      'ask-server',
+      loop(
+        `{ name: mine, command: node, args: ["${MINE}"], approve: never }`,
+        40,
+        '["mcp:mine/records.export"]',
+      ),
+      `turns:\n  - text: Exporting.\n    tool_calls:\n      - { name: ${shortened}, input: {} }\n      - { name: mcp__mine__ok, input: {} }\n  - text: Done.\n`,
+    );
+    supervisor = await Supervisor.open(repo.dir, { env: { PATH: process.env.PATH ?? '' }, maxRetries: 0 });
+    const result = await supervisor.start('ask-server');
+    const events = await readTrace(result.tracePath);
+    const asked = events.flatMap((e) => (e.type === 'approval.requested' ? [e] : []));
+    expect(asked.map((e) => [e.tool, e.rule, e.matched])).toEqual([
+      [shortened, 'mcp:mine/records.export', 'mine/records.export'],
+    ]);
+    const results = events.flatMap((e) => (e.type === 'tool.result' ? [e] : []));
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      [shortened, false],
+      ['mcp__mine__ok', true],
     ]);
   });
 

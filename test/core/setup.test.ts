@@ -4,6 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { readTrace } from '../../src/state/trace.js';
+import { findResumePoint } from '../../src/commands/resume.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { makeRepo, type TestRepo } from './helpers.js';
 
 let repo: TestRepo;
@@ -92,5 +95,49 @@ describe('workspace.setup', () => {
     const events = await readTrace(result.tracePath);
     expect(events.filter((e) => e.type === 'setup.started').length).toBe(2);
     expect(events.some((e) => e.type === 'model.request')).toBe(false);
+  });
+
+  it("runs a resumed run's setup on the base commit's files, never the agent's, then works on the agent's commit", async () => {
+    // The person's setup script; the agent rewrites it to reach the network (its own phase cannot).
+    await writeFile(join(repo.dir, 'prepare.js'), "console.log('person setup')\n");
+    const agents = `fetch('${url}').then(() => console.log('agent setup'))`;
+    const script = `turns:
+  - text: Reading, then rewriting the setup script.
+    tool_calls:
+      - { name: read_file, input: { path: prepare.js } }
+      - { name: write_file, input: { path: prepare.js, content: ${JSON.stringify(agents)} } }
+  - text: done
+`;
+    await repo.addLoop(
+      'prepared',
+      loopMd(['node prepare.js'], 'grep -rq --include=*.js fetch .').replace(
+        'iterations: 1',
+        'iterations: 2',
+      ),
+      script,
+    );
+    const first = await run();
+    expect(first.outcome).toBe('verified');
+    const record = supervisor?.runIndex.run('prepared', first.run);
+    if (!record || !supervisor) throw new Error('no record of the first run');
+    const point = await findResumePoint(repo.dir, supervisor.paths, record);
+    expect(point.commit).not.toBe(point.baseSha);
+
+    const resumed = await supervisor.start('prepared', 'resume', undefined, { resume: point });
+    const events = await readTrace(resumed.tracePath);
+    const note = events.find((e) => e.type === 'run.error' && e.kind === 'setup.base');
+    expect(note?.type === 'run.error' && note.message).toContain(
+      `workspace.setup runs on the files of the base commit ${point.baseSha.slice(0, 12)}`,
+    );
+    const setupResult = events.find((e) => e.type === 'setup.result');
+    expect(setupResult?.type === 'setup.result' && [setupResult.ok, setupResult.output.trim()]).toEqual([
+      true,
+      'person setup',
+    ]);
+    expect(hits).toBe(0);
+    // After setup the agent works on its own commit: it reads the script it wrote.
+    const read = events.find((e) => e.type === 'tool.result' && e.name === 'read_file');
+    expect(read?.type === 'tool.result' && read.output).toContain('agent setup');
+    expect(resumed.outcome).toBe('verified');
   });
 });

@@ -43,7 +43,7 @@ function options(extra: Partial<ConnectorOptions> = {}): ConnectorOptions {
   return {
     worktree: dir,
     baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-    sourceEnv: { SERVICE_TOKEN: 'tok-123', ANTHROPIC_API_KEY: 'sk-ant-secret' },
+    sourceEnv: { SERVICE_TOKEN: 'tok-12345678', ANTHROPIC_API_KEY: 'sk-ant-secret' },
     prepare: (spawn) => spawn,
     onLog: (server, text) => logs.push([server, text]),
     startTimeoutMs: 20_000,
@@ -93,7 +93,7 @@ describe('the reference filesystem server (stdio)', () => {
 });
 
 describe('the reference "everything" server', () => {
-  it('over stdio: passes a named variable from loops and nothing secret', async () => {
+  it('over stdio: passes a named variable from loops and nothing secret; its value never comes back', async () => {
     open = await Connectors.open(
       [{ name: 'every', command: 'node', args: [EVERYTHING, 'stdio'], env: ['SERVICE_TOKEN'] }],
       options(),
@@ -101,7 +101,9 @@ describe('the reference "everything" server', () => {
     const echo = await tool(open.tools, 'mcp__every__echo').execute({ message: 'hi' }, ctx());
     expect(echo).toEqual({ ok: true, output: 'Echo: hi' });
     const env = await tool(open.tools, 'mcp__every__get-env').execute({}, ctx());
-    expect(env.output).toContain('tok-123');
+    // The server has it (the name is there), but its value is cut out of the result the trace records.
+    expect(env.output).toMatch(/"SERVICE_TOKEN":\s*"\[redacted\]"/);
+    expect(env.output).not.toContain('tok-12345678');
     expect(env.output).not.toContain('sk-ant-secret');
   });
 
@@ -173,8 +175,12 @@ describe('servers that fail', () => {
     expect(String(err)).toContain('no config found');
   });
 
-  it('one that dies mid-call turns that call and later ones into errors naming it', async () => {
-    open = await Connectors.open([{ name: 'crashy', command: 'node', args: [CRASHY], env: [] }], options());
+  it('one that dies mid-call turns that call and later ones into errors naming it, and says so at once', async () => {
+    const exits: Array<[string, string]> = [];
+    open = await Connectors.open(
+      [{ name: 'crashy', command: 'node', args: [CRASHY], env: [] }],
+      options({ onExit: (server, message) => exits.push([server, message]) }),
+    );
     expect((await tool(open.tools, 'mcp__crashy__ok').execute({}, ctx())).output).toBe('ok');
     const died = await tool(open.tools, 'mcp__crashy__crash').execute({}, ctx());
     expect(died.ok).toBe(false);
@@ -183,6 +189,29 @@ describe('servers that fail', () => {
     expect(after.ok).toBe(false);
     expect(after.output).toContain('MCP server "crashy" is not running');
     expect(after.output).toContain('going down');
+    for (let i = 0; i < 200 && exits.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(exits).toHaveLength(1);
+    expect(exits[0]?.[0]).toBe('crashy');
+    expect(exits[0]?.[1]).toMatch(
+      /^MCP server "crashy" stopped during the run .*its tools fail from now on/s,
+    );
+    expect(exits[0]?.[1]).toContain('crashy: going down');
+  });
+
+  it("cuts a server's own variables out of its stderr and out of the errors that quote it", async () => {
+    open = await Connectors.open(
+      [{ name: 'crashy', command: 'node', args: [CRASHY], env: ['SERVICE_TOKEN'] }],
+      options(),
+    );
+    for (let i = 0; i < 200 && !logs.some(([, text]) => text.includes('using token')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const logged = logs.map(([, text]) => text).join('');
+    expect(logged).toContain('crashy: using token [redacted]');
+    expect(logged).not.toContain('tok-12345678');
+    const died = await tool(open.tools, 'mcp__crashy__crash').execute({}, ctx());
+    const after = await tool(open.tools, 'mcp__crashy__ok').execute({}, ctx());
+    expect(after.output).toContain('using token [redacted]');
+    expect(died.output + after.output).not.toContain('tok-12345678');
   });
 
   it('names the server that failed when an earlier one had started', async () => {

@@ -1,6 +1,8 @@
+import type { LoopDefinition, ProviderName } from '../../core/definition/schema.js';
+
 /**
  * The GitHub Actions workflow `loops init --github` writes: chosen loops on a schedule and on demand,
- * one job per loop (a matrix), never two runs of a loop at once, a timeout, the key from secrets, the
+ * one job per loop (a matrix), never two runs of a loop at once, a timeout, the keys from secrets, the
  * run's branch pushed so the work survives the runner, and state/ kept as an artifact.
  */
 
@@ -10,16 +12,36 @@ export interface WorkflowOptions {
   cron: string;
   /** How the job gets loops: `npx` when the repository has it as a dependency, else a global install. */
   install: 'npx' | 'global';
-  /** The secret the agent's key comes from. */
-  keySecret: string;
+  /** The secrets the job passes to loops under the same names: the providers' keys, servers' tokens. */
+  secrets: string[];
   timeoutMinutes: number;
 }
 
-export const DEFAULT_WORKFLOW: Omit<WorkflowOptions, 'loops' | 'install'> = {
+export const DEFAULT_WORKFLOW: Omit<WorkflowOptions, 'loops' | 'install' | 'secrets'> = {
   cron: '0 6 * * 1-5',
-  keySecret: 'ANTHROPIC_API_KEY',
   timeoutMinutes: 60,
 };
+
+/** The variable each provider's key is read from; none for those that need no key. */
+const PROVIDER_KEYS: Record<ProviderName, string | undefined> = {
+  anthropic: 'ANTHROPIC_API_KEY',
+  'claude-code': 'ANTHROPIC_API_KEY',
+  openai: 'OPENAI_API_KEY',
+  codex: 'OPENAI_API_KEY',
+  command: undefined,
+  scripted: undefined,
+};
+
+/** What the loops need from secrets: each provider's key and each MCP server's named variables. */
+export function secretsFor(definitions: readonly LoopDefinition[]): string[] {
+  const names = new Set<string>();
+  for (const def of definitions) {
+    const key = PROVIDER_KEYS[def.agent.provider];
+    if (key !== undefined) names.add(key);
+    for (const server of def.agent.mcp) for (const name of server.env) names.add(name);
+  }
+  return [...names].sort();
+}
 
 export function githubWorkflow(o: WorkflowOptions): string {
   const matrix = o.loops.map((l) => JSON.stringify(l)).join(', ');
@@ -82,9 +104,7 @@ jobs:
 ${install}
       - name: Run \${{ matrix.loop }}
         if: \${{ github.event_name != 'workflow_dispatch' || github.event.inputs.loop == '' || github.event.inputs.loop == matrix.loop }}
-        env:
-          ${o.keySecret}: \${{ secrets.${o.keySecret} }}
-        run: ${loops} run "\${{ matrix.loop }}" --json
+${secretsEnv(o.secrets)}        run: ${loops} run "\${{ matrix.loop }}" --json
       - name: Push the run branch for review
         if: \${{ always() }}
         run: |
@@ -97,4 +117,9 @@ ${install}
           path: state/
           if-no-files-found: ignore
 `;
+}
+
+function secretsEnv(secrets: readonly string[]): string {
+  if (secrets.length === 0) return '';
+  return `        env:\n${secrets.map((name) => `          ${name}: \${{ secrets.${name} }}\n`).join('')}`;
 }

@@ -10,7 +10,9 @@ import { PROVIDERS, type ProviderName } from '../../core/definition/schema.js';
 import { EXIT_BAD_DEFINITION } from '../../core/events.js';
 import { writeFileAtomic } from '../../state/atomic.js';
 import type { CommonOptions } from '../index.js';
-import { DEFAULT_WORKFLOW, githubWorkflow } from './github-workflow.js';
+import { loadLoop } from '../../core/definition/load.js';
+import type { LoopDefinition } from '../../core/definition/schema.js';
+import { DEFAULT_WORKFLOW, githubWorkflow, secretsFor } from './github-workflow.js';
 
 export const WORKFLOW_PATH = '.github/workflows/loops.yml';
 const IGNORED = ['.loops/'];
@@ -99,7 +101,16 @@ async function writeWorkflow(repo: string, loops: string[]): Promise<string> {
   const file = path.join(repo, WORKFLOW_PATH);
   await mkdir(path.dirname(file), { recursive: true });
   const install = (await hasLoopsDependency(repo)) ? 'npx' : 'global';
-  const text = githubWorkflow({ ...DEFAULT_WORKFLOW, loops, install });
+  // The secrets follow the loops' own providers and servers, so each reads the key it needs.
+  const definitions: LoopDefinition[] = [];
+  const unread: string[] = [];
+  for (const loop of loops) {
+    const loaded = await loadLoop(repo, loop);
+    if (loaded.ok) definitions.push(loaded.definition);
+    else unread.push(loop);
+  }
+  const secrets = secretsFor(definitions);
+  const text = githubWorkflow({ ...DEFAULT_WORKFLOW, loops, install, secrets });
   try {
     await writeFile(file, text, { flag: 'wx' });
   } catch (err) {
@@ -110,7 +121,16 @@ async function writeWorkflow(repo: string, loops: string[]): Promise<string> {
     install === 'npx'
       ? 'it runs loops from your dependencies (npm ci)'
       : 'set the repository variable LOOPS_SOURCE to the git URL to install loops from';
-  return `created ${WORKFLOW_PATH} (${loops.join(', ')}, weekdays 06:00 UTC; add the secret ${DEFAULT_WORKFLOW.keySecret}; ${how})`;
+  const add =
+    secrets.length === 0
+      ? 'no secrets needed'
+      : `add the secret${secrets.length > 1 ? 's' : ''} ${secrets.join(', ')}`;
+  const unknown =
+    unread.length === 0
+      ? ''
+      : `; ${unread.join(', ')} did not validate, so the secrets ${unread.length > 1 ? 'they need' : 'it needs'} ` +
+        'are not in it: run loops validate, then add them to the Run step';
+  return `created ${WORKFLOW_PATH} (${loops.join(', ')}, weekdays 06:00 UTC; ${add}; ${how}${unknown})`;
 }
 
 async function hasLoopsDependency(repo: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import type { ToolCallRecord } from '../events.js';
 import type { Emitter } from '../run/emitter.js';
 import type { RunControl } from '../run/control.js';
 import type { HintedTool } from './hints.js';
-import { matchCall } from './match.js';
+import { matchCall, type McpOrigin } from './match.js';
 import { parseRules, type ApprovalRule } from './rules.js';
 
 /** What the agent turn does with a call. */
@@ -33,6 +33,8 @@ export class ApprovalGate {
   private readonly waiting = new Map<string, Waiting>();
   /** Connector tools that ask by their server's hints (hints.ts), by the name the model calls. */
   private readonly hinted = new Map<string, HintedTool>();
+  /** Every connector tool's own server and tool names, by the name the model calls, for `mcp:` rules. */
+  private readonly origins = new Map<string, McpOrigin>();
   private asked = 0;
 
   constructor(
@@ -60,6 +62,11 @@ export class ApprovalGate {
     for (const t of tools) this.hinted.set(t.name, t);
   }
 
+  /** The connector tools of the run, once their servers have started: `mcp:` rules match their own names. */
+  addConnectorTools(tools: ReadonlyArray<{ name: string } & McpOrigin>): void {
+    for (const t of tools) this.origins.set(t.name, { server: t.server, tool: t.tool });
+  }
+
   /** The calls waiting for a person now. */
   pending(): PendingApproval[] {
     return [...this.waiting.values()].map((w) => w.pending);
@@ -76,7 +83,7 @@ export class ApprovalGate {
   /** Decides one call at its safe point; emits approval.requested and approval.resolved around a wait. */
   async check(call: ToolCallRecord, emitter: Emitter, control: RunControl): Promise<ToolVerdict> {
     // A rule the loop wrote wins over a hint (it names itself in the events); a hint asks otherwise.
-    const ruled = matchCall(this.rules, call);
+    const ruled = matchCall(this.rules, call, this.origins.get(call.name));
     const hint = ruled ? undefined : this.hinted.get(call.name);
     const match = ruled
       ? { rule: ruled.rule.raw, matched: ruled.matched, why: `rule ${ruled.rule.raw}` }

@@ -13,8 +13,23 @@ export interface RuleMatch {
 /** Tools that write a file named by their `path` argument. */
 const WRITE_TOOLS = new Set(['write_file', 'edit_file']);
 
-export function matchCall(rules: readonly ApprovalRule[], call: ToolCallRecord): RuleMatch | undefined {
-  for (const candidate of candidatesFor(call)) {
+/** A connector tool's own names, as its server gives them (before any shortening for the model). */
+export interface McpOrigin {
+  server: string;
+  tool: string;
+}
+
+/**
+ * `origin` is the connector tool the call's name stands for, when the caller knows it: a tool whose
+ * name the model could not take as it is (a dot, a slash, over 64 characters) reaches the model under
+ * a shortened name with a hash (tools/mcp/names.ts), and an `mcp:` rule names it as its server does.
+ */
+export function matchCall(
+  rules: readonly ApprovalRule[],
+  call: ToolCallRecord,
+  origin?: McpOrigin,
+): RuleMatch | undefined {
+  for (const candidate of candidatesFor(call, origin)) {
     const rule = rules.find(
       (r) =>
         r.kind === candidate.kind &&
@@ -33,7 +48,8 @@ interface Candidate {
 }
 
 /** Everything in a call that a rule can match, most specific first. */
-export function candidatesFor(call: ToolCallRecord): Candidate[] {
+export function candidatesFor(call: ToolCallRecord, origin?: McpOrigin): Candidate[] {
+  if (origin) return [{ kind: 'mcp', text: `${origin.server}/${origin.tool}` }];
   const input = isRecord(call.input) ? call.input : {};
   if (call.name === 'run') {
     const command = typeof input['command'] === 'string' ? input['command'] : '';
@@ -94,7 +110,10 @@ function baseName(word: string): string {
   return word.split('/').pop() ?? word;
 }
 
-/** Connector tools are named `mcp__SERVER__TOOL` (or `SERVER/TOOL`); rules write them SERVER/TOOL. */
+/**
+ * Without an origin: connector tools are named `mcp__SERVER__TOOL` (or `SERVER/TOOL`); rules write them
+ * SERVER/TOOL. Right only for names that were not shortened, so the gate passes the origin it knows.
+ */
 function mcpName(name: string): string | undefined {
   const dunder = /^mcp__([^_].*?)__(.+)$/.exec(name);
   if (dunder) return `${dunder[1]}/${dunder[2]}`;

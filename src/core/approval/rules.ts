@@ -2,7 +2,7 @@
  * `approve:` rules: which tool calls wait for a person. Three kinds, written `KIND:PATTERN`:
  *   run:PATTERN       a shell command (the `run` tool), matched against each simple command in it
  *   write:GLOB        a file the agent writes through write_file or edit_file
- *   mcp:SERVER/TOOL   a connector's tool
+ *   mcp:SERVER/TOOL   a connector's tool, by the names its server gives (not the model-facing name)
  * In every pattern `*` matches any text, `/` included, and `?` one character.
  */
 import picomatch from 'picomatch';
@@ -42,7 +42,8 @@ export function parseRule(raw: string, index: number): RuleParse {
   }
   const kind = prefix as RuleKind;
   if (pattern === '') return { ok: false, message: `"${raw}" has no pattern after "${kind}:"` };
-  if (kind === 'mcp' && !/^[^/]+\/[^/]+$/.test(pattern)) {
+  // A server's name has no slash (schema.ts); a tool's own name may (`files/delete`).
+  if (kind === 'mcp' && !/^[^/]+\/.+$/.test(pattern)) {
     return { ok: false, message: `"${raw}": an mcp rule names SERVER/TOOL, e.g. "mcp:github/create_issue"` };
   }
   const rule = {

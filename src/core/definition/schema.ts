@@ -15,6 +15,7 @@ import {
   regexProblem,
   urlSchemeProblem,
 } from './checks.js';
+import { HEADER_NAME, headerProblems } from '../../tools/mcp/headers.js';
 
 export const TOOL_NAMES = ['read_file', 'write_file', 'edit_file', 'list_files', 'search', 'run'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -86,16 +87,30 @@ export const mcpServerSchema = z
       .url()
       .refine((u) => /^https?:\/\//.test(u), 'use an http:// or https:// URL')
       .optional(),
-    /** Variables passed from loops' own environment by name (a token, say); never values in LOOP.md. */
+    /**
+     * Variables passed from loops' own environment by name (a token, say); never values in LOOP.md. A
+     * stdio server gets them in its environment, an HTTP one only through `headers`.
+     */
     env: z.array(envName).prefault([]),
+    /** HTTP headers for a url server; `${NAME}` in a value is a variable listed in `env` (headers.ts). */
+    headers: z
+      .record(z.string().regex(HEADER_NAME, 'an HTTP header name, like Authorization'), z.string())
+      .optional(),
     /**
      * Which of its tools ask a person before each call (core/approval/hints.ts): `hinted` (those its
      * hints say may be destructive), `always` (all), `never` (none; `approve:` rules still ask).
      */
     approve: z.enum(['hinted', 'always', 'never']).prefault('hinted'),
   })
-  .refine((s) => (s.command === undefined) !== (s.url === undefined), {
-    message: 'give a server either a command (stdio) or a url (streamable HTTP)',
+  .superRefine((s, ctx) => {
+    if ((s.command === undefined) === (s.url === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give a server either a command (stdio) or a url (streamable HTTP)',
+      });
+      return;
+    }
+    for (const p of headerProblems(s)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   });
 
 export const agentSchema = z.strictObject({

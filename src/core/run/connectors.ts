@@ -55,6 +55,8 @@ export async function openRunConnectors(
     sourceEnv: env,
     // A stdio server is code the loop runs on the agent's behalf: it is confined like the agent's shell.
     prepare: (spawn) => sandbox.prepareCommand({ ...spawn, profile: 'agent' }),
+    // A server that dies mid-run is news at once, with what its stderr said last, not at its next call.
+    onExit: (_server, message) => emitter.emit({ type: 'run.error', kind: 'connector', message }),
     onLog: (server, text) => {
       const trimmed = text.trimEnd();
       if (trimmed) emitter.emit({ type: 'connector.log', server, text: trimmed.slice(0, LOG_CHARS) });
@@ -64,6 +66,11 @@ export async function openRunConnectors(
   const policies = new Map(def.agent.mcp.map((s) => [s.name, s.approve]));
   const asking = toolsThatAsk(connectors.tools, (server) => policies.get(server) ?? 'hinted');
   gate?.addHinted(asking);
+  gate?.addConnectorTools(
+    connectors.tools.flatMap((t) =>
+      t.mcp ? [{ name: t.spec.name, server: t.mcp.server, tool: t.mcp.tool }] : [],
+    ),
+  );
   for (const server of def.agent.mcp) {
     const tools = asking.filter((t) => t.server === server.name).map((t) => t.tool);
     if (tools.length === 0) continue;

@@ -25,6 +25,7 @@ import type { Emitter } from './emitter.js';
 import { keepMemoryAtStart, MemoryKeeper } from './memory-keeper.js';
 import { openRunConnectors } from './connectors.js';
 import { runSetup } from './setup.js';
+import { cliAgentNotes } from '../../models/cli-notes.js';
 
 /** One workspace.setup command may take this long (an install on a cold cache included). */
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -119,6 +120,10 @@ export class Iterations {
       notes: '',
     }));
     this.feedback = this.memory.view.lastFeedback;
+    // What validate says of a setting the agent ignores (Codex and OPENAI_BASE_URL), said where runs are
+    // watched. Not 'provider.*': the error tracker counts those kinds as the provider's errors.
+    for (const message of cliAgentNotes(def, this.deps.env ?? process.env))
+      this.emitter.emit({ type: 'run.error', kind: 'agent.setting', message });
     await runSetup({
       definition: def,
       worktree: this.worktree.path,
@@ -127,6 +132,11 @@ export class Iterations {
       env: this.deps.env ?? process.env,
       signal: AbortSignal.any([this.deps.control.stopSignal, this.budget.deadline.signal]),
       timeoutMs: () => Math.max(1, Math.min(SETUP_TIMEOUT_MS, this.budget.deadline.remainingMs())),
+      checkout: {
+        baseSha: this.worktree.baseSha,
+        head: () => this.deps.worktrees.headSha(this.worktree.path),
+        resetHard: (sha) => this.deps.worktrees.resetHard(this.worktree.path, sha),
+      },
     });
     const connectors = await openRunConnectors(
       def,

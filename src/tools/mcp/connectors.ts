@@ -11,6 +11,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Readable } from 'node:stream';
 import type { Tool, ToolContext, ToolResult } from '../types.js';
 import { mcpToolName } from './names.js';
+import { expandHeaders } from './headers.js';
+import { Redactor } from '../../models/cli-env.js';
 
 export interface McpServerConfig {
   name: string;
@@ -21,6 +23,8 @@ export interface McpServerConfig {
   url?: string;
   /** Names of variables passed from loops' own environment (a server's token, say); never values. */
   env: string[];
+  /** streamable HTTP: headers sent with every request, `${NAME}` naming a variable of `env` (headers.ts). */
+  headers?: Record<string, string> | undefined;
   /** Which tools ask a person (core/approval/hints.ts); hinted when absent. */
   approve?: 'hinted' | 'always' | 'never';
 }
@@ -42,6 +46,8 @@ export interface ConnectorOptions {
   /** Wraps a stdio server's command in the sandbox; identity when there is none. */
   prepare: (spawn: Spawn) => Spawn;
   onLog: (server: string, text: string) => void;
+  /** A server that had started went away before the run closed it: said at once, not at its next call. */
+  onExit?: (server: string, message: string) => void;
   /** Milliseconds a server has to start and list its tools. */
   startTimeoutMs?: number;
 }
@@ -55,6 +61,14 @@ interface Connection {
   client: Client;
   exited?: string;
   stderrTail: string;
+  /** Cuts loops' secrets and the server's own variables out of what it says, before the trace has it. */
+  redactor: Redactor;
+  /** Its tools were listed: from then on, its going away is news (before, the start fails instead). */
+  started: boolean;
+  /** loops is closing it: its going away is expected. */
+  closing: boolean;
+  /** Settles once its stderr has been read to the end (at once for an HTTP server). */
+  stderrDone: Promise<void>;
 }
 
 const STDERR_TAIL = 2_000;
@@ -73,9 +87,10 @@ export class Connectors {
         const connection = await connect(config, options);
         connections.push(connection);
         tools.push(...(await listTools(connection, options.startTimeoutMs ?? 30_000)));
+        connection.started = true;
       }
     } catch (err) {
-      await Promise.allSettled(connections.map((c) => c.client.close()));
+      await closeAll(connections);
       throw err;
     }
     return new Connectors(connections, tools);
@@ -91,25 +106,46 @@ export class Connectors {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.connections.map((c) => c.client.close()));
+    await closeAll(this.connections);
   }
+}
+
+async function closeAll(connections: readonly Connection[]): Promise<void> {
+  for (const c of connections) c.closing = true;
+  await Promise.allSettled(connections.map((c) => c.client.close()));
 }
 
 async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Connection> {
   const env = { ...o.baseEnv };
+  const named: Record<string, string> = {};
   for (const name of config.env) {
     const value = o.sourceEnv[name];
     if (value === undefined)
       throw new McpError(`MCP server "${config.name}" needs ${name}, which is not set in loops' environment`);
-    env[name] = value;
+    named[name] = value;
   }
   const client = new Client({ name: 'loops', version: '1' });
-  const connection: Connection = { config, client, stderrTail: '' };
+  const connection: Connection = {
+    config,
+    client,
+    stderrTail: '',
+    redactor: new Redactor(o.sourceEnv, config.env),
+    started: false,
+    closing: false,
+    stderrDone: Promise.resolve(),
+  };
   let transport;
   if (config.url) {
-    transport = new StreamableHTTPClientTransport(new URL(config.url));
+    // An HTTP server gets loops' variables only through its headers, never an environment.
+    const headers = expandHeaders(config.headers ?? {}, named);
+    transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
   } else if (config.command) {
-    const spawn = o.prepare({ file: config.command, args: [...config.args], cwd: o.worktree, env });
+    const spawn = o.prepare({
+      file: config.command,
+      args: [...config.args],
+      cwd: o.worktree,
+      env: { ...env, ...named },
+    });
     const stdio = new StdioClientTransport({
       command: spawn.file,
       args: spawn.args,
@@ -119,9 +155,29 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
     });
     const stderr = stdio.stderr as Readable | null;
     stderr?.setEncoding('utf8');
+    // Whole lines to the log, so a secret split across two chunks is still recognised and cut out.
+    let partial = '';
+    const log = (text: string) => {
+      if (text) o.onLog(config.name, connection.redactor.text(text));
+    };
     stderr?.on('data', (chunk: string) => {
       connection.stderrTail = (connection.stderrTail + chunk).slice(-STDERR_TAIL);
-      o.onLog(config.name, chunk);
+      partial += chunk;
+      const end = partial.lastIndexOf('\n');
+      if (end >= 0 || partial.length > STDERR_TAIL) {
+        const upTo = end >= 0 ? end + 1 : partial.length;
+        log(partial.slice(0, upTo));
+        partial = partial.slice(upTo);
+      }
+    });
+    connection.stderrDone = new Promise<void>((resolve) => {
+      stderr?.on('end', () => {
+        log(partial);
+        partial = '';
+        resolve();
+      });
+      stderr?.on('close', resolve);
+      if (!stderr) resolve();
     });
     transport = stdio;
   } else {
@@ -129,6 +185,16 @@ async function connect(config: McpServerConfig, o: ConnectorOptions): Promise<Co
   }
   transport.onclose = () => {
     connection.exited ??= 'the server closed the connection';
+    if (connection.closing || !connection.started) return;
+    // The process has exited; what it said last is read to the end before the news names it.
+    void connection.stderrDone.then(() => {
+      if (connection.closing) return;
+      o.onExit?.(
+        config.name,
+        `MCP server "${config.name}" stopped during the run (${connection.exited}); its tools fail from ` +
+          `now on${tail(connection)}`,
+      );
+    });
   };
   try {
     await withTimeout(
@@ -186,6 +252,17 @@ async function callTool(
   input: unknown,
   ctx: ToolContext,
 ): Promise<ToolResult> {
+  const result = await callToolRaw(connection, tool, input, ctx);
+  // A server given a token may echo it (an error quoting its config, say): neither model nor trace gets it.
+  return { ...result, output: connection.redactor.text(result.output) };
+}
+
+async function callToolRaw(
+  connection: Connection,
+  tool: string,
+  input: unknown,
+  ctx: ToolContext,
+): Promise<ToolResult> {
   const server = connection.config.name;
   if (connection.exited)
     return {
@@ -204,7 +281,11 @@ async function callTool(
     const text = contentText(result.content);
     return {
       ok: result.isError !== true,
-      output: cap(text || (result.isError ? 'the tool failed' : '(no output)'), ctx.outputCap),
+      // Redacted before the cap, so a cut never leaves half a secret.
+      output: cap(
+        connection.redactor.text(text || (result.isError ? 'the tool failed' : '(no output)')),
+        ctx.outputCap,
+      ),
     };
   } catch (err) {
     const gone = connection.exited ? ` (${connection.exited})` : '';
@@ -235,7 +316,7 @@ function cap(text: string, limit: number): string {
 }
 
 function tail(connection: Connection): string {
-  const t = connection.stderrTail.trim();
+  const t = connection.redactor.text(connection.stderrTail).trim();
   return t ? `\nits stderr ended with:\n${t.slice(-500)}` : '';
 }
 

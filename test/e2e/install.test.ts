@@ -94,4 +94,23 @@ describe('installed from a packed tarball into a fresh project', () => {
     expect(list.stdout).toContain('fix-tests');
     expect(list.stdout).toContain('docs-check');
   });
+
+  it('writes the GitHub workflow with init --github', async () => {
+    const repo = join(scratch, 'ci-repo');
+    await execa('git', ['init', '-q', repo]);
+    const init = await loops(['init', '--github'], repo);
+    expect(init.exitCode).toBe(0);
+    const workflow = await readFile(join(repo, '.github', 'workflows', 'loops.yml'), 'utf8');
+    expect(workflow).toContain('workflow_dispatch');
+    expect(workflow).toMatch(/run "\$\{\{ matrix.loop \}\}" --json/);
+    expect(workflow).toContain('fix-tests');
+  });
+
+  it('runs the offline demo end to end from the installed package: real worktrees, graders, outcomes', async () => {
+    const demo = await loops(['demo', '--headless'], scratch);
+    expect(demo.stdout).toMatch(/^fix-tests: verified: /m);
+    expect(demo.stdout).toMatch(/^add-changelog: verified: /m);
+    expect(demo.stdout).toMatch(/^tidy-comments: budget: /m);
+    expect(demo.exitCode).toBe(0);
+  }, 120_000);
 });

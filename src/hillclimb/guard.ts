@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import { splitFrontMatter } from '../core/definition/front-matter.js';
 import { protectedPaths } from '../core/verify/protect.js';
+import { commandProtects } from '../core/verify/grader-inputs.js';
 
 export type GuardResult = { ok: true; before: string; after: string } | { ok: false; reason: string };
 
@@ -104,11 +105,26 @@ function stripPrefix(name: string): string {
   return name.replace(/^[ab]\//, '').replace(/\t.*$/, '');
 }
 
-/** Files the graders read (their `protect:` globs and the scripts their commands run); not the harness itself. */
+/**
+ * Files the graders read: what a loop's graders name themselves (their `protect:` globs and the scripts
+ * their commands run), whichever files those are, a skill included. protectedPaths also guards the
+ * loop's LOOP.md and rubric from the agent by default; those built-in defaults are the harness a
+ * proposal changes, so they alone are left out (a grader naming one of them still protects it).
+ */
 async function graderInputs(def: LoopDefinition, repoRoot: string): Promise<string[]> {
-  const harness = new Set(harnessFiles(def));
+  const named: string[] = [];
+  for (const grader of def.verify) {
+    named.push(...grader.protect);
+    if ('command' in grader) named.push(...(await commandProtects(grader.command, repoRoot)));
+    if ('metric' in grader) named.push(...(await commandProtects(grader.metric.command, repoRoot)));
+  }
+  const loopDir = `loops/${def.name}`;
+  const defaults = new Set([`${loopDir}/LOOP.md`, `${loopDir}/RUBRIC.md`, def.rubric?.path]);
+  for (const grader of def.verify) {
+    if ('rubric' in grader) defaults.add(path.posix.normalize(`${loopDir}/${grader.rubric}`));
+  }
   const all = await protectedPaths(def, repoRoot);
-  return all.filter((glob) => !harness.has(glob) && glob !== `loops/${def.name}/RUBRIC.md`);
+  return [...new Set([...named, ...all.filter((glob) => !defaults.has(glob))])];
 }
 
 /**

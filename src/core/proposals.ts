@@ -6,6 +6,15 @@
  */
 export type ProposalStatus = 'pending' | 'accepted' | 'rejected' | 'regressed' | 'superseded';
 
+/**
+ * What is put in front of a person: pending proposals and the accepted ones (what changed the harness).
+ * A regressed one measured no gain, a rejected or superseded one is decided: kept on disk, listed
+ * only when asked for every status (`loops review --list --all`).
+ */
+export function shownToPerson(p: { status: ProposalStatus }): boolean {
+  return p.status === 'pending' || p.status === 'accepted';
+}
+
 /** A group of like failures across recent runs, with the trace lines that show them. */
 export interface FailureSignature {
   /** A stable key: kind plus what failed (criterion, test, tool, error class...). */
@@ -67,8 +76,11 @@ export type ProposalAnswer = { ok: true; detail: string; commit?: string } | { o
 
 /** What a screen (or `loops review`) does with proposals; implemented by src/hillclimb/. */
 export interface ProposalsPort {
-  /** Pending proposals first, newest first; all loops when `loop` is absent. */
-  list(loop?: string): Promise<ProposalView[]>;
+  /**
+   * Pending proposals first, newest first; all loops when `loop` is absent. Only those shownToPerson
+   * unless `all` is set (regressed, rejected and superseded ones too).
+   */
+  list(loop?: string, options?: { all?: boolean }): Promise<ProposalView[]>;
   /** Applies the diff and commits it on the repository's current branch, with a message citing it. */
   accept(id: string, options?: { diff?: string }): Promise<ProposalAnswer>;
   /** Rejects it; the reason is kept and shown to the analyst next time, so it is never proposed again. */

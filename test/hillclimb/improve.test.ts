@@ -6,7 +6,8 @@
  */
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { review } from '../../src/commands/review.js';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { improve } from '../../src/hillclimb/improve.js';
 import { openProposals } from '../../src/hillclimb/port.js';
@@ -25,6 +26,29 @@ afterEach(async () => {
 function reasonOf(answer: { ok: true } | { ok: false; reason: string }): string {
   if (answer.ok) throw new Error('expected a refusal');
   return answer.reason;
+}
+
+/** What `loops review --list [--all]` prints, in this process. */
+async function reviewList(dir: string, all: boolean): Promise<string> {
+  const chunks: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await review([], {
+      repo: dir,
+      headless: true,
+      json: false,
+      provider: undefined,
+      list: true,
+      all,
+    });
+    expect(code).toBe(0);
+  } finally {
+    write.mockRestore();
+  }
+  return chunks.join('');
 }
 
 async function runLoop(dir: string, loop: string): Promise<string> {
@@ -119,7 +143,8 @@ describe('loops improve on the demo loop tidy-comments', () => {
 
     const again = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
     expect(reasonOf(again)).toContain('a person already rejected this change');
-    expect((await port.list('tidy-comments')).map((v) => v.status)).toEqual(['rejected']);
+    expect((await port.list('tidy-comments', { all: true })).map((v) => v.status)).toEqual(['rejected']);
+    expect(await port.list('tidy-comments')).toEqual([]);
   });
 
   it('supersedes a pending proposal whose file was edited, and refuses to accept it', async () => {
@@ -129,7 +154,8 @@ describe('loops improve on the demo loop tidy-comments', () => {
     if (!made.ok) throw new Error(made.reason);
     await appendFile(join(repo.dir, 'loops/tidy-comments/SKILL.md'), '3. Keep the file formatted.\n');
     const port = openProposals(repo.dir);
-    const [view] = await port.list();
+    expect(await port.list()).toEqual([]);
+    const [view] = await port.list(undefined, { all: true });
     expect(view?.status).toBe('superseded');
     expect(view?.reason).toContain('changed since');
     expect(await port.accept(made.proposal.id)).toMatchObject({ ok: false });
@@ -218,7 +244,13 @@ describe('a proposal that hurts', () => {
     expect(result.proposal.status).toBe('regressed');
     expect(result.proposal.effect).toBe('verified 1/2 → 0/2, 1 task lost: no measured gain');
     const port = openProposals(repo.dir);
-    expect((await port.list('hurt')).map((v) => v.status)).toEqual(['regressed']);
+    // Not in front of a person: neither the pane's list nor `loops review`, unless every status is asked for.
+    expect(await port.list('hurt')).toEqual([]);
+    expect((await port.list('hurt', { all: true })).map((v) => v.status)).toEqual(['regressed']);
+    expect(await reviewList(repo.dir, false)).toContain(
+      '1 regressed, rejected or superseded (--all lists them)',
+    );
+    expect(await reviewList(repo.dir, true)).toContain(`${result.proposal.id}  regressed`);
     expect(await port.accept(result.proposal.id)).toMatchObject({ ok: false });
     // And it is not made again: the evaluation already found no gain in it.
     const again = await improve({ repoRoot: repo.dir, loop: 'hurt', env: {} });

@@ -15,6 +15,21 @@ export function shownToPerson(p: { status: ProposalStatus }): boolean {
   return p.status === 'pending' || p.status === 'accepted';
 }
 
+/**
+ * Hill-climbing's spend is recorded in the loop's ledger under pseudo-runs, never counted as runs of
+ * the loop: `improve-<proposal>` holds the analyst's calls, `improve-<proposal>-eval` every call of
+ * the evaluation's re-runs.
+ */
+export function hillclimbRunId(proposal: string, part: 'analyst' | 'evaluation'): string {
+  return part === 'analyst' ? `improve-${proposal}` : `improve-${proposal}-eval`;
+}
+
+/** Which part of hill-climbing a ledger "run" is, or undefined for anything else. */
+export function hillclimbPart(run: string): 'analyst' | 'evaluation' | undefined {
+  if (!run.startsWith('improve-')) return undefined;
+  return run.endsWith('-eval') ? 'evaluation' : 'analyst';
+}
+
 /** A group of like failures across recent runs, with the trace lines that show them. */
 export interface FailureSignature {
   /** A stable key: kind plus what failed (criterion, test, tool, error class...). */

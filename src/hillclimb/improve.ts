@@ -89,7 +89,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
   const scope = await SpendScope.open({
     ledger: o.ledger ?? ledgerFor(paths),
     definition: def,
-    run: `improve-${id}`,
+    proposal: id,
     usdCap: def.hillclimb?.usd_per_proposal ?? 0.5,
     price,
   });
@@ -153,7 +153,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       ...(o.price ? { price: o.price } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onEvent: (event) => {
-        if (event.type === 'model.response') scope.record(event);
+        if (event.type === 'model.response') scope.recordEvaluation(event);
         o.onRunEvent?.(event);
       },
     });

@@ -8,6 +8,9 @@ import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { review } from '../../src/commands/review.js';
+import { renderSpend } from '../../src/commands/spend.js';
+import { summariseRollups } from '../../src/core/budget/ledger.js';
+import { SpendLedger } from '../../src/state/spend-ledger.js';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { improve } from '../../src/hillclimb/improve.js';
 import { openProposals } from '../../src/hillclimb/port.js';
@@ -95,15 +98,25 @@ describe('loops improve on the demo loop tidy-comments', () => {
     expect(index.runs('tidy-comments')).toHaveLength(1);
     expect(await readFile(paths.memory('tidy-comments'), 'utf8')).toBe(memoryBefore);
     expect(await repo.git('branch', '--list', 'loops/tidy-comments/eval-*')).toBe('');
-    // The analyst's and the evaluation's calls are in the ledger under their own pseudo-run.
+    // The analyst's and the evaluation's calls are in the ledger under pseudo-runs of their own.
     const spend = await readdir(paths.spendDir('tidy-comments'));
+    const steps = async (run: string): Promise<string[]> =>
+      (await readFile(join(paths.spendDir('tidy-comments'), `${run}.jsonl`), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { step: string }).step);
     expect(spend).toContain(`improve-${p.id}.jsonl`);
-    const calls = (await readFile(join(paths.spendDir('tidy-comments'), `improve-${p.id}.jsonl`), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { step: string });
-    expect(calls.some((c) => c.step === 'analyst')).toBe(true);
-    expect(calls.some((c) => c.step === 'work')).toBe(true);
+    expect(new Set(await steps(`improve-${p.id}`))).toEqual(new Set(['analyst']));
+    expect(await steps(`improve-${p.id}-eval`)).toContain('work');
+    // And `loops spend` counts the one real run, showing hill-climbing on a line of its own.
+    const report = summariseRollups(
+      await SpendLedger.open(paths, { writable: false }).allRollups('tidy-comments'),
+      index.outcomes('tidy-comments'),
+    );
+    expect(report.loops[0]).toMatchObject({ loop: 'tidy-comments', runs: 1, verifiedRuns: 0 });
+    expect(report.hillclimb?.analyst.calls).toBeGreaterThan(0);
+    expect(report.hillclimb?.evaluation.calls).toBeGreaterThan(0);
+    expect(renderSpend(report)).toMatch(/hill-climb.*\n.*analyst.*\n.*evaluation/);
 
     // The page a person reads.
     const page = await readFile(join(paths.loopDir('tidy-comments'), 'proposals', `${p.id}.md`), 'utf8');

@@ -1,7 +1,7 @@
 /**
  * Hill-climbing proposals as the screen and `loops review` see them: a change to one harness file
- * (a SKILL.md, RUBRIC.md or the task prompt in LOOP.md), the evidence from the loop's traces, and the
- * evaluation that measured it on the loop's own past tasks before a person saw it. The engine lives in
+ * (a SKILL.md or the task prompt in LOOP.md; never RUBRIC.md, see docs/hillclimb.md), the evidence
+ * from the loop's traces, and the evaluation that measured it on the loop's own past tasks before a person saw it. The engine lives in
  * src/hillclimb/; this is the protocol between it and its readers.
  */
 export type ProposalStatus = 'pending' | 'accepted' | 'rejected' | 'regressed' | 'superseded';

@@ -3,8 +3,9 @@
  * commit and trigger context, as the index recorded them) is re-run without the change and with it,
  * by the same engine that runs the loop (executeRun), in scratch worktrees and a scratch state folder,
  * so the loop's own memory, traces, index and branches are not written. Both arms are graded by the
- * loop's own graders, holdouts included, built from the definition as it is now: a proposal that
- * edits RUBRIC.md changes what the agent is told in neither arm and is judged by the original rubric.
+ * loop's own graders, holdouts included, built from the definition as it is now. (Which is why no
+ * proposal may edit RUBRIC.md, guard.ts: the agent is never shown it and both arms are graded by
+ * the original, so its two arms would be the same.)
  *
  * Memory: each re-run starts from a scratch copy of the memory the original run started with.
  */
@@ -87,6 +88,7 @@ async function withChange(o: EvaluationOptions, scratch: string): Promise<LoopDe
     );
   }
   // Only what the agent is told changes; settings, graders, the rubric and the folder stay the loop's own.
+  // (A proposal never changes the rubric: guard.ts.)
   return { ...def, task: loaded.definition.task, skills: loaded.definition.skills };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The mechanical checks on a proposed diff. The analyst is a model that read an untrusted agent's
  * traces, so nothing it says about its diff is trusted: the diff itself is parsed and applied here,
- * and refused unless it changes exactly one harness file (a SKILL.md, RUBRIC.md, or the task prompt
- * in LOOP.md), applies cleanly to that file as it is now, leaves every setting alone (LOOP.md's front
+ * and refused unless it changes exactly one harness file (a SKILL.md or the task prompt in LOOP.md),
+ * applies cleanly to that file as it is now, leaves every setting alone (LOOP.md's front
  * matter: graders' commands under `verify:`, `budget:`, `hillclimb:`, `approve:`, `sandbox:`...), touches no
  * file a grader protects, and is not a change a person already rejected.
  */
@@ -18,12 +18,21 @@ import { commandProtects } from '../core/verify/grader-inputs.js';
 
 export type GuardResult = { ok: true; before: string; after: string } | { ok: false; reason: string };
 
-/** The files a proposal may change, relative to the repository root, '/'-separated. */
+/**
+ * The files a proposal may change, relative to the repository root, '/'-separated. Not the rubric:
+ * the agent never sees it, and the evaluation grades both arms by the original rubric (never by
+ * itself), so a change to it would measure the same in both arms; it is not offered (the analyst
+ * reads it, as rubricFile) and the guard refuses it.
+ */
 export function harnessFiles(def: LoopDefinition): string[] {
   const loopDir = `loops/${def.name}`;
   const files = [`${loopDir}/LOOP.md`, ...def.skills.map((s) => s.path.split(path.sep).join('/'))];
-  if (def.rubric) files.push(def.rubric.path);
   return [...new Set(files)];
+}
+
+/** The loop's rubric, which the analyst reads but a proposal never changes. */
+export function rubricFile(def: LoopDefinition): string | undefined {
+  return def.rubric?.path;
 }
 
 /** The lines a diff adds and removes, without context or positions: two diffs making one change compare equal. */
@@ -52,6 +61,11 @@ export async function checkProposal(input: GuardInput): Promise<GuardResult> {
   const { definition: def } = input;
   const file = input.file.trim();
   const allowed = harnessFiles(def);
+  if (file === rubricFile(def) || file === `loops/${def.name}/RUBRIC.md`) {
+    return refuse(
+      `${file} is the rubric: the evaluation grades both arms by the rubric as it is, so a change to it cannot be measured, and a proposal never changes it`,
+    );
+  }
   if (!allowed.includes(file)) {
     return refuse(
       `it changes ${JSON.stringify(file)}, which is not one of the loop's harness files (${allowed.join(', ')})`,
@@ -138,8 +152,6 @@ function settingsProblem(
   def: LoopDefinition,
 ): string | undefined {
   const isLoopFile = file === `loops/${def.name}/LOOP.md`;
-  const isRubric = def.rubric?.path === file;
-  if (!isLoopFile && isRubric) return undefined;
   const old = splitFrontMatter(before, file);
   const now = splitFrontMatter(after, file);
   if (!old.ok) return `${file} has no front matter to compare`;

@@ -79,7 +79,6 @@ describe('the proposal guard', () => {
       'loops/shop/LOOP.md',
       'loops/shop/SKILL.md',
       'loops/shop/skills/graded/SKILL.md',
-      'loops/shop/RUBRIC.md',
     ]);
   });
 
@@ -101,6 +100,12 @@ describe('the proposal guard', () => {
     expect(await reason(file, tools)).toContain('"allowed-tools"');
     const described = patch(file, SKILL, SKILL.replace('How to fix tests.', 'How to fix failing tests.'));
     expect(await guard(file, described)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a change to the rubric, which the evaluation could not measure', async () => {
+    const file = 'loops/shop/RUBRIC.md';
+    const edit = patch(file, '- Tests pass\n', '- Tests pass\n- No test is skipped\n');
+    expect(await reason(file, edit)).toContain('is the rubric');
   });
 
   it('refuses a harness file that a grader protects (its input)', async () => {

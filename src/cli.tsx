@@ -28,8 +28,8 @@ Usage:
                                  or unmerged one)
   loops clean --older-than DAYS  fold old runs' spend files into the totals and prune their
                                  traces' detail; every figure loops spend shows stays the same
-  loops improve NAME             hill-climb now: propose one change to the loop's skill, rubric
-                                 or task from its traces, measured on its recent tasks
+  loops improve NAME             hill-climb now: propose one change to the loop's skill or task
+                                 from its traces, measured on its recent tasks
   loops review [--list] [NAME]   hill-climb proposals to decide on, pending first (--all: every
                                  status, regressed ones too); review show ID prints one;
                                  review accept ID commits its diff; review reject ID --reason TEXT

@@ -47,6 +47,11 @@ export interface EvaluationOptions {
   /** Every event of every re-run (the spend scope records their calls). */
   onEvent?: (event: LoopEvent) => void;
   signal?: AbortSignal;
+  /**
+   * `hillclimb.usd_per_evaluation`: the dollars every re-run's calls together may spend. Checked after
+   * each call (a re-run that reaches it is stopped before its next call) and before each re-run.
+   */
+  usdCap?: number;
 }
 
 export interface Evaluation {
@@ -54,7 +59,17 @@ export interface Evaluation {
   improves: boolean;
   effect: string;
   usd: number;
+  /** The evaluation reached its dollar cap before every re-run was done: nothing was measured. */
+  budgetSpent?: true;
 }
+
+/** What the evaluation's calls have spent so far, against its cap. */
+interface Meter {
+  usd: number;
+  cap: number | undefined;
+}
+
+const overCap = (m: Meter): boolean => m.cap !== undefined && m.usd >= m.cap;
 
 /** The recent tasks to re-run: failing ones first (newest first), then the newest verified one as a regression guard. */
 export function pickTasks(runs: readonly RunRecord[], count: number): RunRecord[] {
@@ -123,6 +138,7 @@ async function rerun(
   runId: string,
   scratch: string,
   worktrees: Worktrees,
+  meter: Meter,
 ): Promise<Outcome> {
   const state = await mkdtemp(path.join(scratch, 'state-'));
   const paths = statePaths(state);
@@ -155,7 +171,13 @@ async function rerun(
       index,
       control,
       env,
-      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      onEvent: (event) => {
+        if (event.type === 'model.response') {
+          meter.usd += event.usd ?? 0;
+          if (overCap(meter)) control.stop('the evaluation budget (hillclimb.usd_per_evaluation) is spent');
+        }
+        o.onEvent?.(event);
+      },
       ...(o.price ? { price: o.price } : {}),
       ...(task.context ? { context: task.context } : {}),
     });
@@ -219,22 +241,31 @@ export async function evaluateProposal(o: EvaluationOptions): Promise<Evaluation
     const changed = await withChange(o, scratch);
     const worktrees = await Worktrees.open(o.repoRoot);
     const results: Record<'without' | 'with', Outcome[][]> = { without: [], with: [] };
-    for (const [armName, def] of [
+    const meter: Meter = { usd: 0, cap: o.usdCap };
+    runs: for (const [armName, def] of [
       ['without', o.definition],
       ['with', changed],
     ] as const) {
       for (const [t, task] of o.tasks.entries()) {
         const runs: Outcome[] = [];
+        results[armName].push(runs);
         for (let n = 1; n <= o.runsPerTask; n++) {
           if (o.signal?.aborted) throw new Error('the evaluation was stopped');
-          runs.push(await rerun(o, def, task, `${o.prefix}-${armName}-${t + 1}-${n}`, scratch, worktrees));
+          if (overCap(meter)) break runs;
+          const id = `${o.prefix}-${armName}-${t + 1}-${n}`;
+          runs.push(await rerun(o, def, task, id, scratch, worktrees, meter));
         }
-        results[armName].push(runs);
       }
     }
     const without = arm('without', o.tasks, results.without);
     const withIt = arm('with', o.tasks, results.with);
-    return { arms: [without, withIt], ...judge(without, withIt), usd: without.usd + withIt.usd };
+    const usd = without.usd + withIt.usd;
+    // A re-run stopped at the cap is not a measured outcome: the whole evaluation is void.
+    if (overCap(meter)) {
+      const effect = `not measured: the evaluation spent $${meter.usd.toFixed(4)} of its $${(o.usdCap ?? 0).toFixed(4)} (hillclimb.usd_per_evaluation) before it was done`;
+      return { arms: [without, withIt], improves: false, effect, usd, budgetSpent: true };
+    }
+    return { arms: [without, withIt], ...judge(without, withIt), usd };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -152,6 +152,9 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       ...(o.wrapProvider ? { wrapProvider: o.wrapProvider } : {}),
       ...(o.price ? { price: o.price } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      ...(def.hillclimb?.usd_per_evaluation === undefined
+        ? {}
+        : { usdCap: def.hillclimb.usd_per_evaluation }),
       onEvent: (event) => {
         if (event.type === 'model.response') scope.recordEvaluation(event);
         o.onRunEvent?.(event);
@@ -170,7 +173,13 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       effect: evaluation.effect,
       createdAt: new Date().toISOString(),
       costUsd: scope.unpriced > 0 && scope.usd === 0 ? null : scope.usd,
-      ...(evaluation.improves ? {} : { reason: `the evaluation measured no gain: ${evaluation.effect}` }),
+      ...(evaluation.improves
+        ? {}
+        : {
+            reason: evaluation.budgetSpent
+              ? `evaluation budget spent: ${evaluation.effect}`
+              : `the evaluation measured no gain: ${evaluation.effect}`,
+          }),
       targetHash: hashText(checked.before),
       runs: runs.map((r) => r.run),
     };

@@ -160,6 +160,33 @@ describe('loops improve on the demo loop tidy-comments', () => {
     expect(await port.list('tidy-comments')).toEqual([]);
   });
 
+  it('stops the evaluation at hillclimb.usd_per_evaluation and files the proposal as not measured', async () => {
+    repo = await makeRepo();
+    const loopFile = join(repo.dir, 'loops/tidy-comments/LOOP.md');
+    const text = await readFile(loopFile, 'utf8');
+    await writeFile(
+      loopFile,
+      text.replace('budget: {', 'hillclimb: { usd_per_evaluation: 0.015 }\nbudget: {'),
+    );
+    await repo.git('commit', '-q', '-am', 'an evaluation cap');
+    expect(await runLoop(repo.dir, 'tidy-comments')).toBe('budget');
+    // The scripted model priced at a cent a call: the cap is reached at the evaluation's second call.
+    const made = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {}, price: () => 0.01 });
+    if (!made.ok) throw new Error(made.reason);
+    expect(made.proposal.status).toBe('regressed');
+    expect(made.proposal.reason).toMatch(
+      /^evaluation budget spent: not measured: the evaluation spent \$0\.0200 of its \$0\.0150/,
+    );
+    const paths = statePaths(repo.dir);
+    const evalCalls = (
+      await readFile(paths.spendFile('tidy-comments', `improve-${made.proposal.id}-eval`), 'utf8')
+    )
+      .trim()
+      .split('\n');
+    expect(evalCalls).toHaveLength(2);
+    expect(await openProposals(repo.dir).list()).toEqual([]);
+  });
+
   it('supersedes a pending proposal whose file was edited, and refuses to accept it', async () => {
     repo = await makeRepo();
     expect(await runLoop(repo.dir, 'tidy-comments')).toBe('budget');

@@ -296,6 +296,8 @@ export const hillclimbSchema = z.strictObject({
   cron: checkedString(cronProblem).optional(),
   /** Dollars one proposal's analysis may spend (the analyst's calls). */
   usd_per_proposal: positive.prefault(0.5),
+  /** Dollars one proposal's evaluation may spend (every re-run's calls); absent: only each run's `budget:`. */
+  usd_per_evaluation: positive.optional(),
   /** Times each task is re-run per arm of the evaluation. */
   runs_per_task: positiveInt.max(20).optional(),
   /** How many recent failing tasks the evaluation re-runs. */

@@ -71,10 +71,15 @@ interface Meter {
 
 const overCap = (m: Meter): boolean => m.cap !== undefined && m.usd >= m.cap;
 
+/** A task: a base commit and a trigger context; two runs of one task compare equal. */
+export function taskKey(r: RunRecord): string {
+  return `${r.baseSha ?? ''}\u0000${JSON.stringify(r.context ?? null)}`;
+}
+
 /** The recent tasks to re-run: failing ones first (newest first), then the newest verified one as a regression guard. */
 export function pickTasks(runs: readonly RunRecord[], count: number): RunRecord[] {
   const seen = new Set<string>();
-  const key = (r: RunRecord): string => `${r.baseSha ?? ''}\u0000${JSON.stringify(r.context ?? null)}`;
+  const key = taskKey;
   const newest = runs.filter(
     (r) => r.status !== 'running' && r.baseSha !== undefined && !r.run.startsWith('eval-'),
   );

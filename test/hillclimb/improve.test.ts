@@ -55,9 +55,20 @@ async function reviewList(dir: string, all: boolean): Promise<string> {
 }
 
 async function runLoop(dir: string, loop: string): Promise<string> {
+  return (await startOnce(dir, loop)).outcome;
+}
+
+/** The id of one run of the loop, which ends at its budget. */
+async function runOnce(dir: string, loop: string): Promise<string> {
+  const result = await startOnce(dir, loop);
+  expect(result.outcome).toBe('budget');
+  return result.run;
+}
+
+async function startOnce(dir: string, loop: string): Promise<{ outcome: string; run: string }> {
   const supervisor = await Supervisor.open(dir, { env: {}, maxRetries: 0 });
   try {
-    return (await supervisor.start(loop)).outcome;
+    return await supervisor.start(loop);
   } finally {
     await supervisor.shutdown();
   }
@@ -185,6 +196,29 @@ describe('loops improve on the demo loop tidy-comments', () => {
       .split('\n');
     expect(evalCalls).toHaveLength(2);
     expect(await openProposals(repo.dir).list()).toEqual([]);
+  });
+
+  it('measures on the eval set the loop names (hillclimb.eval), and refuses one naming an unknown run', async () => {
+    repo = await makeRepo();
+    const first = await runOnce(repo.dir, 'tidy-comments');
+    await writeFile(join(repo.dir, 'NOTE'), 'another commit, another task\n');
+    await repo.git('add', 'NOTE');
+    await repo.git('commit', '-q', '-m', 'another task');
+    const second = await runOnce(repo.dir, 'tidy-comments');
+    const loopFile = join(repo.dir, 'loops/tidy-comments/LOOP.md');
+    const text = await readFile(loopFile, 'utf8');
+    await writeFile(loopFile, text.replace('budget: {', 'hillclimb: { eval: evals.txt }\nbudget: {'));
+    const evals = join(repo.dir, 'loops/tidy-comments/evals.txt');
+    await writeFile(evals, `# the first task only\n${first}\n${first}\n`);
+    const made = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    if (!made.ok) throw new Error(made.reason);
+    // Without the eval set both failing tasks would be re-run; with it, the one it names, once.
+    expect(made.proposal.evaluation.map((a) => a.perTask.map((t) => t.task))).toEqual([[first], [first]]);
+    expect(made.proposal.status).toBe('pending');
+
+    await writeFile(evals, `${second}\nnot-a-run\n`);
+    const bad = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    expect(reasonOf(bad)).toBe('loops/tidy-comments/evals.txt:2: not-a-run is not a run of tidy-comments');
   });
 
   it('supersedes a pending proposal whose file was edited, and refuses to accept it', async () => {

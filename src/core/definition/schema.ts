@@ -302,7 +302,7 @@ export const hillclimbSchema = z.strictObject({
   runs_per_task: positiveInt.max(20).optional(),
   /** How many recent failing tasks the evaluation re-runs. */
   tasks: positiveInt.max(50).prefault(5),
-  /** A file naming the tasks to evaluate on, instead of recent failures; not yet enforced. */
+  /** A file (in the loop's folder) naming past runs whose tasks to evaluate on, instead of recent failures. */
   eval: z.string().min(1).optional(),
 });
 export type HillclimbConfig = z.output<typeof hillclimbSchema>;

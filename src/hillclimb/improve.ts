@@ -88,7 +88,10 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       file: p.file,
       title: p.title,
       diff: p.diff,
-      reason: p.status === 'rejected' ? (p.reason ?? '(no reason given)') : `measured, no gain: ${p.effect}`,
+      reason:
+        p.status === 'rejected'
+          ? (p.reason ?? '(no reason given)')
+          : (p.reason ?? `measured, no gain: ${p.effect}`),
     }));
 
   const id = newProposalId();

@@ -14,6 +14,10 @@ import { Supervisor } from '../src/core/supervisor.js';
 import { createDemoRepo } from '../src/demo/setup.js';
 import { improve } from '../src/hillclimb/improve.js';
 import { openProposals } from '../src/hillclimb/port.js';
+import { summariseRollups } from '../src/core/budget/ledger.js';
+import { StateIndex } from '../src/state/index-db.js';
+import { statePaths } from '../src/state/paths.js';
+import { SpendLedger } from '../src/state/spend-ledger.js';
 
 const RUNS = 3;
 const LOOP = 'tidy-comments';
@@ -32,6 +36,8 @@ export interface HillclimbBenchResult {
   before: ArmFigures;
   after: ArmFigures;
   proposal: { status: string; effect: string; usd: number | null; ms: number };
+  /** What `loops spend` shows after it all: the loop's runs and hill-climbing's own table. */
+  spend: { runs: number; analystUsd: number; evaluationUsd: number };
   met: boolean;
 }
 
@@ -63,10 +69,20 @@ export async function runHillclimbBench(): Promise<HillclimbBenchResult> {
     if (!accepted.ok) throw new Error(`not accepted: ${accepted.reason}`);
     const after = await measure(dir);
     const p = made.proposal;
+    const paths = statePaths(dir);
+    const report = summariseRollups(
+      await SpendLedger.open(paths, { writable: false }).allRollups(LOOP),
+      (await StateIndex.open(paths.index)).outcomes(LOOP),
+    );
     return {
       before,
       after,
       proposal: { status: p.status, effect: p.effect, usd: p.costUsd, ms },
+      spend: {
+        runs: report.loops[0]?.runs ?? 0,
+        analystUsd: report.hillclimb?.analyst.usd ?? 0,
+        evaluationUsd: report.hillclimb?.evaluation.usd ?? 0,
+      },
       met: p.status === 'pending' && after.verified > before.verified,
     };
   } finally {
@@ -89,6 +105,7 @@ export function formatHillclimbBench(r: HillclimbBenchResult): string {
     row('after', r.after),
     `  $/verified after/before: ${ratio}`,
     `  proposal: ${r.proposal.status}, ${r.proposal.effect}; analysis + evaluation cost ${money(r.proposal.usd)} in ${(r.proposal.ms / 1000).toFixed(1)} s`,
+    `  loops spend: ${r.spend.runs} runs; hill-climb analyst ${money(r.spend.analystUsd)}, evaluation ${money(r.spend.evaluationUsd)} (not runs)`,
     `  goal (a pending proposal that raises the verified rate): ${r.met ? 'met' : 'NOT met'}`,
   ].join('\n');
 }

@@ -28,9 +28,10 @@ Usage:
                                  or unmerged one)
   loops clean --older-than DAYS  fold old runs' spend files into the totals and prune their
                                  traces' detail; every figure loops spend shows stays the same
-  loops improve NAME             hill-climb now: propose one change to the loop's skill, rubric
-                                 or task from its traces, measured on its recent tasks
-  loops review [--list] [NAME]   hill-climb proposals, pending first; review show ID prints one;
+  loops improve NAME             hill-climb now: propose one change to the loop's skill or task
+                                 from its traces, measured on its recent tasks
+  loops review [--list] [NAME]   hill-climb proposals to decide on, pending first (--all: every
+                                 status, regressed ones too); review show ID prints one;
                                  review accept ID commits its diff; review reject ID --reason TEXT
   loops daemon                   own the repository's state folder with no screen: serve
                                  screens and scripts on its socket, run triggers, log events
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
         'dry-run': { type: 'boolean' },
         'older-than': { type: 'string' },
         list: { type: 'boolean' },
+        all: { type: 'boolean' },
         reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -107,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
       dryRun: values['dry-run'],
       olderThan: values['older-than'],
       list: values.list,
+      all: values.all,
       reason: values.reason,
     },
     HELP,

@@ -41,6 +41,8 @@ export interface CommonOptions {
   olderThan?: string | undefined;
   /** review: --list */
   list?: boolean | undefined;
+  /** review --list: every status, not only pending and accepted */
+  all?: boolean | undefined;
   /** review reject, stop, deny: --reason TEXT */
   reason?: string | undefined;
 }

@@ -108,6 +108,20 @@ export function renderSpend(report: SpendReport): string {
     ),
     '',
   );
+  if (report.hillclimb !== undefined) {
+    const { analyst, evaluation } = report.hillclimb;
+    // In the totals above (the evaluation's calls under their own steps), never in runs or $/verified.
+    out.push(
+      ...table(
+        ['hill-climb', ...TOTAL_HEADERS],
+        [
+          ['analyst', ...totalCells(analyst)],
+          ['evaluation', ...totalCells(evaluation)],
+        ],
+      ),
+      '',
+    );
+  }
   if (report.loop !== undefined) {
     out.push(
       ...table(

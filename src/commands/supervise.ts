@@ -8,6 +8,7 @@ import { EXIT_BAD_DEFINITION, type LoopEventBody } from '../core/events.js';
 import type { JobContext, SupervisorJob } from '../core/jobs.js';
 import type { SupervisorOptions } from '../core/supervisor.js';
 import type { ProposalsPort } from '../core/proposals.js';
+import type { OpenedProposals, ProposalsOptions } from '../hillclimb/port.js';
 import type { RemoteSupervisor } from '../daemon/client.js';
 import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
@@ -42,8 +43,8 @@ export async function supervise(
   // Its progress (proposal.changed) goes out on the supervisor's hillclimb stream when the folder is ours.
   const emitter = new EmitJob();
   const proposals = lazyProposals(
-    repoRoot.promise.then(async (root) =>
-      (await import('../hillclimb/port.js')).openProposals(root, {
+    repoRoot.promise.then((root) =>
+      openScreenProposals(root, extra, {
         emit: (loop, body) => emitter.emit(loop, body),
         reportError: (err) => errors.push(err),
       }),
@@ -158,11 +159,24 @@ function lazyReview(ready: Promise<ReviewPort>): ReviewPort {
   };
 }
 
+/**
+ * The screen's proposals port. Its evaluations re-run tasks in the sandbox the screen's supervisor
+ * uses: the demo's unconfined fallback included (`h` in the demo on a machine without bubblewrap).
+ */
+export async function openScreenProposals(
+  root: string,
+  extra: Pick<SupervisorOptions, 'sandbox'>,
+  hooks: Pick<ProposalsOptions, 'emit' | 'reportError' | 'env'>,
+): Promise<OpenedProposals> {
+  const { openProposals } = await import('../hillclimb/port.js');
+  return openProposals(root, { ...hooks, ...(extra.sandbox ? { sandbox: extra.sandbox } : {}) });
+}
+
 /** Hill-climbing proposals once the repository is known (state/NAME/proposals). */
 function lazyProposals(ready: Promise<ProposalsPort>): ProposalsPort {
   ready.catch(() => undefined);
   return {
-    list: async (loop) => (await ready).list(loop),
+    list: async (loop, options) => (await ready).list(loop, options),
     accept: async (id, options) => (await ready).accept(id, options),
     reject: async (id, reason) => (await ready).reject(id, reason),
     improve: async (loop) => (await ready).improve(loop),

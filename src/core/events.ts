@@ -307,6 +307,12 @@ export type LoopEventBody =
    */
   | { type: 'trace.compacted'; olderThanDays: number; bytesBefore: number; bytesAfter: number }
   /**
+   * A person's review decision on a finished run (the screen's review pane): its branch merged into
+   * the branch it started from, or discarded. Appended to the run's trace after it ended; a discard
+   * is a correction hill-climbing learns from.
+   */
+  | { type: 'review.decided'; decision: 'merged' | 'discarded'; branch: string; detail: string }
+  /**
    * A trigger event (source `trigger`): something happened that may start a run (a cron time, file
    * changes, a webhook, a goal's restart). `status` is what the start command's reply said, or
    * `skipped` when triage, the overlap rule or a repeated delivery let it go; `reason` says why.

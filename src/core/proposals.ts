@@ -1,10 +1,34 @@
 /**
  * Hill-climbing proposals as the screen and `loops review` see them: a change to one harness file
- * (a SKILL.md, RUBRIC.md or the task prompt in LOOP.md), the evidence from the loop's traces, and the
- * evaluation that measured it on the loop's own past tasks before a person saw it. The engine lives in
+ * (a SKILL.md or the task prompt in LOOP.md; never RUBRIC.md, see docs/hillclimb.md), the evidence
+ * from the loop's traces, and the evaluation that measured it on the loop's own past tasks before a person saw it. The engine lives in
  * src/hillclimb/; this is the protocol between it and its readers.
  */
 export type ProposalStatus = 'pending' | 'accepted' | 'rejected' | 'regressed' | 'superseded';
+
+/**
+ * What is put in front of a person: pending proposals and the accepted ones (what changed the harness).
+ * A regressed one measured no gain, a rejected or superseded one is decided: kept on disk, listed
+ * only when asked for every status (`loops review --list --all`).
+ */
+export function shownToPerson(p: { status: ProposalStatus }): boolean {
+  return p.status === 'pending' || p.status === 'accepted';
+}
+
+/**
+ * Hill-climbing's spend is recorded in the loop's ledger under pseudo-runs, never counted as runs of
+ * the loop: `improve-<proposal>` holds the analyst's calls, `improve-<proposal>-eval` every call of
+ * the evaluation's re-runs.
+ */
+export function hillclimbRunId(proposal: string, part: 'analyst' | 'evaluation'): string {
+  return part === 'analyst' ? `improve-${proposal}` : `improve-${proposal}-eval`;
+}
+
+/** Which part of hill-climbing a ledger "run" is, or undefined for anything else. */
+export function hillclimbPart(run: string): 'analyst' | 'evaluation' | undefined {
+  if (!run.startsWith('improve-')) return undefined;
+  return run.endsWith('-eval') ? 'evaluation' : 'analyst';
+}
 
 /** A group of like failures across recent runs, with the trace lines that show them. */
 export interface FailureSignature {
@@ -67,8 +91,11 @@ export type ProposalAnswer = { ok: true; detail: string; commit?: string } | { o
 
 /** What a screen (or `loops review`) does with proposals; implemented by src/hillclimb/. */
 export interface ProposalsPort {
-  /** Pending proposals first, newest first; all loops when `loop` is absent. */
-  list(loop?: string): Promise<ProposalView[]>;
+  /**
+   * Pending proposals first, newest first; all loops when `loop` is absent. Only those shownToPerson
+   * unless `all` is set (regressed, rejected and superseded ones too).
+   */
+  list(loop?: string, options?: { all?: boolean }): Promise<ProposalView[]>;
   /** Applies the diff and commits it on the repository's current branch, with a message citing it. */
   accept(id: string, options?: { diff?: string }): Promise<ProposalAnswer>;
   /** Rejects it; the reason is kept and shown to the analyst next time, so it is never proposed again. */

@@ -3,8 +3,9 @@
  * commit and trigger context, as the index recorded them) is re-run without the change and with it,
  * by the same engine that runs the loop (executeRun), in scratch worktrees and a scratch state folder,
  * so the loop's own memory, traces, index and branches are not written. Both arms are graded by the
- * loop's own graders, holdouts included, built from the definition as it is now: a proposal that
- * edits RUBRIC.md changes what the agent is told in neither arm and is judged by the original rubric.
+ * loop's own graders, holdouts included, built from the definition as it is now. (Which is why no
+ * proposal may edit RUBRIC.md, guard.ts: the agent is never shown it and both arms are graded by
+ * the original, so its two arms would be the same.)
  *
  * Memory: each re-run starts from a scratch copy of the memory the original run started with.
  */
@@ -46,6 +47,11 @@ export interface EvaluationOptions {
   /** Every event of every re-run (the spend scope records their calls). */
   onEvent?: (event: LoopEvent) => void;
   signal?: AbortSignal;
+  /**
+   * `hillclimb.usd_per_evaluation`: the dollars every re-run's calls together may spend. Checked after
+   * each call (a re-run that reaches it is stopped before its next call) and before each re-run.
+   */
+  usdCap?: number;
 }
 
 export interface Evaluation {
@@ -53,12 +59,27 @@ export interface Evaluation {
   improves: boolean;
   effect: string;
   usd: number;
+  /** The evaluation reached its dollar cap before every re-run was done: nothing was measured. */
+  budgetSpent?: true;
+}
+
+/** What the evaluation's calls have spent so far, against its cap. */
+interface Meter {
+  usd: number;
+  cap: number | undefined;
+}
+
+const overCap = (m: Meter): boolean => m.cap !== undefined && m.usd >= m.cap;
+
+/** A task: a base commit and a trigger context; two runs of one task compare equal. */
+export function taskKey(r: RunRecord): string {
+  return `${r.baseSha ?? ''}\u0000${JSON.stringify(r.context ?? null)}`;
 }
 
 /** The recent tasks to re-run: failing ones first (newest first), then the newest verified one as a regression guard. */
 export function pickTasks(runs: readonly RunRecord[], count: number): RunRecord[] {
   const seen = new Set<string>();
-  const key = (r: RunRecord): string => `${r.baseSha ?? ''}\u0000${JSON.stringify(r.context ?? null)}`;
+  const key = taskKey;
   const newest = runs.filter(
     (r) => r.status !== 'running' && r.baseSha !== undefined && !r.run.startsWith('eval-'),
   );
@@ -87,6 +108,7 @@ async function withChange(o: EvaluationOptions, scratch: string): Promise<LoopDe
     );
   }
   // Only what the agent is told changes; settings, graders, the rubric and the folder stay the loop's own.
+  // (A proposal never changes the rubric: guard.ts.)
   return { ...def, task: loaded.definition.task, skills: loaded.definition.skills };
 }
 
@@ -121,6 +143,7 @@ async function rerun(
   runId: string,
   scratch: string,
   worktrees: Worktrees,
+  meter: Meter,
 ): Promise<Outcome> {
   const state = await mkdtemp(path.join(scratch, 'state-'));
   const paths = statePaths(state);
@@ -153,7 +176,13 @@ async function rerun(
       index,
       control,
       env,
-      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      onEvent: (event) => {
+        if (event.type === 'model.response') {
+          meter.usd += event.usd ?? 0;
+          if (overCap(meter)) control.stop('the evaluation budget (hillclimb.usd_per_evaluation) is spent');
+        }
+        o.onEvent?.(event);
+      },
       ...(o.price ? { price: o.price } : {}),
       ...(task.context ? { context: task.context } : {}),
     });
@@ -217,22 +246,31 @@ export async function evaluateProposal(o: EvaluationOptions): Promise<Evaluation
     const changed = await withChange(o, scratch);
     const worktrees = await Worktrees.open(o.repoRoot);
     const results: Record<'without' | 'with', Outcome[][]> = { without: [], with: [] };
-    for (const [armName, def] of [
+    const meter: Meter = { usd: 0, cap: o.usdCap };
+    runs: for (const [armName, def] of [
       ['without', o.definition],
       ['with', changed],
     ] as const) {
       for (const [t, task] of o.tasks.entries()) {
         const runs: Outcome[] = [];
+        results[armName].push(runs);
         for (let n = 1; n <= o.runsPerTask; n++) {
           if (o.signal?.aborted) throw new Error('the evaluation was stopped');
-          runs.push(await rerun(o, def, task, `${o.prefix}-${armName}-${t + 1}-${n}`, scratch, worktrees));
+          if (overCap(meter)) break runs;
+          const id = `${o.prefix}-${armName}-${t + 1}-${n}`;
+          runs.push(await rerun(o, def, task, id, scratch, worktrees, meter));
         }
-        results[armName].push(runs);
       }
     }
     const without = arm('without', o.tasks, results.without);
     const withIt = arm('with', o.tasks, results.with);
-    return { arms: [without, withIt], ...judge(without, withIt), usd: without.usd + withIt.usd };
+    const usd = without.usd + withIt.usd;
+    // A re-run stopped at the cap is not a measured outcome: the whole evaluation is void.
+    if (overCap(meter)) {
+      const effect = `not measured: the evaluation spent $${meter.usd.toFixed(4)} of its $${(o.usdCap ?? 0).toFixed(4)} (hillclimb.usd_per_evaluation) before it was done`;
+      return { arms: [without, withIt], improves: false, effect, usd, budgetSpent: true };
+    }
+    return { arms: [without, withIt], ...judge(without, withIt), usd };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -1,8 +1,8 @@
 /**
  * The mechanical checks on a proposed diff. The analyst is a model that read an untrusted agent's
  * traces, so nothing it says about its diff is trusted: the diff itself is parsed and applied here,
- * and refused unless it changes exactly one harness file (a SKILL.md, RUBRIC.md, or the task prompt
- * in LOOP.md), applies cleanly to that file as it is now, leaves every setting alone (LOOP.md's front
+ * and refused unless it changes exactly one harness file (a SKILL.md or the task prompt in LOOP.md),
+ * applies cleanly to that file as it is now, leaves every setting alone (LOOP.md's front
  * matter: graders' commands under `verify:`, `budget:`, `hillclimb:`, `approve:`, `sandbox:`...), touches no
  * file a grader protects, and is not a change a person already rejected.
  */
@@ -14,15 +14,25 @@ import { parse as parseYaml } from 'yaml';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import { splitFrontMatter } from '../core/definition/front-matter.js';
 import { protectedPaths } from '../core/verify/protect.js';
+import { commandProtects } from '../core/verify/grader-inputs.js';
 
 export type GuardResult = { ok: true; before: string; after: string } | { ok: false; reason: string };
 
-/** The files a proposal may change, relative to the repository root, '/'-separated. */
+/**
+ * The files a proposal may change, relative to the repository root, '/'-separated. Not the rubric:
+ * the agent never sees it, and the evaluation grades both arms by the original rubric (never by
+ * itself), so a change to it would measure the same in both arms; it is not offered (the analyst
+ * reads it, as rubricFile) and the guard refuses it.
+ */
 export function harnessFiles(def: LoopDefinition): string[] {
   const loopDir = `loops/${def.name}`;
   const files = [`${loopDir}/LOOP.md`, ...def.skills.map((s) => s.path.split(path.sep).join('/'))];
-  if (def.rubric) files.push(def.rubric.path);
   return [...new Set(files)];
+}
+
+/** The loop's rubric, which the analyst reads but a proposal never changes. */
+export function rubricFile(def: LoopDefinition): string | undefined {
+  return def.rubric?.path;
 }
 
 /** The lines a diff adds and removes, without context or positions: two diffs making one change compare equal. */
@@ -51,6 +61,11 @@ export async function checkProposal(input: GuardInput): Promise<GuardResult> {
   const { definition: def } = input;
   const file = input.file.trim();
   const allowed = harnessFiles(def);
+  if (file === rubricFile(def) || file === `loops/${def.name}/RUBRIC.md`) {
+    return refuse(
+      `${file} is the rubric: the evaluation grades both arms by the rubric as it is, so a change to it cannot be measured, and a proposal never changes it`,
+    );
+  }
   if (!allowed.includes(file)) {
     return refuse(
       `it changes ${JSON.stringify(file)}, which is not one of the loop's harness files (${allowed.join(', ')})`,
@@ -104,11 +119,26 @@ function stripPrefix(name: string): string {
   return name.replace(/^[ab]\//, '').replace(/\t.*$/, '');
 }
 
-/** Files the graders read (their `protect:` globs and the scripts their commands run); not the harness itself. */
+/**
+ * Files the graders read: what a loop's graders name themselves (their `protect:` globs and the scripts
+ * their commands run), whichever files those are, a skill included. protectedPaths also guards the
+ * loop's LOOP.md and rubric from the agent by default; those built-in defaults are the harness a
+ * proposal changes, so they alone are left out (a grader naming one of them still protects it).
+ */
 async function graderInputs(def: LoopDefinition, repoRoot: string): Promise<string[]> {
-  const harness = new Set(harnessFiles(def));
+  const named: string[] = [];
+  for (const grader of def.verify) {
+    named.push(...grader.protect);
+    if ('command' in grader) named.push(...(await commandProtects(grader.command, repoRoot)));
+    if ('metric' in grader) named.push(...(await commandProtects(grader.metric.command, repoRoot)));
+  }
+  const loopDir = `loops/${def.name}`;
+  const defaults = new Set([`${loopDir}/LOOP.md`, `${loopDir}/RUBRIC.md`, def.rubric?.path]);
+  for (const grader of def.verify) {
+    if ('rubric' in grader) defaults.add(path.posix.normalize(`${loopDir}/${grader.rubric}`));
+  }
   const all = await protectedPaths(def, repoRoot);
-  return all.filter((glob) => !harness.has(glob) && glob !== `loops/${def.name}/RUBRIC.md`);
+  return [...new Set([...named, ...all.filter((glob) => !defaults.has(glob))])];
 }
 
 /**
@@ -122,8 +152,6 @@ function settingsProblem(
   def: LoopDefinition,
 ): string | undefined {
   const isLoopFile = file === `loops/${def.name}/LOOP.md`;
-  const isRubric = def.rubric?.path === file;
-  if (!isLoopFile && isRubric) return undefined;
   const old = splitFrontMatter(before, file);
   const now = splitFrontMatter(after, file);
   if (!old.ok) return `${file} has no front matter to compare`;

@@ -12,7 +12,8 @@ import { createGraders } from '../core/verify/index.js';
 import { loopProvider } from '../core/run/loop-provider.js';
 import type { ModelProvider } from '../models/provider.js';
 import type { RunSandboxOptions } from '../process/run-sandbox.js';
-import { StateIndex } from '../state/index-db.js';
+import { StateIndex, type RunRecord } from '../state/index-db.js';
+import { readEvalSet } from './eval-set.js';
 import { statePaths } from '../state/paths.js';
 import { ledgerFor, type SpendLedger } from '../state/spend-ledger.js';
 import { runAnalyst, type RejectedBefore } from './analyst.js';
@@ -62,9 +63,21 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
   const signatures = extractSignatures(await readTraces(paths, def.name, runs), { holdouts });
   if (signatures.length === 0)
     return { ok: false, reason: `no failures in ${def.name}'s recent runs: nothing to improve` };
-  const tasks = pickTasks(index.runs(def.name), def.hillclimb?.tasks ?? 5);
-  if (!tasks.some((t) => t.status !== 'verified')) {
-    return { ok: false, reason: `no failing run of ${def.name} with a recorded base commit to evaluate on` };
+  const evalFile = def.hillclimb?.eval;
+  let tasks: RunRecord[];
+  if (evalFile === undefined) {
+    tasks = pickTasks(index.runs(def.name), def.hillclimb?.tasks ?? 5);
+    if (!tasks.some((t) => t.status !== 'verified')) {
+      return {
+        ok: false,
+        reason: `no failing run of ${def.name} with a recorded base commit to evaluate on`,
+      };
+    }
+  } else {
+    // The loop names its tasks: measured on those, whatever their last outcome.
+    const set = await readEvalSet(def, evalFile, index.runs(def.name));
+    if (!set.ok) return { ok: false, reason: set.reason };
+    tasks = set.tasks;
   }
 
   const earlier = await store.list(def.name);
@@ -75,7 +88,10 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       file: p.file,
       title: p.title,
       diff: p.diff,
-      reason: p.status === 'rejected' ? (p.reason ?? '(no reason given)') : `measured, no gain: ${p.effect}`,
+      reason:
+        p.status === 'rejected'
+          ? (p.reason ?? '(no reason given)')
+          : (p.reason ?? `measured, no gain: ${p.effect}`),
     }));
 
   const id = newProposalId();
@@ -89,7 +105,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
   const scope = await SpendScope.open({
     ledger: o.ledger ?? ledgerFor(paths),
     definition: def,
-    run: `improve-${id}`,
+    proposal: id,
     usdCap: def.hillclimb?.usd_per_proposal ?? 0.5,
     price,
   });
@@ -152,8 +168,11 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       ...(o.wrapProvider ? { wrapProvider: o.wrapProvider } : {}),
       ...(o.price ? { price: o.price } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      ...(def.hillclimb?.usd_per_evaluation === undefined
+        ? {}
+        : { usdCap: def.hillclimb.usd_per_evaluation }),
       onEvent: (event) => {
-        if (event.type === 'model.response') scope.record(event);
+        if (event.type === 'model.response') scope.recordEvaluation(event);
         o.onRunEvent?.(event);
       },
     });
@@ -170,7 +189,13 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       effect: evaluation.effect,
       createdAt: new Date().toISOString(),
       costUsd: scope.unpriced > 0 && scope.usd === 0 ? null : scope.usd,
-      ...(evaluation.improves ? {} : { reason: `the evaluation measured no gain: ${evaluation.effect}` }),
+      ...(evaluation.improves
+        ? {}
+        : {
+            reason: evaluation.budgetSpent
+              ? `evaluation budget spent: ${evaluation.effect}`
+              : `the evaluation measured no gain: ${evaluation.effect}`,
+          }),
       targetHash: hashText(checked.before),
       runs: runs.map((r) => r.run),
     };

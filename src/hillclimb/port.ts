@@ -4,7 +4,12 @@
  * a time) and answers at once; its progress arrives as `proposal.changed` events through `emit`.
  */
 import type { LoopEventBody } from '../core/events.js';
-import type { ProposalAnswer, ProposalsPort, ProposalView } from '../core/proposals.js';
+import {
+  shownToPerson,
+  type ProposalAnswer,
+  type ProposalsPort,
+  type ProposalView,
+} from '../core/proposals.js';
 import { statePaths } from '../state/paths.js';
 import { improve, type ImproveOptions } from './improve.js';
 import { acceptProposal, rejectProposal } from './review.js';
@@ -32,8 +37,9 @@ export function openProposals(repoRoot: string, options: ProposalsOptions = {}):
   const store = new ProposalStore(statePaths(repoRoot), repoRoot);
   const running = new Map<string, Promise<void>>();
   return {
-    async list(loop) {
-      return (await store.list(loop)).sort(byReviewOrder).map(toView);
+    async list(loop, o) {
+      const all = (await store.list(loop)).sort(byReviewOrder).map(toView);
+      return o?.all === true ? all : all.filter(shownToPerson);
     },
     accept: (id, o) => acceptProposal(store, repoRoot, id, o),
     reject: (id, reason) => rejectProposal(store, id, reason),

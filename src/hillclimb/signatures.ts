@@ -190,6 +190,17 @@ function collect(groups: Grouper, run: string, event: LoopEvent, options: Signat
     case 'instruction.received':
       groups.add('correction', event.text, 'a person corrected the agent', run, seq, event.text);
       return;
+    case 'review.decided':
+      if (event.decision === 'discarded')
+        groups.add(
+          'correction',
+          'discarded by a person',
+          "a person discarded the run's work",
+          run,
+          seq,
+          event.detail,
+        );
+      return;
     default:
       return;
   }

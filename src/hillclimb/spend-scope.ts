@@ -1,8 +1,9 @@
 /**
  * Spend outside any run of the loop: the analyst's calls and the evaluation's re-runs. They go in the
- * loop's spend ledger under a pseudo-run `improve-<proposal>` (so `loops spend` counts them), and the
- * analyst's calls are held to the `hillclimb:` budget (dollars per proposal) by a BudgetTracker of
- * their own, like a run's calls are held to its `budget:`.
+ * loop's spend ledger under pseudo-runs (`improve-<proposal>` for the analyst, `improve-<proposal>-eval`
+ * for the evaluation: core/proposals.ts hillclimbRunId), so `loops spend` counts their dollars and
+ * shows them on a line of their own, never as runs. The analyst's calls are held to the `hillclimb:`
+ * budget (dollars per proposal) by a BudgetTracker of their own, like a run's calls to its `budget:`.
  */
 import type { LoopDefinition } from '../core/definition/schema.js';
 import type { EventOf, LoopEvent, TokenUsage } from '../core/events.js';
@@ -11,6 +12,8 @@ import { callFromEvent } from '../core/budget/ledger.js';
 import { RunControl } from '../core/run/control.js';
 import { createEmitter, type Emitter } from '../core/run/emitter.js';
 import type { RunSpendLog, SpendLedger } from '../state/spend-ledger.js';
+import type { CallRecord } from '../state/ledger.js';
+import { hillclimbRunId } from '../core/proposals.js';
 
 export type Pricer = (model: string, usage: TokenUsage) => number | null;
 
@@ -20,12 +23,16 @@ export class SpendScope {
   readonly emitter: Emitter;
   /** Dollars of every priced call recorded here: the analyst's and the evaluation's. */
   usd = 0;
+  /** Dollars of the evaluation's priced calls alone. */
+  evaluationUsd = 0;
   unpriced = 0;
   private failure: Error | undefined;
 
   private constructor(
     readonly run: string,
     private readonly log: RunSpendLog,
+    private readonly evaluationRun: string,
+    private readonly evaluationLog: RunSpendLog,
     private readonly price: Pricer,
     definition: LoopDefinition,
     usdCap: number,
@@ -48,20 +55,33 @@ export class SpendScope {
   static async open(o: {
     ledger: SpendLedger;
     definition: LoopDefinition;
-    run: string;
+    proposal: string;
     usdCap: number;
     price: Pricer;
     onEvent?: (event: LoopEvent) => void;
   }): Promise<SpendScope> {
-    const log = await o.ledger.openRun(o.definition.name, o.run);
-    return new SpendScope(o.run, log, o.price, o.definition, o.usdCap, o.onEvent);
+    const run = hillclimbRunId(o.proposal, 'analyst');
+    const evaluationRun = hillclimbRunId(o.proposal, 'evaluation');
+    const log = await o.ledger.openRun(o.definition.name, run);
+    const evaluationLog = await o.ledger.openRun(o.definition.name, evaluationRun);
+    return new SpendScope(run, log, evaluationRun, evaluationLog, o.price, o.definition, o.usdCap, o.onEvent);
   }
 
-  /** A call made here, or one of an evaluation run (recorded under this scope's pseudo-run). */
+  /** A call of the analyst's (recorded under this scope's pseudo-run). */
   record(event: EventOf<'model.response'>): void {
-    const call = { ...callFromEvent(event, this.price), run: this.run };
+    this.write(this.log, { ...callFromEvent(event, this.price), run: this.run });
+  }
+
+  /** A call of one of the evaluation's re-runs (recorded under the evaluation's pseudo-run). */
+  recordEvaluation(event: EventOf<'model.response'>): void {
+    const call = { ...callFromEvent(event, this.price), run: this.evaluationRun };
+    this.write(this.evaluationLog, call);
+    if (call.usd !== null) this.evaluationUsd += call.usd;
+  }
+
+  private write(log: RunSpendLog, call: CallRecord): void {
     try {
-      this.log.record(call);
+      log.record(call);
     } catch (error) {
       // Spending on without a record would break the ledger's promise: stop the analysis.
       this.failure ??= error instanceof Error ? error : new Error(String(error));
@@ -79,5 +99,6 @@ export class SpendScope {
   async close(): Promise<void> {
     this.budget.deadline.dispose();
     await this.log.close();
+    await this.evaluationLog.close();
   }
 }

@@ -3,7 +3,12 @@
  * kept here with the selection (an external store, like the review model), so the pane and the key
  * handlers read the same list. Without a port the pane says there are no proposals yet.
  */
-import type { ProposalAnswer, ProposalsPort, ProposalView } from '../core/proposals.js';
+import {
+  shownToPerson,
+  type ProposalAnswer,
+  type ProposalsPort,
+  type ProposalView,
+} from '../core/proposals.js';
 
 export type ProposalsList =
   | { state: 'none' }
@@ -74,7 +79,8 @@ export class ProposalsModel {
     port.list().then(
       (proposals) => {
         if (load !== this.loads) return;
-        this.list = { state: 'ready', proposals };
+        // Only what a person decides on, whatever the port lists: never a regressed proposal.
+        this.list = { state: 'ready', proposals: proposals.filter(shownToPerson) };
         this.changed();
       },
       (err: unknown) => {

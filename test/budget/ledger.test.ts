@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callFromEvent, summariseSpend } from '../../src/core/budget/ledger.js';
+import { renderSpend } from '../../src/commands/spend.js';
 import type { EventOf } from '../../src/core/events.js';
 import type { RunRecord } from '../../src/state/index-db.js';
 import type { CallRecord } from '../../src/state/ledger.js';
@@ -104,6 +105,31 @@ describe('summariseSpend', () => {
       ['r2', 'verified', 1],
       ['r3', 'verified', 2],
     ]);
+  });
+
+  it("counts hill-climbing's pseudo-runs as neither runs nor the cost of a verified run, and shows them apart", () => {
+    const climbed = summariseSpend(
+      [
+        ...calls,
+        call({ run: 'improve-p-1', step: 'analyst', usd: 0.02 }),
+        call({ run: 'improve-p-1-eval', usd: 0.3 }),
+        call({ run: 'improve-p-1-eval', step: 'review', usd: 0.1 }),
+      ],
+      runs,
+    );
+    const a = climbed.loops.find((l) => l.loop === 'a');
+    expect(a).toMatchObject({ calls: 6, runs: 2, verifiedRuns: 1 });
+    expect(a?.usd).toBeCloseTo(0.97, 10);
+    expect(a?.usdPerVerifiedRun).toBeCloseTo(0.55, 10);
+    expect(climbed.hillclimb?.analyst).toMatchObject({ calls: 1 });
+    expect(climbed.hillclimb?.analyst.usd).toBeCloseTo(0.02, 10);
+    expect(climbed.hillclimb?.evaluation).toMatchObject({ calls: 2 });
+    expect(climbed.hillclimb?.evaluation.usd).toBeCloseTo(0.4, 10);
+    expect(renderSpend(climbed)).toMatch(
+      /hill-climb[^\n]*\n\s*analyst\s+1\s[^\n]*\$0\.02\d*\n\s*evaluation\s+2\s/,
+    );
+    expect(report.hillclimb).toBeUndefined();
+    expect(renderSpend(report)).not.toContain('hill-climb');
   });
 
   it('has no $ per verified run for a loop that never verified', () => {

@@ -92,7 +92,7 @@ async function setUp(
   const scope = await SpendScope.open({
     ledger: ledgerFor(statePaths(repo.dir)),
     definition: def,
-    run: 'improve-test',
+    proposal: 'test',
     usdCap: def.hillclimb?.usd_per_proposal ?? 1,
     price,
   });

@@ -79,7 +79,6 @@ describe('the proposal guard', () => {
       'loops/shop/LOOP.md',
       'loops/shop/SKILL.md',
       'loops/shop/skills/graded/SKILL.md',
-      'loops/shop/RUBRIC.md',
     ]);
   });
 
@@ -103,9 +102,31 @@ describe('the proposal guard', () => {
     expect(await guard(file, described)).toMatchObject({ ok: true });
   });
 
+  it('refuses a change to the rubric, which the evaluation could not measure', async () => {
+    const file = 'loops/shop/RUBRIC.md';
+    const edit = patch(file, '- Tests pass\n', '- Tests pass\n- No test is skipped\n');
+    expect(await reason(file, edit)).toContain('is the rubric');
+  });
+
   it('refuses a harness file that a grader protects (its input)', async () => {
     const file = 'loops/shop/skills/graded/SKILL.md';
     expect(await reason(file, patch(file, GRADED, `${GRADED}More.\n`))).toContain('input of a grader');
+  });
+
+  it('refuses a skill a grader protects by its exact path, or names in its command', async () => {
+    const file = 'loops/shop/SKILL.md';
+    const edit = patch(file, SKILL, `${SKILL}2. Fix the code.\n`);
+    const first = def.verify[0];
+    if (!first || !('command' in first)) throw new Error('the fixture loop has a command grader first');
+    const exact: LoopDefinition = { ...def, verify: [{ ...first, protect: [file] }] };
+    const named: LoopDefinition = { ...def, verify: [{ ...first, command: `node --test ${file}` }] };
+    for (const definition of [exact, named]) {
+      const r = await checkProposal({ repoRoot: repo.dir, definition, file, diff: edit, rejected: [] });
+      expect(r).toMatchObject({ ok: false });
+      if (!r.ok) expect(r.reason).toContain('input of a grader');
+    }
+    // The same edit with no grader naming the skill goes through.
+    expect(await guard(file, edit)).toMatchObject({ ok: true });
   });
 
   it('refuses any other file: tests, sources, traversal, a file the diff names but the proposal does not', async () => {

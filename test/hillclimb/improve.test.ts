@@ -6,7 +6,11 @@
  */
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { review } from '../../src/commands/review.js';
+import { renderSpend } from '../../src/commands/spend.js';
+import { summariseRollups } from '../../src/core/budget/ledger.js';
+import { SpendLedger } from '../../src/state/spend-ledger.js';
 import { Supervisor } from '../../src/core/supervisor.js';
 import { improve } from '../../src/hillclimb/improve.js';
 import { openProposals } from '../../src/hillclimb/port.js';
@@ -27,10 +31,44 @@ function reasonOf(answer: { ok: true } | { ok: false; reason: string }): string 
   return answer.reason;
 }
 
+/** What `loops review --list [--all]` prints, in this process. */
+async function reviewList(dir: string, all: boolean): Promise<string> {
+  const chunks: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await review([], {
+      repo: dir,
+      headless: true,
+      json: false,
+      provider: undefined,
+      list: true,
+      all,
+    });
+    expect(code).toBe(0);
+  } finally {
+    write.mockRestore();
+  }
+  return chunks.join('');
+}
+
 async function runLoop(dir: string, loop: string): Promise<string> {
+  return (await startOnce(dir, loop)).outcome;
+}
+
+/** The id of one run of the loop, which ends at its budget. */
+async function runOnce(dir: string, loop: string): Promise<string> {
+  const result = await startOnce(dir, loop);
+  expect(result.outcome).toBe('budget');
+  return result.run;
+}
+
+async function startOnce(dir: string, loop: string): Promise<{ outcome: string; run: string }> {
   const supervisor = await Supervisor.open(dir, { env: {}, maxRetries: 0 });
   try {
-    return (await supervisor.start(loop)).outcome;
+    return await supervisor.start(loop);
   } finally {
     await supervisor.shutdown();
   }
@@ -71,15 +109,25 @@ describe('loops improve on the demo loop tidy-comments', () => {
     expect(index.runs('tidy-comments')).toHaveLength(1);
     expect(await readFile(paths.memory('tidy-comments'), 'utf8')).toBe(memoryBefore);
     expect(await repo.git('branch', '--list', 'loops/tidy-comments/eval-*')).toBe('');
-    // The analyst's and the evaluation's calls are in the ledger under their own pseudo-run.
+    // The analyst's and the evaluation's calls are in the ledger under pseudo-runs of their own.
     const spend = await readdir(paths.spendDir('tidy-comments'));
+    const steps = async (run: string): Promise<string[]> =>
+      (await readFile(join(paths.spendDir('tidy-comments'), `${run}.jsonl`), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { step: string }).step);
     expect(spend).toContain(`improve-${p.id}.jsonl`);
-    const calls = (await readFile(join(paths.spendDir('tidy-comments'), `improve-${p.id}.jsonl`), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { step: string });
-    expect(calls.some((c) => c.step === 'analyst')).toBe(true);
-    expect(calls.some((c) => c.step === 'work')).toBe(true);
+    expect(new Set(await steps(`improve-${p.id}`))).toEqual(new Set(['analyst']));
+    expect(await steps(`improve-${p.id}-eval`)).toContain('work');
+    // And `loops spend` counts the one real run, showing hill-climbing on a line of its own.
+    const report = summariseRollups(
+      await SpendLedger.open(paths, { writable: false }).allRollups('tidy-comments'),
+      index.outcomes('tidy-comments'),
+    );
+    expect(report.loops[0]).toMatchObject({ loop: 'tidy-comments', runs: 1, verifiedRuns: 0 });
+    expect(report.hillclimb?.analyst.calls).toBeGreaterThan(0);
+    expect(report.hillclimb?.evaluation.calls).toBeGreaterThan(0);
+    expect(renderSpend(report)).toMatch(/hill-climb.*\n.*analyst.*\n.*evaluation/);
 
     // The page a person reads.
     const page = await readFile(join(paths.loopDir('tidy-comments'), 'proposals', `${p.id}.md`), 'utf8');
@@ -119,7 +167,58 @@ describe('loops improve on the demo loop tidy-comments', () => {
 
     const again = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
     expect(reasonOf(again)).toContain('a person already rejected this change');
-    expect((await port.list('tidy-comments')).map((v) => v.status)).toEqual(['rejected']);
+    expect((await port.list('tidy-comments', { all: true })).map((v) => v.status)).toEqual(['rejected']);
+    expect(await port.list('tidy-comments')).toEqual([]);
+  });
+
+  it('stops the evaluation at hillclimb.usd_per_evaluation and files the proposal as not measured', async () => {
+    repo = await makeRepo();
+    const loopFile = join(repo.dir, 'loops/tidy-comments/LOOP.md');
+    const text = await readFile(loopFile, 'utf8');
+    await writeFile(
+      loopFile,
+      text.replace('budget: {', 'hillclimb: { usd_per_evaluation: 0.015 }\nbudget: {'),
+    );
+    await repo.git('commit', '-q', '-am', 'an evaluation cap');
+    expect(await runLoop(repo.dir, 'tidy-comments')).toBe('budget');
+    // The scripted model priced at a cent a call: the cap is reached at the evaluation's second call.
+    const made = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {}, price: () => 0.01 });
+    if (!made.ok) throw new Error(made.reason);
+    expect(made.proposal.status).toBe('regressed');
+    expect(made.proposal.reason).toMatch(
+      /^evaluation budget spent: not measured: the evaluation spent \$0\.0200 of its \$0\.0150/,
+    );
+    const paths = statePaths(repo.dir);
+    const evalCalls = (
+      await readFile(paths.spendFile('tidy-comments', `improve-${made.proposal.id}-eval`), 'utf8')
+    )
+      .trim()
+      .split('\n');
+    expect(evalCalls).toHaveLength(2);
+    expect(await openProposals(repo.dir).list()).toEqual([]);
+  });
+
+  it('measures on the eval set the loop names (hillclimb.eval), and refuses one naming an unknown run', async () => {
+    repo = await makeRepo();
+    const first = await runOnce(repo.dir, 'tidy-comments');
+    await writeFile(join(repo.dir, 'NOTE'), 'another commit, another task\n');
+    await repo.git('add', 'NOTE');
+    await repo.git('commit', '-q', '-m', 'another task');
+    const second = await runOnce(repo.dir, 'tidy-comments');
+    const loopFile = join(repo.dir, 'loops/tidy-comments/LOOP.md');
+    const text = await readFile(loopFile, 'utf8');
+    await writeFile(loopFile, text.replace('budget: {', 'hillclimb: { eval: evals.txt }\nbudget: {'));
+    const evals = join(repo.dir, 'loops/tidy-comments/evals.txt');
+    await writeFile(evals, `# the first task only\n${first}\n${first}\n`);
+    const made = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    if (!made.ok) throw new Error(made.reason);
+    // Without the eval set both failing tasks would be re-run; with it, the one it names, once.
+    expect(made.proposal.evaluation.map((a) => a.perTask.map((t) => t.task))).toEqual([[first], [first]]);
+    expect(made.proposal.status).toBe('pending');
+
+    await writeFile(evals, `${second}\nnot-a-run\n`);
+    const bad = await improve({ repoRoot: repo.dir, loop: 'tidy-comments', env: {} });
+    expect(reasonOf(bad)).toBe('loops/tidy-comments/evals.txt:2: not-a-run is not a run of tidy-comments');
   });
 
   it('supersedes a pending proposal whose file was edited, and refuses to accept it', async () => {
@@ -129,7 +228,8 @@ describe('loops improve on the demo loop tidy-comments', () => {
     if (!made.ok) throw new Error(made.reason);
     await appendFile(join(repo.dir, 'loops/tidy-comments/SKILL.md'), '3. Keep the file formatted.\n');
     const port = openProposals(repo.dir);
-    const [view] = await port.list();
+    expect(await port.list()).toEqual([]);
+    const [view] = await port.list(undefined, { all: true });
     expect(view?.status).toBe('superseded');
     expect(view?.reason).toContain('changed since');
     expect(await port.accept(made.proposal.id)).toMatchObject({ ok: false });
@@ -218,7 +318,13 @@ describe('a proposal that hurts', () => {
     expect(result.proposal.status).toBe('regressed');
     expect(result.proposal.effect).toBe('verified 1/2 → 0/2, 1 task lost: no measured gain');
     const port = openProposals(repo.dir);
-    expect((await port.list('hurt')).map((v) => v.status)).toEqual(['regressed']);
+    // Not in front of a person: neither the pane's list nor `loops review`, unless every status is asked for.
+    expect(await port.list('hurt')).toEqual([]);
+    expect((await port.list('hurt', { all: true })).map((v) => v.status)).toEqual(['regressed']);
+    expect(await reviewList(repo.dir, false)).toContain(
+      '1 regressed, rejected or superseded (--all lists them)',
+    );
+    expect(await reviewList(repo.dir, true)).toContain(`${result.proposal.id}  regressed`);
     expect(await port.accept(result.proposal.id)).toMatchObject({ ok: false });
     // And it is not made again: the evaluation already found no gain in it.
     const again = await improve({ repoRoot: repo.dir, loop: 'hurt', env: {} });

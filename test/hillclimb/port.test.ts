@@ -10,6 +10,7 @@ import { Supervisor } from '../../src/core/supervisor.js';
 import { loadLoop } from '../../src/core/definition/load.js';
 import type { LoopEventBody } from '../../src/core/events.js';
 import { openProposals } from '../../src/hillclimb/port.js';
+import { openScreenProposals } from '../../src/commands/supervise.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 
 let repo: TestRepo | undefined;
@@ -52,6 +53,42 @@ describe('openProposals', () => {
     expect(view?.status).toBe('pending');
     expect(view?.evaluation.map((a) => a.arm)).toEqual(['without', 'with']);
     expect(await port.list('fix-tests')).toEqual([]);
+  });
+});
+
+describe("the screen's proposals port", () => {
+  it('evaluates in the sandbox the screen was given: the demo runs unconfined where bubblewrap is missing', async () => {
+    repo = await makeRepo();
+    const supervisor = await Supervisor.open(repo.dir, { env: {}, maxRetries: 0 });
+    try {
+      expect((await supervisor.start('tidy-comments')).outcome).toBe('budget');
+    } finally {
+      await supervisor.shutdown();
+    }
+    const missing = '/nonexistent/bwrap';
+    const outcome = async (sandbox: { bwrapPath: string; fallback?: 'unconfined' }): Promise<string> => {
+      const events: LoopEventBody[] = [];
+      const port = await openScreenProposals(
+        repo?.dir ?? '',
+        { sandbox },
+        {
+          env: {},
+          emit: (_loop, body) => events.push(body),
+        },
+      );
+      expect(await port.improve('tidy-comments')).toMatchObject({ ok: true });
+      await port.settled();
+      const last = events.at(-1);
+      return last?.type === 'proposal.changed'
+        ? last.status
+        : last?.type === 'proposal.failed'
+          ? last.reason
+          : '';
+    };
+    // Without bubblewrap the demo's evaluation falls back to running unconfined and measures the gain;
+    // a real loop's re-runs refuse to start unconfined, so nothing verifies and nothing is shown.
+    expect(await outcome({ bwrapPath: missing, fallback: 'unconfined' })).toBe('pending');
+    expect(await outcome({ bwrapPath: missing })).toBe('regressed');
   });
 });
 

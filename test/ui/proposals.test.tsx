@@ -105,13 +105,13 @@ describe('proposals pane', () => {
   it('lists pending first with the diff beside the evaluation, and the evidence', async () => {
     const port = new FakeProposals([
       proposal('p2'),
-      proposal('p1', { status: 'rejected', reason: 'too vague' }),
+      proposal('p1', { status: 'accepted', commit: 'abcdef123456' }),
     ]);
     const app = renderApp({ panes, rows: 40, columns: 140, proposals: port });
     await vi.waitFor(() => expect(app.frame()).toContain('proposals · 1 pending of 2'));
     const frame = app.frame();
     expect(frame).toMatch(/› pending\s+fix-tests\s+loops\/fix-tests\/SKILL\.md — run the failing test first/);
-    expect(frame).toMatch(/ {2}rejected\s+fix-tests/);
+    expect(frame).toMatch(/ {2}accepted\s+fix-tests/);
     // Side by side: a diff line and an evaluation row on one screen line.
     expect(frame).toMatch(/--- a\/loops\/fix-tests\/SKILL\.md\s+arm\s+verified/);
     expect(frame).toMatch(/@@ -1,2 \+1,2 @@\s+with\s+3\/3\s+100%/);
@@ -120,6 +120,23 @@ describe('proposals pane', () => {
     );
     expect(frame).toContain('verified 1/3 → 3/3, no task lost');
     expect(frame).toContain('✗ test sum keeps failing ×3 (run r7 #41: expected 3, got 4)');
+    app.expectFramesFit();
+  });
+
+  it('never shows a regressed, rejected or superseded proposal, nor selects one when none is pending', async () => {
+    const port = new FakeProposals([
+      proposal('p3', { status: 'regressed', title: 'a change that measured worse' }),
+      proposal('p2', { status: 'rejected', title: 'a change a person refused' }),
+      proposal('p1', { status: 'superseded', title: 'a change to an old text' }),
+    ]);
+    const app = renderApp({ panes, rows: 40, columns: 140, proposals: port });
+    await vi.waitFor(() => expect(port.lists).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(app.frame()).toContain('no proposals yet'));
+    const frame = app.frame();
+    expect(frame).not.toContain('regressed');
+    expect(frame).not.toContain('measured worse');
+    expect(frame).not.toContain('a person refused');
+    expect(frame).not.toContain('an old text');
     app.expectFramesFit();
   });
 

@@ -10,6 +10,7 @@ import { dayOf } from '../../state/ledger.js';
 import type { RunOutcome, RunRecord } from '../../state/index-db.js';
 import type { Pricer } from './prices.js';
 import { isOutsideRunId } from '../run/outside-run-id.js';
+import { hillclimbPart } from '../proposals.js';
 import { type ModelCell, type RollupData, type RunCell } from '../../state/spend-rollup.js';
 
 /**
@@ -71,10 +72,19 @@ export interface StepSpend extends SpendTotals {
   step: ModelStep;
 }
 
+/** Hill-climbing's spend (docs/hillclimb.md): in the totals, never counted as runs. */
+export interface HillclimbSpend {
+  analyst: SpendTotals;
+  /** The evaluation's re-runs, with and without each proposal. */
+  evaluation: SpendTotals;
+}
+
 export interface SpendReport {
   loop?: string;
   since?: string;
   total: SpendTotals;
+  /** Present when hill-climbing spent anything in the report's scope. */
+  hillclimb?: HillclimbSpend;
   loops: LoopSpend[];
   models: ModelSpend[];
   days: DaySpend[];
@@ -117,21 +127,30 @@ function groupBy<K extends string, T extends SpendTotals>(
  */
 /**
  * Each loop's runs and verified runs, and from them its dollars per verified run. Calls made outside a
- * run (a trigger's triage) are in the loop's dollars but are not runs.
+ * run (a trigger's triage) are in the loop's dollars but are not runs. Hill-climbing's pseudo-runs
+ * are neither runs nor part of what a verified run cost (they are spent on the harness, not the
+ * task): they are returned apart, by part.
  */
-function countRuns(
-  loops: Map<string, LoopSpend>,
-  runs: Iterable<{ loop: string; run: string; status?: string }>,
-): void {
+function countRuns(loops: Map<string, LoopSpend>, runs: Iterable<RunSpend>): HillclimbSpend {
+  const hillclimb: HillclimbSpend = { analyst: emptyTotals(), evaluation: emptyTotals() };
+  const spentOnHarness = new Map<string, number>();
   for (const run of runs) {
     const loop = loops.get(run.loop);
+    const part = hillclimbPart(run.run);
+    if (part !== undefined) {
+      addInto(hillclimb[part], run);
+      spentOnHarness.set(run.loop, (spentOnHarness.get(run.loop) ?? 0) + run.usd);
+      continue;
+    }
     if (!loop || isOutsideRunId(run.run)) continue;
     loop.runs += 1;
     if (run.status === 'verified') loop.verifiedRuns += 1;
   }
   for (const loop of loops.values()) {
-    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? loop.usd / loop.verifiedRuns : null;
+    const usd = loop.usd - (spentOnHarness.get(loop.loop) ?? 0);
+    loop.usdPerVerifiedRun = loop.verifiedRuns > 0 ? usd / loop.verifiedRuns : null;
   }
+  return hillclimb;
 }
 
 export function summariseSpend(
@@ -156,13 +175,14 @@ export function summariseSpend(
     (c) => c.loop,
     (c): LoopSpend => ({ loop: c.loop, runs: 0, verifiedRuns: 0, usdPerVerifiedRun: null, ...emptyTotals() }),
   );
-  countRuns(loopGroups, runGroups.values());
+  const hillclimb = countRuns(loopGroups, runGroups.values());
   const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
 
   return {
     ...(filter.loop === undefined ? {} : { loop: filter.loop }),
     ...(filter.since === undefined ? {} : { since: filter.since }),
     total,
+    ...withHillclimb(hillclimb),
     loops: [...loopGroups.values()].sort((a, b) => byUsd(a, b) || a.loop.localeCompare(b.loop)),
     models: [
       ...groupBy(
@@ -257,12 +277,13 @@ export function summariseRollups(
     }
     addInto(found, r.totals);
   }
-  countRuns(loops, runGroups.values());
+  const hillclimb = countRuns(loops, runGroups.values());
   const byUsd = (a: SpendTotals, b: SpendTotals): number => b.usd - a.usd || b.calls - a.calls;
   return {
     ...(filter.loop === undefined ? {} : { loop: filter.loop }),
     ...(since === undefined ? {} : { since }),
     total,
+    ...withHillclimb(hillclimb),
     loops: [...loops.values()].sort((a, b) => byUsd(a, b) || byName(a.loop, b.loop)),
     models: [...models.values()].sort(byUsd),
     // YYYY-MM-DD: code-unit order is day order (and far cheaper than a locale's collation).
@@ -270,6 +291,10 @@ export function summariseRollups(
     runs: [...runGroups.values()],
     steps: [...steps.values()],
   };
+}
+
+function withHillclimb(h: HillclimbSpend): { hillclimb?: HillclimbSpend } {
+  return h.analyst.calls + h.evaluation.calls > 0 ? { hillclimb: h } : {};
 }
 
 /** Loop names (letters, digits and hyphens, state/paths.ts): where code-unit order is the collation's. */

@@ -311,11 +311,13 @@ export const hillclimbSchema = z.strictObject({
   cron: checkedString(cronProblem).optional(),
   /** Dollars one proposal's analysis may spend (the analyst's calls). */
   usd_per_proposal: positive.prefault(0.5),
+  /** Dollars one proposal's evaluation may spend (every re-run's calls); absent: only each run's `budget:`. */
+  usd_per_evaluation: positive.optional(),
   /** Times each task is re-run per arm of the evaluation. */
   runs_per_task: positiveInt.max(20).optional(),
   /** How many recent failing tasks the evaluation re-runs. */
   tasks: positiveInt.max(50).prefault(5),
-  /** A file naming the tasks to evaluate on, instead of recent failures; not yet enforced. */
+  /** A file (in the loop's folder) naming past runs whose tasks to evaluate on, instead of recent failures. */
   eval: z.string().min(1).optional(),
 });
 export type HillclimbConfig = z.output<typeof hillclimbSchema>;

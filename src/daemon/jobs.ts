@@ -32,7 +32,9 @@ export const JOB_FACTORIES: readonly JobFactory[] = [
       ...(deps.callGate ? { triage: { callGate: deps.callGate } } : {}),
     }),
   ],
-  async () => [(await import('../hillclimb/job.js')).hillclimbJob()],
+  async (deps) => [
+    (await import('../hillclimb/job.js')).hillclimbJob(deps.callGate ? { callGate: deps.callGate } : {}),
+  ],
 ];
 
 export async function ownerJobs(deps: OwnerJobDeps, factories = JOB_FACTORIES): Promise<SupervisorJob[]> {

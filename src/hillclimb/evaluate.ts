@@ -9,6 +9,7 @@
  *
  * Memory: each re-run starts from a scratch copy of the memory the original run started with.
  */
+import type { CallGate } from '../core/budget/call-gate.js';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +53,8 @@ export interface EvaluationOptions {
    * each call (a re-run that reaches it is stopped before its next call) and before each re-run.
    */
   usdCap?: number;
+  /** The fleet's caps: every re-run's calls wait at them. */
+  callGate?: CallGate;
 }
 
 export interface Evaluation {
@@ -176,6 +179,7 @@ async function rerun(
       index,
       control,
       env,
+      ...(o.callGate ? { callGate: o.callGate } : {}),
       onEvent: (event) => {
         if (event.type === 'model.response') {
           meter.usd += event.usd ?? 0;

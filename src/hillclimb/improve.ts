@@ -3,6 +3,7 @@
  * proposal (checked by the guard), the evaluation on the loop's recent tasks, and the proposal filed
  * as pending (it improved) or regressed (it did not: kept on disk, never put in front of a person).
  */
+import type { CallGate } from '../core/budget/call-gate.js';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import type { LoopEvent, LoopEventBody, TokenUsage } from '../core/events.js';
 import { loadLoop } from '../core/definition/load.js';
@@ -39,6 +40,8 @@ export interface ImproveOptions {
   signal?: AbortSignal;
   /** Called with every event of the evaluation's re-runs. */
   onRunEvent?: (event: LoopEvent) => void;
+  /** The fleet's caps (loops.yaml): the analyst's and the re-runs' calls wait at them like a run's. */
+  callGate?: CallGate;
 }
 
 export type ImproveResult = { ok: true; proposal: ProposalRecord } | { ok: false; reason: string };
@@ -122,6 +125,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       emitter: scope.emitter,
       price,
       run: scope.run,
+      ...(o.callGate ? { callGate: o.callGate } : {}),
     });
     const rejectedDiffs = rejected.map((r) => r.diff);
     const analysis = await runAnalyst({
@@ -168,6 +172,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
       ...(o.wrapProvider ? { wrapProvider: o.wrapProvider } : {}),
       ...(o.price ? { price: o.price } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.callGate ? { callGate: o.callGate } : {}),
       ...(def.hillclimb?.usd_per_evaluation === undefined
         ? {}
         : { usdCap: def.hillclimb.usd_per_evaluation }),

@@ -4,6 +4,7 @@
  * and without it, and accepting commits it. Also: a proposal that hurts is filed regressed and never
  * listed as pending; a rejected one is never proposed again; one whose file changed is superseded.
  */
+import type { CallGate, GatedCall } from '../../src/core/budget/call-gate.js';
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -153,6 +154,26 @@ describe('loops improve on the demo loop tidy-comments', () => {
 
     // With the accepted skill the loop now verifies.
     expect(await runLoop(dir, 'tidy-comments')).toBe('verified');
+  });
+
+  it("waits at the fleet's call gate for the analyst's call and every re-run's calls", async () => {
+    repo = await makeRepo();
+    const dir = repo.dir;
+    expect(await runLoop(dir, 'tidy-comments')).toBe('budget');
+    const gated: GatedCall[] = [];
+    const callGate: CallGate = {
+      wait: (call) => {
+        gated.push(call);
+        return Promise.resolve('go');
+      },
+    };
+    const result = await improve({ repoRoot: dir, loop: 'tidy-comments', env: {}, callGate });
+    if (!result.ok) throw new Error(result.reason);
+    const steps = new Set(gated.map((c) => c.step));
+    expect(steps.has('analyst')).toBe(true);
+    expect(steps.has('work')).toBe(true);
+    // Both arms' re-runs went through it, under their evaluation run ids.
+    expect(new Set(gated.filter((c) => c.step === 'work').map((c) => c.run)).size).toBe(2);
   });
 
   it('never proposes a rejected change again', async () => {

@@ -3,6 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import prettier from 'eslint-config-prettier';
+import { uiImports } from './scripts/eslint/ui-imports.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.loops/', 'demo/project/', '**/*.js', '**/*.mjs'] },
@@ -57,41 +58,11 @@ export default tseslint.config(
       ],
     },
   },
+  // The screen's boundary is an allowlist (scripts/eslint/ui-imports.mjs): ui, the engine protocol, libraries.
   {
     files: ['src/ui/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '**/core/**',
-                '!**/core/control.js',
-                '!**/core/events.js',
-                '!**/core/proposals.js',
-                '!**/core/describe.js',
-                '!**/core/text.js',
-              ],
-              message:
-                'the screen speaks only the engine protocol: core/control.js, events.js, proposals.js, describe.js and text.js.',
-            },
-            {
-              group: [
-                '**/workspace/**',
-                '**/state/**',
-                '**/models/**',
-                '**/tools/**',
-                '**/commands/**',
-                '**/demo/**',
-              ],
-              message:
-                'the screen reaches git and the engine through its ports (SupervisorPort, ReviewPort).',
-            },
-          ],
-        },
-      ],
-    },
+    plugins: { loops: { rules: { 'ui-imports': uiImports } } },
+    rules: { 'loops/ui-imports': 'error' },
   },
   {
     files: ['test/**', 'bench/**'],

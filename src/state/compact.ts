@@ -24,6 +24,17 @@ export interface CompactionReport {
   tracesCompacted: number;
   bytesBefore: number;
   bytesAfter: number;
+  /** Each run compacted (or, in a dry run, that would be): its spend file's size and its trace's. */
+  runs: CompactedRun[];
+}
+
+export interface CompactedRun {
+  loop: string;
+  run: string;
+  /** Bytes of the spend file folded into the totals; absent when it had none left. */
+  spendBytes?: number;
+  /** The trace's size before and after; absent when it had none or was compacted already. */
+  trace?: { before: number; after: number };
 }
 
 const PRUNED = '[pruned by loops clean --older-than]';
@@ -34,7 +45,9 @@ export async function compactOlderThan(
   ledger: SpendLedger,
   days: number,
   now: Date = new Date(),
+  options: { dryRun?: boolean } = {},
 ): Promise<CompactionReport> {
+  const write = !(options.dryRun ?? false);
   const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
   const report: CompactionReport = {
     olderThanDays: days,
@@ -42,6 +55,7 @@ export async function compactOlderThan(
     tracesCompacted: 0,
     bytesBefore: 0,
     bytesAfter: 0,
+    runs: [],
   };
   const old = index.runs().filter((r) => r.status !== 'running' && (r.endedAt ?? r.startedAt) < cutoff);
   const loops = new Set(old.map((r) => r.loop));
@@ -58,15 +72,26 @@ export async function compactOlderThan(
       );
       if (size !== undefined) {
         report.bytesBefore += size;
-        rollup.markCompacted(record.run);
+        if (write) rollup.markCompacted(record.run);
         doomed.push(file);
       }
-      const trace = await compactTrace(paths.trace(loop, record.run), days);
+      const trace = await compactTrace(paths.trace(loop, record.run), days, write);
       if (trace) {
         report.tracesCompacted += 1;
         report.bytesBefore += trace.before;
         report.bytesAfter += trace.after;
       }
+      if (size !== undefined || trace)
+        report.runs.push({
+          loop,
+          run: record.run,
+          ...(size === undefined ? {} : { spendBytes: size }),
+          ...(trace ? { trace } : {}),
+        });
+    }
+    if (!write) {
+      report.spendFilesRemoved += doomed.length;
+      continue;
     }
     // The rollup says "compacted" before any file goes.
     await ledger.save(loop);
@@ -78,7 +103,12 @@ export async function compactOlderThan(
   return report;
 }
 
-async function compactTrace(file: string, days: number): Promise<{ before: number; after: number } | undefined> {
+/** Rewrites an old trace without its bulk (or, with `write` false, only measures what that would give). */
+async function compactTrace(
+  file: string,
+  days: number,
+  write: boolean,
+): Promise<{ before: number; after: number } | undefined> {
   const before = await stat(file).then(
     (s) => s.size,
     () => undefined,
@@ -104,7 +134,7 @@ async function compactTrace(file: string, days: number): Promise<{ before: numbe
     bytesAfter: afterGuess,
   };
   const text = `${lines}${JSON.stringify(marker)}\n`;
-  await writeFileAtomic(file, text);
+  if (write) await writeFileAtomic(file, text);
   return { before, after: Buffer.byteLength(text, 'utf8') };
 }
 

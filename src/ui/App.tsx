@@ -159,7 +159,7 @@ function Screen(props: AppProps & { reviewModel: ReviewModel; proposalsModel: Pr
       {top?.kind === 'help' ? (
         <HelpOverlay height={layout.body} width={columns} />
       ) : top?.kind === 'approval' ? (
-        <ApprovalOverlay height={layout.body} approval={top.approval} />
+        <ApprovalOverlay height={layout.body} width={columns} approval={top.approval} />
       ) : top?.kind === 'confirm' ? (
         <ConfirmOverlay height={layout.body} question={top.question} />
       ) : (

@@ -35,9 +35,9 @@ export interface RunDiff {
 const FALLBACK_IDENTITY = ['-c', 'user.name=loops', '-c', 'user.email=loops@localhost'];
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
-const RUN_BRANCH = /^loops\/[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const RUN_BRANCH = /^loops\/[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-async function revParse(repo: string, ref: string): Promise<string | undefined> {
+export async function revParse(repo: string, ref: string): Promise<string | undefined> {
   if (ref.startsWith('-')) return undefined;
   const result = await git(repo, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   return result.exitCode === 0 ? result.stdout.trim() : undefined;
@@ -47,7 +47,7 @@ async function isAncestor(repo: string, a: string, b: string): Promise<boolean> 
   return (await git(repo, ['merge-base', '--is-ancestor', a, b])).exitCode === 0;
 }
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   return stat(p).then(
     () => true,
     () => false,
@@ -70,7 +70,7 @@ export async function listWorktrees(repo: string): Promise<Array<{ path: string;
 }
 
 /** Changes git would lose in a checkout: tracked edits and, with `untracked`, new files. */
-async function dirtyFiles(dir: string, untracked: boolean): Promise<string[]> {
+export async function dirtyFiles(dir: string, untracked: boolean): Promise<string[]> {
   const out = await gitOk(
     dir,
     ['status', '--porcelain', untracked ? '--untracked-files=all' : '--untracked-files=no'],
@@ -264,56 +264,11 @@ export async function discardRun(repo: string, run: RunBranch): Promise<ReviewOu
 }
 
 /** A commit reachable from some branch that is not a loops run branch: merging it lost nothing. */
-async function containedElsewhere(repo: string, sha: string): Promise<boolean> {
+export async function containedElsewhere(repo: string, sha: string): Promise<boolean> {
   const out = await gitOk(
     repo,
     ['for-each-ref', '--contains', sha, '--format=%(refname:short)', 'refs/heads/'],
     'finding branches that contain the run',
   );
   return out.split('\n').some((name) => name !== '' && !name.startsWith('loops/'));
-}
-
-export interface CleanReport {
-  removed: Array<{ path: string; branch?: string; why: 'merged' | 'discarded' }>;
-  kept: Array<{ path: string; branch?: string; why: string }>;
-}
-
-/**
- * Removes loops worktrees that are done with: what they hold (their HEAD) is contained in a branch
- * that is not a run branch, whether their own branch is still there (merged) or gone (discarded). A dirty worktree (any change, untracked files too) and
- * an unmerged branch are kept and reported. Merged branches are deleted with their worktree; the
- * caller must hold the state lock, so no run is using them.
- */
-export async function cleanWorktrees(repo: string, options: { dryRun?: boolean } = {}): Promise<CleanReport> {
-  const worktrees = await Worktrees.open(repo);
-  const own = path.resolve(worktrees.worktreesDir) + path.sep;
-  const report: CleanReport = { removed: [], kept: [] };
-  for (const entry of await listWorktrees(worktrees.repoRoot)) {
-    if (!entry.path.startsWith(own)) continue;
-    // What the worktree holds is its HEAD commit: on its branch, or detached once the branch is gone.
-    const head = (await exists(entry.path)) ? await revParse(entry.path, 'HEAD') : undefined;
-    const safe = head === undefined || (await containedElsewhere(worktrees.repoRoot, head));
-    const why: 'merged' | 'discarded' | undefined = !safe
-      ? undefined
-      : entry.branch === undefined
-        ? 'discarded'
-        : 'merged';
-    const item =
-      entry.branch === undefined ? { path: entry.path } : { path: entry.path, branch: entry.branch };
-    if (why === undefined) {
-      report.kept.push({
-        ...item,
-        why: entry.branch === undefined ? 'detached, its commits on no branch' : 'not merged',
-      });
-      continue;
-    }
-    const dirty = (await exists(entry.path)) ? await dirtyFiles(entry.path, true) : [];
-    if (dirty.length > 0) {
-      report.kept.push({ ...item, why: `${dirty.length} uncommitted change(s)` });
-      continue;
-    }
-    if (!options.dryRun) await worktrees.remove(entry.path, { deleteBranch: why === 'merged' });
-    report.removed.push({ ...item, why });
-  }
-  return report;
 }

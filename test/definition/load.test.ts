@@ -29,7 +29,7 @@ describe('loadLoop: a valid loop', () => {
       // Without verify, a separate checker agent grades the work: nothing counts unchecked.
       verify: [{ checker: true, holdout: false, protect: [], timeout: 600 }],
       budget: { iterations: 10, tool_calls: 200, usd: 2, tokens: 2_000_000, minutes: 60 },
-      stall: { window: 3, on_stall: 'pause' },
+      stall: { window: 3, on_stall: 'pause', pause_timeout_minutes: 60 },
       approve: [],
       concurrency: 1,
       memory: { max_bytes: 16_384 },
@@ -233,6 +233,24 @@ describe('loadLoop: field problems at their lines', () => {
       line: 4,
       message: 'expected a positive whole number, got 0',
     });
+  });
+
+  it("names a stall pause's timeout at its line when it is not a positive number", async () => {
+    const { result } = await load(
+      lines(
+        '---',
+        'name: fix-tests',
+        'stall:',
+        '  on_stall: pause',
+        '  pause_timeout_minutes: 0',
+        '---',
+        'x',
+      ),
+    );
+    const problem = expectProblem(problemsOf(result), { field: 'stall.pause_timeout_minutes', line: 5 });
+    expect(formatProblem(problem)).toBe(
+      `${FILE}:5: stall.pause_timeout_minutes: expected a number from 0 to 35791, got 0`,
+    );
   });
 
   it('lists the choices of an enum', async () => {

@@ -24,7 +24,7 @@ describe('scaffoldLoop', () => {
     expect(def.model).toBe('claude-sonnet-4-6');
     expect(def.verify).toEqual([{ command: 'npm test', holdout: false, protect: [], timeout: 600 }]);
     expect(def.budget).toMatchObject({ iterations: 10, usd: 2, minutes: 30 });
-    expect(def.stall).toEqual({ window: 3, on_stall: 'pause' });
+    expect(def.stall).toEqual({ window: 3, on_stall: 'pause', pause_timeout_minutes: 60 });
     expect(def.description).not.toBe('');
     expect(def.task).toContain('MEMORY.md');
     expect(def.task).toContain('one thing per iteration');

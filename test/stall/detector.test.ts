@@ -29,7 +29,7 @@ function event(iteration: number, body: LoopEventBody): LoopEvent {
 
 /** Replays a series through the detector; per iteration, what it emitted and what it asked for. */
 function replay(steps: Step[], window = 3, action: StallAction = 'stop', attended = false) {
-  const detector = new StallDetector({ window, action, attended });
+  const detector = new StallDetector({ window, action, attended, pauseTimeoutMs: 60_000 });
   return steps.map((step, i) => {
     const n = i + 1;
     const out: LoopEventBody[] = [];
@@ -194,7 +194,12 @@ describe('stall verdicts on recorded iteration series', () => {
 
   it('asks an attended run to pause, and a person resuming it clears the stall', () => {
     const same = { tree: 't1', calls: ['npm test'] };
-    const detector = new StallDetector({ window: 2, action: 'pause', attended: true });
+    const detector = new StallDetector({
+      window: 2,
+      action: 'pause',
+      attended: true,
+      pauseTimeoutMs: 60_000,
+    });
     let n = 0;
     const run = (): LoopEventBody[] => {
       n += 1;

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 /** An agent that runs the same command every iteration against a grader that always fails. */
-async function addStuck(action: StallAction, iterations = 6): Promise<void> {
+async function addStuck(action: StallAction, iterations = 6, stallExtra = ''): Promise<void> {
   await repo.addLoop(
     'stuck',
     `---
@@ -31,7 +31,7 @@ verify:
   - command: node -e "console.log('1 passing'); console.log('1 failing'); process.exit(1)"
     name: tests
 budget: { iterations: ${iterations} }
-stall: { window: 2, on_stall: ${action} }
+stall: { window: 2, on_stall: ${action}${stallExtra} }
 ---
 Make the tests pass.
 `,
@@ -130,6 +130,39 @@ describe('stall detection in a real run', () => {
       reason: 'a person resumed the run',
     });
     expect(seen.filter((e) => e.type === 'stall.detected')).toHaveLength(1);
+  });
+
+  it("on_stall: pause with nobody resuming it ends the run stalled once the pause's timeout has passed", async () => {
+    // 30 ms: the wait is for the timer, not a timed assertion (the events say what happened).
+    await addStuck('pause', 6, ', pause_timeout_minutes: 0.0005');
+    supervisor = await Supervisor.open(repo.dir, { attended: true });
+    const seen = collect(supervisor);
+    const result = await supervisor.start('stuck');
+    expect(result).toMatchObject({ outcome: 'stalled', iterations: 3 });
+    expect(result.reason).toMatch(
+      /^no progress in 2 iteration\(s\).*; paused, and nobody resumed it within 0\.03 s$/,
+    );
+    expect(seen.filter((e) => e.type === 'run.paused')).toHaveLength(1);
+    expect(seen.find((e) => e.type === 'run.resumed' || e.type === 'stall.cleared')).toBeUndefined();
+    expect(supervisor.snapshot().needs).toEqual([
+      expect.objectContaining({ loop: 'stuck', reason: 'stalled', detail: result.reason }),
+    ]);
+  });
+
+  it("a person's resume before the pause's timeout lets the run go on", async () => {
+    await addStuck('pause', 4, ', pause_timeout_minutes: 30');
+    supervisor = await Supervisor.open(repo.dir, { attended: true });
+    const s = supervisor;
+    const seen = collect(s);
+    const off = s.subscribe((e) => {
+      if (e.type !== 'run.paused') return;
+      off();
+      s.send({ type: 'resume', loop: 'stuck' });
+    });
+    const result = await s.start('stuck');
+    expect(result.outcome).toBe('budget');
+    expect(result.iterations).toBe(4);
+    expect(seen.filter((e) => e.type === 'run.resumed')).toHaveLength(1);
   });
 
   it('loops run exits 4 when the run ends stalled', async () => {

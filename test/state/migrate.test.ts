@@ -111,9 +111,26 @@ describe('migrating a loops.json with the ledger inside', () => {
     for (const e of events) await writer.append(e);
     await writer.close();
     const sizeBefore = (await readFile(traceFile)).length;
+    const spendFiles = async () => (await readdir(paths.spendDir('fix-tests'))).sort();
+    const filesBefore = await spendFiles();
 
-    const report = await compactOlderThan(paths, index, ledger, 1, new Date('2027-01-01T00:00:00.000Z'));
+    // A dry run lists what it would do, run by run, and writes nothing.
+    const when = new Date('2027-01-01T00:00:00.000Z');
+    const dry = await compactOlderThan(paths, index, ledger, 1, when, { dryRun: true });
+    expect(dry).toMatchObject({ spendFilesRemoved: 12, tracesCompacted: 1 });
+    expect(dry.runs).toHaveLength(12);
+    expect(dry.runs.find((r) => r.run === run)).toMatchObject({
+      loop: 'fix-tests',
+      spendBytes: expect.any(Number) as number,
+      trace: { before: sizeBefore, after: expect.any(Number) as number },
+    });
+    expect(await spendFiles()).toEqual(filesBefore);
+    expect((await readFile(traceFile)).length).toBe(sizeBefore);
+    await expectAllFiguresUnchanged(paths);
+
+    const report = await compactOlderThan(paths, index, ledger, 1, when);
     expect(report).toMatchObject({ spendFilesRemoved: 12, tracesCompacted: 1 });
+    expect(report.bytesAfter).toBe(dry.bytesAfter);
     expect((await readdir(paths.spendDir('fix-tests'))).filter((n) => n.endsWith('.jsonl'))).toEqual([]);
     await expectAllFiguresUnchanged(paths);
 

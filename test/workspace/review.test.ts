@@ -2,14 +2,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  cleanWorktrees,
-  discardCost,
-  discardRun,
-  mergeRun,
-  runDiff,
-  type RunBranch,
-} from '../../src/workspace/review.js';
+import { cleanWorktrees } from '../../src/workspace/clean.js';
+import { discardCost, discardRun, mergeRun, runDiff, type RunBranch } from '../../src/workspace/review.js';
 import { Worktrees } from '../../src/workspace/worktrees.js';
 import { makeRepo, sh } from './git-repo.js';
 
@@ -203,5 +197,49 @@ describe('cleanWorktrees', () => {
     expect(readFileSync(path.join(dirty.worktree!, 'c.txt'), 'utf8')).toBe('edited after the merge\n');
     expect(head(unmerged.branch)).toBeTruthy();
     expect(existsSync(unmerged.worktree!)).toBe(true);
+  });
+});
+
+/** A run with one commit; `merged` merges it into main; its worktree is then removed, the branch left. */
+async function orphanedBranch(name: string, merged: boolean): Promise<string> {
+  const wt = await worktrees.create({ loop: 'demo', run: name, base: 'HEAD' });
+  writeFileSync(path.join(wt.path, `${name}.txt`), `by ${name}\n`);
+  sh(wt.path, 'add', '-A');
+  sh(wt.path, 'commit', '-q', '-m', `${name}: work`);
+  const run = { branch: wt.branch, worktree: wt.path, baseSha: wt.baseSha, base: 'HEAD', baseBranch: 'main' };
+  if (merged) expect(await mergeRun(repo, run)).toMatchObject({ ok: true });
+  sh(repo, 'worktree', 'remove', '--force', wt.path);
+  return wt.branch;
+}
+
+const branches = (): string[] =>
+  sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/').split('\n').filter(Boolean).sort();
+
+describe('cleanWorktrees on run branches with no worktree', () => {
+  it('deletes merged ones, keeps and lists unmerged ones; a dry run only lists', async () => {
+    const merged = await orphanedBranch('done', true);
+    const unmerged = await orphanedBranch('pending', false);
+    // A run branch still checked out in a worktree is the worktree pass's, not this one's.
+    const live = await worktrees.create({ loop: 'demo', run: 'live', base: 'HEAD' });
+    writeFileSync(path.join(live.path, 'live.txt'), 'in progress\n');
+    sh(live.path, 'add', '-A');
+    sh(live.path, 'commit', '-q', '-m', 'live: work');
+    // Merged into another run branch only: not kept anywhere a person reads, so it is not "merged".
+    sh(repo, 'branch', 'loops/demo/copy', unmerged);
+    const before = branches();
+
+    const dry = await cleanWorktrees(repo, { dryRun: true });
+    expect(dry.branches.removed).toEqual([merged]);
+    expect(dry.branches.kept).toEqual([
+      { branch: 'loops/demo/copy', why: 'not merged' },
+      { branch: unmerged, why: 'not merged' },
+    ]);
+    expect(branches()).toEqual(before);
+
+    const report = await cleanWorktrees(repo);
+    expect(report.branches).toEqual(dry.branches);
+    expect(branches()).toEqual(before.filter((b) => b !== merged));
+    // Listed once, by the worktree pass, with its folder.
+    expect(report.kept).toEqual([{ path: live.path, branch: live.branch, why: 'not merged' }]);
   });
 });

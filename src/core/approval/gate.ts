@@ -9,6 +9,7 @@ import type { LoopDefinition } from '../definition/schema.js';
 import type { ToolCallRecord } from '../events.js';
 import type { Emitter } from '../run/emitter.js';
 import type { RunControl } from '../run/control.js';
+import { waitForPerson } from '../run/person-wait.js';
 import type { HintedTool } from './hints.js';
 import { matchCall, type McpOrigin } from './match.js';
 import { parseRules, type ApprovalRule } from './rules.js';
@@ -25,7 +26,7 @@ export interface GateOptions {
 
 interface Waiting {
   pending: PendingApproval;
-  settle: (answer: { approved: boolean; reason: string; by: 'person' }) => void;
+  settle: (answer: { approved: boolean; reason: string }) => void;
 }
 
 export class ApprovalGate {
@@ -76,7 +77,7 @@ export class ApprovalGate {
   answer(approvalId: string, approved: boolean, reason: string): boolean {
     const waiting = this.waiting.get(approvalId);
     if (!waiting) return false;
-    waiting.settle({ approved, reason, by: 'person' });
+    waiting.settle({ approved, reason });
     return true;
   }
 
@@ -155,28 +156,22 @@ export class ApprovalGate {
     });
   }
 
-  private wait(
+  private async wait(
     pending: PendingApproval,
     control: RunControl,
   ): Promise<{ approved: boolean; reason: string; by: 'person' | 'timeout' | 'stop' }> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const signal = control.stopSignal;
-      const settle = (answer: { approved: boolean; reason: string; by: 'person' | 'timeout' | 'stop' }) => {
-        if (!this.waiting.delete(pending.approvalId)) return;
-        if (timer) clearTimeout(timer);
-        signal.removeEventListener('abort', onStop);
-        resolve(answer);
-      };
-      // A stop wins over the wait.
-      const onStop = (): void => settle({ approved: false, reason: '', by: 'stop' });
-      this.waiting.set(pending.approvalId, { pending, settle });
-      if (signal.aborted) return onStop();
-      signal.addEventListener('abort', onStop, { once: true });
-      if (pending.timeoutMs !== null) {
-        timer = setTimeout(() => settle({ approved: false, reason: '', by: 'timeout' }), pending.timeoutMs);
-      }
-    });
+    const id = pending.approvalId;
+    const result = await waitForPerson<{ approved: boolean; reason: string }>(
+      control.stopSignal,
+      pending.timeoutMs,
+      (answer) => {
+        this.waiting.set(id, { pending, settle: answer });
+        return () => this.waiting.delete(id);
+      },
+    );
+    return result.by === 'person'
+      ? { ...result.answer, by: 'person' }
+      : { approved: false, reason: '', by: result.by };
   }
 }
 

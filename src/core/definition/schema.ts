@@ -62,6 +62,11 @@ function checkedString(check: (value: string) => string | undefined): z.ZodStrin
 }
 
 const positiveInt = z.number().int().positive();
+/** Minutes a timer waits: Node fires a longer timer at once. */
+const timerMinutes = positive.max(
+  MAX_BUDGET_MINUTES,
+  `at most ${MAX_BUDGET_MINUTES} minutes (about 24 days): a longer timer would fire at once`,
+);
 
 export const routeSchema = z.strictObject({
   triage: z.string().min(1).optional(),
@@ -255,17 +260,17 @@ export const budgetSchema = z.strictObject({
   tool_calls: positiveInt.prefault(200),
   usd: positive.prefault(2),
   tokens: positiveInt.prefault(2_000_000),
-  minutes: positive
-    .max(
-      MAX_BUDGET_MINUTES,
-      `at most ${MAX_BUDGET_MINUTES} minutes (about 24 days): a longer timer would fire at once`,
-    )
-    .prefault(60),
+  minutes: timerMinutes.prefault(60),
 });
 
 export const stallSchema = z.strictObject({
   window: positiveInt.prefault(3),
   on_stall: z.enum(['nudge', 'pause', 'stop']).prefault('pause'),
+  /**
+   * How long a stall's pause waits for a person to resume the run before it ends `stalled`: a daemon
+   * or a screen nobody watches must not hold the run (and its slot in the limit) forever.
+   */
+  pause_timeout_minutes: timerMinutes.prefault(60),
 });
 
 /**

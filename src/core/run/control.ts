@@ -4,6 +4,7 @@
  * points: before every model call and every tool call.
  */
 import type { SuspendableClock } from '../budget/deadline.js';
+import { waitForPerson } from './person-wait.js';
 
 export class RunControl {
   private stopReason: string | undefined;
@@ -82,14 +83,23 @@ export class RunControl {
     return this.inFlight.signal;
   }
 
-  /** Resolves at once unless paused; then when resumed or stopped. The clocks stand still meanwhile. */
-  async waitWhilePaused(): Promise<void> {
-    if (!this.paused || this.stopRequested) return;
-    await this.waitingForPerson(async () => {
-      while (this.paused && !this.stopRequested) {
-        await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
-      }
-    });
+  /**
+   * Resolves at once unless paused; then when resumed or stopped, or when `timeoutMs` has passed with
+   * the run still paused (a stall's pause, which must not wait forever for nobody). The clocks stand
+   * still meanwhile.
+   */
+  async waitWhilePaused(timeoutMs: number | null = null): Promise<'resumed' | 'stopped' | 'timeout'> {
+    if (this.stopRequested) return 'stopped';
+    if (!this.paused) return 'resumed';
+    const waited = await this.waitingForPerson(() =>
+      waitForPerson<void>(this.stopSignal, timeoutMs, (answer) => {
+        this.resumeWaiters.push(answer);
+        return () => {
+          this.resumeWaiters = this.resumeWaiters.filter((w) => w !== answer);
+        };
+      }),
+    );
+    return waited.by === 'person' ? 'resumed' : waited.by === 'stop' ? 'stopped' : 'timeout';
   }
 
   /** A clock to suspend while the run waits for a person; returns its detach. */

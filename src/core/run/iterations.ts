@@ -276,8 +276,15 @@ export class Iterations {
     const { control } = this.deps;
     control.pause();
     this.emitter.emit({ type: 'run.paused' });
-    await control.waitWhilePaused();
-    if (control.stopRequested) return this.stopped();
+    const waited = await control.waitWhilePaused(verdict.timeoutMs);
+    if (waited === 'stopped') return this.stopped();
+    if (waited === 'timeout') {
+      const waitedFor = formatMinutes(verdict.timeoutMs);
+      return {
+        outcome: 'stalled',
+        reason: `${verdict.reason}; paused, and nobody resumed it within ${waitedFor}`,
+      };
+    }
     this.emitter.emit({ type: 'run.resumed' });
     return undefined;
   }
@@ -359,4 +366,9 @@ function progressLine(n: number, text: string, passed: string[], failed: string[
       ? `all graders passed`
       : `failed: ${failed.join(', ')}${passed.length ? `; passed: ${passed.join(', ')}` : ''}`;
   return `Iteration ${n}: ${said || '(no summary)'} → ${verdict}`;
+}
+
+function formatMinutes(ms: number): string {
+  const minutes = ms / 60_000;
+  return minutes >= 1 ? `${Math.round(minutes * 10) / 10} minute(s)` : `${ms / 1000} s`;
 }

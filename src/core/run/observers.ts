@@ -12,7 +12,8 @@ import type { LoopEvent, LoopEventBody } from '../events.js';
  */
 export type SafePointVerdict =
   | { kind: 'nudge'; note: string }
-  | { kind: 'pause'; reason: string }
+  /** `timeoutMs`: how long the pause waits for a person before the run ends `stalled`. */
+  | { kind: 'pause'; reason: string; timeoutMs: number }
   | { kind: 'end'; outcome: 'stalled'; reason: string };
 
 export interface RunObserver {

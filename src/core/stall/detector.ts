@@ -16,6 +16,8 @@ export interface StallOptions {
   action: StallAction;
   /** Whether a person can resume a paused run; without one, `pause` ends the run `stalled`. */
   attended: boolean;
+  /** How long a pause waits for a person before the run ends `stalled` (ms). */
+  pauseTimeoutMs: number;
 }
 
 export class StallDetector implements RunObserver {
@@ -31,7 +33,12 @@ export class StallDetector implements RunObserver {
   constructor(private readonly options: StallOptions) {}
 
   static forDefinition(def: LoopDefinition, attended: boolean): StallDetector {
-    return new StallDetector({ window: def.stall.window, action: def.stall.on_stall, attended });
+    return new StallDetector({
+      window: def.stall.window,
+      action: def.stall.on_stall,
+      attended,
+      pauseTimeoutMs: Math.round(def.stall.pause_timeout_minutes * 60_000),
+    });
   }
 
   observe(event: LoopEvent): LoopEventBody[] | void {
@@ -115,7 +122,7 @@ export class StallDetector implements RunObserver {
       case 'nudge':
         return { kind: 'nudge', note: nudgeNote(reason) };
       case 'pause':
-        if (this.options.attended) return { kind: 'pause', reason };
+        if (this.options.attended) return { kind: 'pause', reason, timeoutMs: this.options.pauseTimeoutMs };
         return {
           kind: 'end',
           outcome: 'stalled',

@@ -14,13 +14,33 @@ function pretty(input: unknown): string[] {
   return text.split('\n');
 }
 
-export function ApprovalOverlay(props: { height: number; approval: PendingApproval }): JSX.Element {
+/**
+ * The arguments as the screen rows they take at `width`: a long line is cut into rows here rather
+ * than left to wrap, so the count of what fits (and of what does not) is a count of rows.
+ */
+export function argumentRows(input: unknown, width: number): string[] {
+  const rows: string[] = [];
+  const size = Math.max(1, width);
+  for (const line of pretty(input)) {
+    const chars = Array.from(line);
+    if (chars.length === 0) rows.push('');
+    for (let i = 0; i < chars.length; i += size) rows.push(chars.slice(i, i + size).join(''));
+  }
+  return rows;
+}
+
+export function ApprovalOverlay(props: {
+  height: number;
+  width: number;
+  approval: PendingApproval;
+}): JSX.Element {
   const { approval } = props;
   const stillPending = useUiSelector((state) =>
     state.loops.some((view) => view.approvals.some((a) => a.approvalId === approval.approvalId)),
   );
   const waiting = useUiSelector((state) => state.loops.reduce((n, view) => n + view.approvals.length, 0));
-  const args = pretty(approval.input);
+  // Columns: borders 2, padding 2.
+  const args = argumentRows(approval.input, props.width - 4);
   // Rows: borders 2, title, tool, rule, blank, keys; the arguments get the rest and say what was cut.
   const room = Math.max(1, props.height - 7);
   const shown =
@@ -49,7 +69,7 @@ export function ApprovalOverlay(props: { height: number; approval: PendingApprov
         {approval.matched}
       </Text>
       {shown.map((line, i) => (
-        <Text key={i} wrap="wrap">
+        <Text key={i} wrap="truncate-end">
           {line}
         </Text>
       ))}

@@ -4,7 +4,9 @@
  * loops has no business starting runs for, and one that names only loops' own folders would never fire.
  */
 import picomatch from 'picomatch';
+import { declareSecretName } from '../../process/env.js';
 import type { LoopPlace } from './loop-checks.js';
+import type { LoopFrontMatter } from './schema.js';
 import { valueAt } from './issues.js';
 import { escapesRepo } from './paths.js';
 import { fieldName } from './problems.js';
@@ -42,4 +44,13 @@ export function watchGlobProblem(repoRoot: string, glob: string): string | undef
   if ((WATCH_IGNORED_DIRS as readonly string[]).includes(first))
     return `"${glob}" is inside ${first}/, which the watch trigger never looks into (loops' own files, git's, dependencies)`;
   return undefined;
+}
+
+/**
+ * The webhook's secret variable is kept from the agent, the graders and the tools by its name, whatever
+ * that name is (process/env.ts): an agent that could read it could sign deliveries to its own loop.
+ */
+export function declareWebhookSecret(frontMatter: LoopFrontMatter): void {
+  const hook = frontMatter.trigger.webhook;
+  if (hook !== undefined && hook !== true) declareSecretName(hook.secret_env);
 }

@@ -164,7 +164,7 @@ export async function resume(args: string[], options: CommonOptions): Promise<nu
     );
     return OUTCOME_EXIT_CODES[result.outcome];
   } finally {
-    await supervisor.shutdown();
+    await opened.close();
   }
 }
 

@@ -87,6 +87,10 @@ export async function openOwner(
       owner,
       attended: options.attended ?? false,
       ...(options.env ? { env: options.env } : {}),
+      continueRun: async (command, id) =>
+        (await import('./resume.js')).continueInOwner(supervisor, command, id, (err) =>
+          (options.onError ?? (() => undefined))(err),
+        ),
     });
   } catch (error) {
     await supervisor.shutdown('could not serve the state folder');

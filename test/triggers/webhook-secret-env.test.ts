@@ -49,10 +49,13 @@ Look around.
     env: { HOOK_SIG: SECRET, COPY_OF_SIG: `x${SECRET}y` },
   });
   expect(result.stdout.split('\n')[0]).toMatch(/^hooked: verified/);
-  // The run tool's output is in the trace: neither the variable nor its value (nor a copy) is.
-  const traces = join(repo.dir, 'state', 'hooked', 'runs');
-  const files = await readdir(traces);
-  const text = (await Promise.all(files.map((f) => readFile(join(traces, f), 'utf8')))).join('\n');
+  // The run tool's output is in the trace and the summary: neither the variable nor its value (nor a copy) is.
+  const state = join(repo.dir, 'state', 'hooked');
+  const files = [
+    ...(await readdir(join(state, 'traces'))).map((f) => join(state, 'traces', f)),
+    ...(await readdir(join(state, 'runs'))).map((f) => join(state, 'runs', f)),
+  ];
+  const text = (await Promise.all(files.map((f) => readFile(f, 'utf8')))).join('\n');
   expect(text).toContain('seen-env.txt');
   expect(text).not.toContain(SECRET);
   expect(text).not.toContain('HOOK_SIG=');

@@ -24,7 +24,7 @@ import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
 import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
 import { checkApproveRules } from '../approval/definition-check.js';
-import { checkWatch, declareWebhookSecret } from './trigger-checks.js';
+import { checkWatch, declareWebhookSecret, triggerWarnings } from './trigger-checks.js';
 
 export type LoadResult =
   /** `warnings` are settings that are accepted but not acted on yet, and other things to know. */
@@ -101,6 +101,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
         ...notYetEnforced(parsed.yaml, file),
         ...metricWarnings(place),
         ...triageWarnings(parsed.yaml, file),
+        ...triggerWarnings(parsed.yaml, file),
       );
       warnings.push(...agentSettingWarnings(place));
     }

@@ -7,6 +7,7 @@ import picomatch from 'picomatch';
 import { declareSecretName } from '../../process/env.js';
 import type { LoopPlace } from './loop-checks.js';
 import type { LoopFrontMatter } from './schema.js';
+import type { YamlBlock } from './front-matter.js';
 import { valueAt } from './issues.js';
 import { escapesRepo } from './paths.js';
 import { fieldName } from './problems.js';
@@ -53,4 +54,26 @@ export function watchGlobProblem(repoRoot: string, glob: string): string | undef
 export function declareWebhookSecret(frontMatter: LoopFrontMatter): void {
   const hook = frontMatter.trigger.webhook;
   if (hook !== undefined && hook !== true) declareSecretName(hook.secret_env);
+}
+
+/** Settings that only mean something beside another trigger setting, and the setting they need. */
+const NEEDS: ReadonlyArray<{ key: string; needs: string; what: string }> = [
+  { key: 'timezone', needs: 'cron', what: 'the zone a cron expression is read in' },
+  { key: 'catch_up', needs: 'cron', what: 'whether a missed cron time runs once at start' },
+  { key: 'debounce', needs: 'watch', what: 'the quiet time before a watched change starts a run' },
+];
+
+/** Warnings for trigger settings given without the trigger they tune: accepted, so they must be said. */
+export function triggerWarnings(yaml: YamlBlock, file: string): DefinitionProblem[] {
+  const given = (key: string): boolean =>
+    yaml.has(['trigger', key]) && valueAt(yaml.value, ['trigger', key]) != null;
+  return NEEDS.filter(({ key, needs }) => given(key) && !given(needs)).map(({ key, needs, what }) => {
+    const where = ['trigger', key];
+    return {
+      file,
+      line: yaml.lineOf(where),
+      field: fieldName(where),
+      message: `${key} is ${what}, but this loop has no trigger.${needs}: it does nothing`,
+    };
+  });
 }

@@ -11,7 +11,7 @@ import { TriggerLogJob } from './trigger-log.js';
 
 export { CronJob } from './cron.js';
 export { GoalJob } from './goal.js';
-export { WatchJob, suppressWatch } from './watch.js';
+export { WatchJob } from './watch.js';
 export { TriggerLogJob, triggerLogFile } from './trigger-log.js';
 export { replayContext, replayStart, type ReplayableRun } from './replay.js';
 

@@ -48,6 +48,7 @@ export async function control(verb: ControlVerb, args: string[], options: Common
 function checkUsage(verb: ControlVerb, args: string[]): string | undefined {
   if (verb === 'status')
     return args.length > 1 ? 'name one loop at most, e.g. loops status fix-tests' : undefined;
+  if (verb === 'resume' && (args.length === 1 || args.length === 2)) return undefined;
   if (args.length !== 1) {
     return verb === 'approve' || verb === 'deny'
       ? `give the approval's id, e.g. loops ${verb} 20261202-101500-ab12-a1 (loops status lists them)`
@@ -83,7 +84,8 @@ async function commandFor(
   const [arg = ''] = args;
   if (verb === 'stop')
     return { type: 'stop', loop: arg, ...(options.reason ? { reason: options.reason } : {}) };
-  if (verb === 'pause' || verb === 'resume') return { type: verb, loop: arg };
+  if (verb === 'pause') return { type: verb, loop: arg };
+  if (verb === 'resume') return { type: verb, loop: arg, ...(args[1] === undefined ? {} : { run: args[1] }) };
   // An approval is answered by its id; the loop and run it belongs to come from the owner's snapshot.
   const snapshot = await port.refresh();
   const pending = snapshot.approvals.find((a) => a.approvalId === arg);
@@ -165,18 +167,11 @@ export function renderStatus(snapshot: SupervisorSnapshot, port: Pick<RemoteSupe
   return `${out.join('\n')}\n`;
 }
 
-/** `loops resume NAME`: whether an owner serves and has a paused run of NAME (else: continue a stopped run). */
-export async function hasPausedRun(args: string[], options: CommonOptions): Promise<boolean> {
-  if (args.length !== 1) return false;
-  const owner = await findOwner(statePaths(options.repo).root);
-  if (owner.state !== 'served') return false;
-  let port: RemoteSupervisor | undefined;
-  try {
-    port = await RemoteSupervisor.connect(owner.socket, { client: 'control' });
-    return port.snapshot().runs.some((r) => r.loop === args[0] && r.status === 'paused');
-  } catch {
-    return false;
-  } finally {
-    port?.close();
-  }
+/**
+ * `loops resume NAME [RUN]`: whether an owner serves the folder. Then the owner resumes it: a paused
+ * run goes on, and otherwise it continues the last interrupted or budget-ended run (commands/resume.ts
+ * continueInOwner), as `loops resume` does with no owner.
+ */
+export async function ownerServes(options: CommonOptions): Promise<boolean> {
+  return (await findOwner(statePaths(options.repo).root)).state === 'served';
 }

@@ -11,6 +11,7 @@
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import { StateLockCompromisedError } from '../state/lock.js';
 import { daemonLogLine } from '../daemon/log.js';
+import { ownerName } from '../daemon/protocol.js';
 import type { CommonOptions } from './index.js';
 import { reportStartupError } from './errors.js';
 import { openPort, type LocalOwner } from './port.js';
@@ -57,7 +58,7 @@ export async function daemon(args: string[], options: CommonOptions): Promise<nu
     if (opened?.kind === 'remote') {
       opened.port.close();
       process.stderr.write(
-        `loops daemon: loops (pid ${opened.port.owner.pid}, a ${opened.port.owner.owner}) already owns state/ here; ` +
+        `loops daemon: loops (pid ${opened.port.owner.pid}, a ${ownerName(opened.port.owner.owner)}) already owns state/ here; ` +
           'loops status shows its runs\n',
       );
       return EXIT_BAD_DEFINITION;

@@ -8,9 +8,10 @@ import { loadLoop } from '../core/definition/load.js';
 import { describeEventLine } from '../core/describe.js';
 import { EXIT_BAD_DEFINITION } from '../core/events.js';
 import type { RunResult } from '../core/run/run.js';
-import { Supervisor } from '../core/supervisor.js';
+import type { Supervisor } from '../core/supervisor.js';
 import { fleetJobs, type Fleet } from '../fleet/index.js';
 import { reportStartupError } from './errors.js';
+import { openOwner } from './port.js';
 
 /** After a second Ctrl-C, how long the run has to record its end before loops exits anyway. */
 const FORCE_GRACE_MS = 3_000;
@@ -18,19 +19,34 @@ const FORCE_GRACE_MS = 3_000;
 export interface Headless {
   supervisor: Supervisor;
   fleet: Fleet;
+  /** Ends the run's supervisor (runs still in flight, handed ones too, end stopped), then its socket. */
+  close(reason?: string): Promise<void>;
 }
 
-/** The supervisor for one headless run, or the exit status when it cannot open (said on stderr). */
+/**
+ * The supervisor for one headless run, or the exit status when it cannot open (said on stderr). It
+ * owns the state folder and serves its socket while the run goes on, so `loops status`, a screen or
+ * another `loops run` attach to it instead of being refused; it runs no triggers.
+ */
 export async function openHeadless(repo: string): Promise<Headless | number> {
   try {
     const fleet = await fleetJobs(repo, process.env);
-    const supervisor = await Supervisor.open(repo, {
-      ...fleet.options,
-      // Nobody to ask: approvals are denied at once and a stall's pause ends the run stalled.
-      attended: false,
-      onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
-    });
-    return { supervisor, fleet };
+    const owner = await openOwner(
+      repo,
+      'run',
+      {
+        ...fleet.options,
+        // Nobody to ask: approvals are denied at once and a stall's pause ends the run stalled.
+        attended: false,
+        onError: (err) => process.stderr.write(`loops: ${String(err)}\n`),
+      },
+      { ownerJobs: false },
+    );
+    return {
+      supervisor: owner.supervisor,
+      fleet,
+      close: (reason = 'the loops run that owned state/ ended') => owner.close(reason),
+    };
   } catch (err) {
     return reportStartupError(err);
   }

@@ -85,9 +85,9 @@ export async function runCommand(
     case 'spend':
       return (await import('./spend.js')).spend(args, options);
     case 'resume': {
-      // A paused run in the owner's hands is resumed there; otherwise a stopped run is continued.
+      // An owner resumes it (a paused run, or it continues an ended one); else it is continued here.
       const control = await import('./control.js');
-      if (await control.hasPausedRun(args, options)) return control.control('resume', args, options);
+      if (await control.ownerServes(options)) return control.control('resume', args, options);
       return (await import('./resume.js')).resume(args, options);
     }
     case 'clean':

@@ -13,6 +13,7 @@ import { stateLockState } from '../state/lock.js';
 import type { CommonOptions } from './index.js';
 import type { SupervisorSnapshot } from '../core/control.js';
 import { findOwner, RemoteSupervisor } from '../daemon/client.js';
+import type { OwnerKind } from '../daemon/protocol.js';
 
 export async function list(options: CommonOptions): Promise<number> {
   const loops = await loadAllLoops(options.repo);
@@ -24,8 +25,10 @@ export async function list(options: CommonOptions): Promise<number> {
   const index = await StateIndex.openForReading(paths.index);
   let holder: Awaited<ReturnType<typeof stateLockState>> | undefined;
   // With a live owner (the daemon, a screen), what is in flight comes from it, not from the index.
-  const live = await liveSnapshot(paths.root);
+  const owner = await liveOwner(paths.root);
+  const live = owner?.snapshot;
   const rows: string[][] = [];
+  let triggered = false;
   for (const { name, result } of loops) {
     const last = index?.lastRun(name);
     let status: string | undefined = last?.status;
@@ -39,6 +42,9 @@ export async function list(options: CommonOptions): Promise<number> {
       continue;
     }
     const d = result.definition;
+    const { cron, watch, webhook, goal } = d.trigger;
+    if (cron !== undefined || watch !== undefined || webhook !== undefined || goal !== undefined)
+      triggered = true;
     const due = describeNextDue(d);
     rows.push([
       name,
@@ -53,16 +59,23 @@ export async function list(options: CommonOptions): Promise<number> {
       `${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}\n`,
     );
   }
+  // Triggers are jobs of the screen and the daemon: with neither running, a schedule shown is not kept.
+  if (triggered && owner?.kind !== 'screen' && owner?.kind !== 'daemon')
+    process.stdout.write(
+      '\ntriggers (cron, watch, webhook, goal) fire only while loops or loops daemon runs here; neither runs now\n',
+    );
   return 0;
 }
 
-async function liveSnapshot(stateRoot: string): Promise<SupervisorSnapshot | undefined> {
+async function liveOwner(
+  stateRoot: string,
+): Promise<{ snapshot: SupervisorSnapshot; kind: OwnerKind } | undefined> {
   const owner = await findOwner(stateRoot);
   if (owner.state !== 'served') return undefined;
   try {
     const port = await RemoteSupervisor.connect(owner.socket, { client: 'list' });
     port.close();
-    return port.snapshot();
+    return { snapshot: port.snapshot(), kind: port.owner.owner };
   } catch {
     // An owner that cannot be reached now: the index is shown as it is.
     return undefined;

@@ -75,7 +75,7 @@ export async function openOwner(
   repoRoot: string,
   owner: OwnerKind,
   options: SupervisorOptions,
-  more: { jobs?: SupervisorJob[]; webhookPort?: number } = {},
+  more: { jobs?: SupervisorJob[]; webhookPort?: number; ownerJobs?: boolean } = {},
 ): Promise<LocalOwner> {
   const supervisor = await Supervisor.open(repoRoot, options);
   let server: OwnerServer;
@@ -87,6 +87,10 @@ export async function openOwner(
       owner,
       attended: options.attended ?? false,
       ...(options.env ? { env: options.env } : {}),
+      continueRun: async (command, id) =>
+        (await import('./resume.js')).continueInOwner(supervisor, command, id, (err) =>
+          (options.onError ?? (() => undefined))(err),
+        ),
     });
   } catch (error) {
     await supervisor.shutdown('could not serve the state folder');
@@ -98,7 +102,9 @@ export async function openOwner(
       ...(options.callGate ? { callGate: options.callGate } : {}),
       ...(more.webhookPort === undefined ? {} : { webhookPort: more.webhookPort }),
     };
-    for (const job of [...(await ownerJobs(deps)), ...(more.jobs ?? [])]) await supervisor.addJob(job);
+    // A headless `loops run` serves the folder but runs no triggers: it ends with its run.
+    const own = more.ownerJobs === false ? [] : await ownerJobs(deps);
+    for (const job of [...own, ...(more.jobs ?? [])]) await supervisor.addJob(job);
   } catch (error) {
     await supervisor.shutdown('a job could not start');
     await server.close('a job could not start');

@@ -13,7 +13,10 @@ import {
   totalTokens,
   emptyUsage,
 } from '../core/events.js';
+import type { CommandReply } from '../core/control.js';
 import type { ResumePoint } from '../core/run/run.js';
+import type { Supervisor } from '../core/supervisor.js';
+import type { ResumeCommand } from '../daemon/server.js';
 import { INTERRUPTED_REASON, type RunRecord } from '../state/index-db.js';
 import { newRunId, type StatePaths } from '../state/paths.js';
 import { ledgerFor } from '../state/spend-ledger.js';
@@ -104,34 +107,12 @@ export async function resume(args: string[], options: CommonOptions): Promise<nu
   try {
     const problem = await loopProblems(supervisor, name);
     if (problem !== undefined) return problem;
-    const index = supervisor.runIndex;
-    const record =
-      runArg === undefined
-        ? index
-            .runs(name)
-            .reverse()
-            .find((r) => resumeRefusal(r) === undefined)
-        : index.run(name, runArg);
-    if (!record) {
-      process.stderr.write(
-        runArg === undefined
-          ? `loops resume: ${name} has no interrupted run and none that reached its budget\n`
-          : `loops resume: ${name} has no run ${runArg}\n`,
-      );
+    const found = await resumable(supervisor, name, runArg);
+    if (typeof found === 'string') {
+      process.stderr.write(`loops resume: ${found}\n`);
       return EXIT_BAD_DEFINITION;
     }
-    const refusal = resumeRefusal(record);
-    if (refusal) {
-      process.stderr.write(`loops resume: ${refusal}\n`);
-      return EXIT_BAD_DEFINITION;
-    }
-    let point: ResumePoint;
-    try {
-      point = await findResumePoint(supervisor.repoRoot, supervisor.paths, record);
-    } catch (err) {
-      process.stderr.write(`loops resume: ${err instanceof Error ? err.message : String(err)}\n`);
-      return EXIT_BAD_DEFINITION;
-    }
+    const point = found;
     const runId = newRunId();
     process.stderr.write(restoredText(name, runId, point));
     const result = await runAttendedByNobody(opened, name, () =>
@@ -164,8 +145,72 @@ export async function resume(args: string[], options: CommonOptions): Promise<nu
     );
     return OUTCOME_EXIT_CODES[result.outcome];
   } finally {
-    await supervisor.shutdown();
+    await opened.close();
   }
+}
+
+/** Where the run to continue stands (the last resumable one, or `runArg`), or why there is none. */
+async function resumable(
+  supervisor: Supervisor,
+  name: string,
+  runArg: string | undefined,
+): Promise<ResumePoint | string> {
+  const index = supervisor.runIndex;
+  const record =
+    runArg === undefined
+      ? index
+          .runs(name)
+          .reverse()
+          .find((r) => resumeRefusal(r) === undefined)
+      : index.run(name, runArg);
+  if (!record)
+    return runArg === undefined
+      ? `${name} has no interrupted run and none that reached its budget`
+      : `${name} has no run ${runArg}`;
+  const refusal = resumeRefusal(record);
+  if (refusal) return refusal;
+  try {
+    return await findResumePoint(supervisor.repoRoot, supervisor.paths, record);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
+ * `loops resume NAME [RUN]` sent to the owner of the folder, for a loop with no paused run: the owner
+ * continues the run as `loops resume` does with no owner, in a run of its own (the reply names it).
+ */
+export async function continueInOwner(
+  supervisor: Supervisor,
+  command: ResumeCommand,
+  id: string,
+  report: (err: unknown) => void,
+): Promise<CommandReply> {
+  const { loop } = command;
+  const reply = (ok: boolean, reason: string, run?: string): CommandReply => ({
+    id,
+    type: 'resume',
+    loop,
+    ok,
+    status: ok ? 'started' : 'refused',
+    reason,
+    ...(run === undefined ? {} : { run }),
+  });
+  if (!supervisor.definition(loop)) return reply(false, `no valid loop named "${loop}": run loops validate`);
+  const snapshot = supervisor.snapshot();
+  if (snapshot.runs.some((r) => r.loop === loop))
+    return reply(false, `${loop} is running; nothing to continue`);
+  if (snapshot.inFlight >= snapshot.limit)
+    return reply(false, `${snapshot.inFlight} runs are in flight, the limit: resume it when one ends`);
+  const found = await resumable(supervisor, loop, command.run);
+  if (typeof found === 'string') return reply(false, found);
+  const runId = newRunId();
+  supervisor.start(loop, 'resume', runId, { resume: found }).catch(report);
+  return reply(
+    true,
+    `continuing run ${found.from} from iteration ${found.iterations} as run ${runId}`,
+    runId,
+  );
 }
 
 function restoredText(loop: string, run: string, p: ResumePoint): string {

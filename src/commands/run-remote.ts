@@ -13,6 +13,7 @@ import { describeEventLine } from '../core/describe.js';
 import { EXIT_BAD_DEFINITION, OUTCOME_EXIT_CODES, type EventOf, type LoopEvent } from '../core/events.js';
 import type { RunResult } from '../core/run/run.js';
 import { RemoteSupervisor } from '../daemon/client.js';
+import { ownerName } from '../daemon/protocol.js';
 import { statePaths } from '../state/paths.js';
 import type { CommonOptions } from './index.js';
 import { writeJobSummary } from './job-summary.js';
@@ -33,7 +34,9 @@ export async function runRemote(name: string, socket: string, options: CommonOpt
       else err(`loops run: the loops that owns state/ (pid ${port.owner.pid}) has no valid loop ${name}`);
       return EXIT_BAD_DEFINITION;
     }
-    err(`loops: handing the run to loops (pid ${port.owner.pid}, the ${port.owner.owner} that owns state/)`);
+    err(
+      `loops: handing the run to loops (pid ${port.owner.pid}, the ${ownerName(port.owner.owner)} that owns state/)`,
+    );
     const commandId = newCommandId();
     let runId: string | undefined;
     // Events of this loop's runs that arrive before we know which run is ours.

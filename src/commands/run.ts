@@ -32,7 +32,7 @@ export async function runHeadless(args: string[], options: CommonOptions): Promi
     await writeJobSummary(process.env, result.summaryPath, (m) => process.stderr.write(`loops: ${m}\n`));
     return OUTCOME_EXIT_CODES[result.outcome];
   } finally {
-    await supervisor.shutdown();
+    await opened.close();
   }
 }
 

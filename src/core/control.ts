@@ -99,7 +99,7 @@ export interface SupervisorPort {
    * Set when this port is a connection to a supervisor in another process (the daemon, or a screen
    * that owns the state folder): quitting a screen fed by it leaves that process's runs running.
    */
-  readonly remote?: { pid: number; owner: 'screen' | 'daemon' };
+  readonly remote?: { pid: number; owner: 'screen' | 'daemon' | 'run' };
 }
 
 /** A tool call waiting for a person's approval. */

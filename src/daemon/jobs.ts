@@ -7,6 +7,8 @@
  */
 import type { SupervisorJob } from '../core/jobs.js';
 import type { CallGate } from '../core/budget/call-gate.js';
+import { FleetGate } from '../fleet/gate.js';
+import type { TriageOptions } from '../triggers/triage.js';
 import { reloadJob } from './reload-job.js';
 
 export interface OwnerJobDeps {
@@ -20,21 +22,35 @@ export interface OwnerJobDeps {
 
 export type JobFactory = (deps: OwnerJobDeps) => SupervisorJob[] | Promise<SupervisorJob[]>;
 
+/**
+ * How the triggers' triage calls meet the fleet's caps: they wait at its gate like a run's calls, and
+ * their dollars are counted by it as they are billed (they are on no run's event stream).
+ */
+function triageOptions(callGate: CallGate | undefined): { triage?: TriageOptions } {
+  if (!callGate) return {};
+  const gate = callGate instanceof FleetGate ? callGate : undefined;
+  return { triage: { callGate, ...(gate ? { countSpend: (event) => gate.count(event) } : {}) } };
+}
+
 export const JOB_FACTORIES: readonly JobFactory[] = [
   (deps) => [reloadJob(deps.reload)],
-  async (deps) =>
-    (await import('../triggers/index.js')).triggerJobs(
-      deps.callGate ? { triage: { callGate: deps.callGate } } : {},
-    ),
+  async (deps) => (await import('../triggers/index.js')).triggerJobs(triageOptions(deps.callGate)),
   async (deps) => [
     (await import('../triggers/webhook.js')).webhookJob({
       ...(deps.webhookPort === undefined ? {} : { port: deps.webhookPort }),
-      ...(deps.callGate ? { triage: { callGate: deps.callGate } } : {}),
+      ...triageOptions(deps.callGate),
     }),
   ],
-  async (deps) => [
-    (await import('../hillclimb/job.js')).hillclimbJob(deps.callGate ? { callGate: deps.callGate } : {}),
-  ],
+  async (deps) => {
+    const { callGate } = deps;
+    const gate = callGate instanceof FleetGate ? callGate : undefined;
+    return [
+      (await import('../hillclimb/job.js')).hillclimbJob({
+        ...(callGate ? { callGate } : {}),
+        ...(gate ? { countSpend: (event) => gate.count(event) } : {}),
+      }),
+    ];
+  },
 ];
 
 export async function ownerJobs(deps: OwnerJobDeps, factories = JOB_FACTORIES): Promise<SupervisorJob[]> {

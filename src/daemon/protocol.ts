@@ -58,8 +58,16 @@ export const clientMessageSchema = z.discriminatedUnion('kind', [
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
-/** Who owns the folder: a screen (its runs stop when it quits) or the daemon. */
-export type OwnerKind = 'screen' | 'daemon';
+/**
+ * Who owns the folder: a screen (its runs stop when it quits), the daemon, or a headless `loops run`
+ * (it serves while its one run goes on, with no triggers; the runs handed to it stop when it ends).
+ */
+export type OwnerKind = 'screen' | 'daemon' | 'run';
+
+/** The owner as a sentence names it: "the daemon", "the loops run". */
+export function ownerName(kind: OwnerKind): string {
+  return kind === 'run' ? 'loops run' : kind;
+}
 
 export type OwnerMessage =
   | {
@@ -85,7 +93,7 @@ export const ownerMessageSchema = z.discriminatedUnion('kind', [
     kind: z.literal('welcome'),
     protocol: z.number(),
     pid: z.number(),
-    owner: z.enum(['screen', 'daemon']),
+    owner: z.enum(['screen', 'daemon', 'run']),
     repoRoot: z.string(),
     attended: z.boolean(),
   }),

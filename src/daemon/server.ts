@@ -11,7 +11,7 @@
 import { chmodSync, lstatSync, rmSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { SupervisorPort, SupervisorSnapshot } from '../core/control.js';
+import type { Command, CommandReply, SupervisorPort, SupervisorSnapshot } from '../core/control.js';
 import type { LoopEvent } from '../core/events.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { RunHistory } from './history.js';
@@ -44,7 +44,14 @@ export interface OwnerServerOptions {
   helloTimeoutMs?: number;
   /** Bytes waiting to be written to one client before it counts as not reading and is dropped. */
   maxBufferedBytes?: number;
+  /**
+   * `resume` of a loop with no paused run: continue its last interrupted or budget-ended run in the
+   * owner (commands/resume.ts), as `loops resume NAME` does with no owner.
+   */
+  continueRun?: (command: ResumeCommand, id: string) => Promise<CommandReply>;
 }
+
+export type ResumeCommand = Extract<Command, { type: 'resume' }>;
 
 export interface OwnerServer {
   readonly path: string;
@@ -176,18 +183,26 @@ export async function serveOwner(options: OwnerServerOptions): Promise<OwnerServ
       });
       return;
     }
-    try {
-      const reply = options.port.send(message.command);
-      write(client, { kind: 'reply', ref: message.ref, reply });
-      log(
-        `${client.name}: ${message.command.type} ${message.command.loop}: ${reply.status}: ${reply.reason}`,
-      );
-    } catch (error) {
+    const { command, ref } = message;
+    const answered = (reply: CommandReply): void => {
+      write(client, { kind: 'reply', ref, reply });
+      log(`${client.name}: ${command.type} ${command.loop}: ${reply.status}: ${reply.reason}`);
+    };
+    const failed = (error: unknown): void => {
       write(client, {
         kind: 'error',
-        ref: message.ref,
+        ref,
         message: `the command failed: ${error instanceof Error ? error.message : String(error)}`,
       });
+    };
+    if (command.type === 'resume' && options.continueRun && !pausedRun(options.port.snapshot(), command)) {
+      options.continueRun(command, command.id ?? ref).then(answered, failed);
+      return;
+    }
+    try {
+      answered(options.port.send(command));
+    } catch (error) {
+      failed(error);
     }
   };
 
@@ -322,4 +337,11 @@ function removeQuietly(file: string): void {
   } catch {
     // Already gone.
   }
+}
+
+function pausedRun(snapshot: SupervisorSnapshot, target: ResumeCommand): boolean {
+  return snapshot.runs.some(
+    (r) =>
+      r.loop === target.loop && r.status === 'paused' && (target.run === undefined || r.run === target.run),
+  );
 }

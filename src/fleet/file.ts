@@ -10,7 +10,7 @@ import { parseYamlBlock } from '../core/definition/front-matter.js';
 import { readText } from '../core/definition/files.js';
 import { validateYaml } from '../core/definition/issues.js';
 import type { DefinitionProblem } from '../core/definition/problems.js';
-import { isSecretName } from '../process/env.js';
+import { declareSecretName, looksLikeSecretName } from '../process/env.js';
 
 /** Where the fleet file lives, relative to the repository root. */
 export const FLEET_FILE = 'loops/loops.yaml';
@@ -24,7 +24,7 @@ export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 const urlEnvName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, like LOOPS_NOTIFY_URL')
-  .refine(isSecretName, {
+  .refine(looksLikeSecretName, {
     message:
       'the URL is a secret, so its variable must be one loops keeps from the agent: end its name with NOTIFY_URL or WEBHOOK_URL',
   });
@@ -87,6 +87,7 @@ export function parseFleetText(text: string): FleetLoad {
   if (!parsed.ok) return { ok: false, problems: parsed.problems.map(wholeFile) };
   const validated = validateYaml(fleetSchema, parsed.yaml, FLEET_FILE);
   if (!validated.ok) return { ok: false, problems: validated.problems.map(wholeFile) };
+  declareSecretName(validated.data.notify.url_env);
   return { ok: true, fleet: validated.data, exists: true, lineOf: (p) => parsed.yaml.lineOf(p) };
 }
 

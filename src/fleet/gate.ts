@@ -10,7 +10,8 @@
  *
  * When a cap is reached, calls wait (they never fail) and new runs wait in the queue with the reason;
  * a stop ends a call's wait at once. The check is in memory: seeded from the ledger once at start,
- * then fed by every `model.response` as it is billed, so a call costs no file reading.
+ * then fed by every `model.response` as it is billed (a run's from the event stream, a triage call's
+ * handed to `count` by the trigger), so a call costs no file reading.
  *
  * Overshoot: a call already sent when the cap is reached still completes and is billed, so the fleet
  * can pass a cap by at most one call per run in flight (sixteen runs: sixteen calls), never by whole
@@ -83,7 +84,7 @@ export class FleetGate implements CallGate, SupervisorJob {
     this.ctx = ctx;
     if (!this.capped) return;
     // Subscribed before the ledger is read: a call billed meanwhile may count twice, never not at all.
-    this.unsubscribe = ctx.subscribe((event) => this.onEvent(event));
+    this.unsubscribe = ctx.subscribe((event) => this.count(event));
     const now = this.now();
     const seed = await seedSpend(ctx.paths, localMidnight(now), now, BURN_WINDOW_MS);
     this.todayUsd += seed.todayUsd;
@@ -136,7 +137,11 @@ export class FleetGate implements CallGate, SupervisorJob {
     };
   }
 
-  private onEvent(event: LoopEvent): void {
+  /**
+   * Counts a billed call (a `model.response` with dollars). Runs' calls come from the event stream;
+   * calls outside any run (a triage) are handed here by their caller (triggers/triage.ts countSpend).
+   */
+  count(event: LoopEvent): void {
     if (event.type !== 'model.response') return;
     const usd = event.usd;
     if (typeof usd !== 'number' || !Number.isFinite(usd) || usd <= 0) return;

@@ -42,6 +42,8 @@ export interface ImproveOptions {
   onRunEvent?: (event: LoopEvent) => void;
   /** The fleet's caps (loops.yaml): the analyst's and the re-runs' calls wait at them like a run's. */
   callGate?: CallGate;
+  /** Given every billed call of the analyst and the re-runs (the fleet gate counts their dollars). */
+  countSpend?: (event: LoopEvent) => void;
 }
 
 export type ImproveResult = { ok: true; proposal: ProposalRecord } | { ok: false; reason: string };
@@ -111,6 +113,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
     proposal: id,
     usdCap: def.hillclimb?.usd_per_proposal ?? 0.5,
     price,
+    ...(o.countSpend ? { onEvent: spendCounter(o.countSpend) } : {}),
   });
   const stop = (): void => scope.control.stop('the analysis was stopped');
   o.signal?.addEventListener('abort', stop, { once: true });
@@ -177,7 +180,10 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
         ? {}
         : { usdCap: def.hillclimb.usd_per_evaluation }),
       onEvent: (event) => {
-        if (event.type === 'model.response') scope.recordEvaluation(event);
+        if (event.type === 'model.response') {
+          scope.recordEvaluation(event);
+          o.countSpend?.(event);
+        }
         o.onRunEvent?.(event);
       },
     });
@@ -219,4 +225,10 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
 export async function listProposals(repoRoot: string, loop?: string): Promise<ProposalRecord[]> {
   const store = new ProposalStore(statePaths(repoRoot), repoRoot);
   return (await store.list(loop)).sort(byReviewOrder);
+}
+
+function spendCounter(count: (event: LoopEvent) => void): (event: LoopEvent) => void {
+  return (event) => {
+    if (event.type === 'model.response') count(event);
+  };
 }

@@ -25,8 +25,25 @@ const SECRET_NAMES: readonly RegExp[] = [
   /WEBHOOK_URL$/i,
 ];
 
-export function isSecretName(name: string): boolean {
+/** Whether a name looks like a credential's by itself (fleet/file.ts requires it of notify.url_env). */
+export function looksLikeSecretName(name: string): boolean {
   return SECRET_NAMES.some((pattern) => pattern.test(name));
+}
+
+/**
+ * Variables that loops' own files declare as holding a secret (a loop's trigger.webhook.secret_env,
+ * the fleet's notify.url_env), whatever they are called: added as those files load, and dropped from
+ * every environment scrubEnv makes from then on. A webhook secret the agent could read would let it
+ * sign deliveries that start its own loop.
+ */
+const declaredSecrets = new Set<string>();
+
+export function declareSecretName(name: string): void {
+  declaredSecrets.add(name);
+}
+
+export function isSecretName(name: string): boolean {
+  return declaredSecrets.has(name) || looksLikeSecretName(name);
 }
 
 /** A value shorter than this is too likely to occur by chance to be treated as a secret. */

@@ -7,22 +7,16 @@ import type { TriageOptions } from './triage.js';
 import { CronJob } from './cron.js';
 import { GoalJob } from './goal.js';
 import { WatchJob } from './watch.js';
+import { TriggerLogJob } from './trigger-log.js';
 
 export { CronJob } from './cron.js';
 export { GoalJob } from './goal.js';
-export { WatchJob, suppressWatch } from './watch.js';
+export { WatchJob } from './watch.js';
+export { TriggerLogJob, triggerLogFile } from './trigger-log.js';
 export { replayContext, replayStart, type ReplayableRun } from './replay.js';
 
 /** `triage`: how cron, watch and webhook events are triaged (the fleet's call gate). */
 export function triggerJobs(options: { triage?: TriageOptions } = {}): SupervisorJob[] {
   const triage = options.triage ? { triage: options.triage } : {};
-  return [new CronJob(triage), new WatchJob(triage), new GoalJob()];
-}
-
-/** Adds the trigger jobs to a supervisor; a job that cannot start is reported, the others still run. */
-export async function startTriggers(
-  supervisor: { addJob(job: SupervisorJob): Promise<void> },
-  report: (error: unknown) => void,
-): Promise<void> {
-  for (const job of triggerJobs()) await supervisor.addJob(job).catch(report);
+  return [new CronJob(triage), new WatchJob(triage), new GoalJob(), new TriggerLogJob()];
 }

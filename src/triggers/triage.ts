@@ -52,6 +52,12 @@ export interface TriageOptions {
   maxRetries?: number;
   /** Every event of the call (model.request/response...), for tests and logs. */
   onEvent?: (event: LoopEvent) => void;
+  /**
+   * Where each billed call is counted as it happens (the fleet gate's daily and burn-rate caps). A
+   * triage call is outside any run, so its model.response is on no event stream the gate watches:
+   * without this a burst of triaged events would pass the caps until the next start reseeds them.
+   */
+  countSpend?: (event: LoopEvent) => void;
 }
 
 export interface TriageDecision {
@@ -125,7 +131,7 @@ async function decide(
       signal: ctx.signal,
       ...(options.price ? { price: options.price } : {}),
       ...(options.callGate ? { callGate: options.callGate } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.onEvent || options.countSpend ? { onEvent: callEvents(options) } : {}),
     });
   } catch (err) {
     return failed(
@@ -171,6 +177,13 @@ async function decide(
   } finally {
     await scope.close().catch((err: unknown) => ctx.reportError(err));
   }
+}
+
+function callEvents({ onEvent, countSpend }: TriageOptions): (event: LoopEvent) => void {
+  return (event) => {
+    if (event.type === 'model.response') countSpend?.(event);
+    onEvent?.(event);
+  };
 }
 
 function defaultProvider(

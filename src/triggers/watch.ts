@@ -8,8 +8,8 @@
  * Changes loops itself makes in the checkout do not start runs either, or a merge could start the run
  * whose merge starts the next: a changed file whose content now equals HEAD, while HEAD is a commit
  * loops made (a review-pane merge "Merge loops run ...", a run's own "loops: ..." commit taken by a fast
- * forward, a hill-climb commit), is loops' own; and `suppressWatch(paths, ms)` lets a part of loops say
- * ahead of time that it is about to write files. A start that finds the loop's run in flight follows
+ * forward, a hill-climb commit), is loops' own. The review merge always writes such a merge commit (never a
+ * fast-forward onto the agent's own last commit, workspace/review.ts), so that holds for it. A start that finds the loop's run in flight follows
  * `trigger.overlap` (the supervisor keeps at most one queued start per loop).
  */
 import { existsSync } from 'node:fs';
@@ -25,31 +25,6 @@ import type { TriageOptions } from './triage.js';
 
 /** Commit subjects loops writes in a checkout; a hill-climb commit should start with "loops:" too. */
 export const LOOPS_COMMIT = /^(Merge loops run |loops: |loops hill-climb)/;
-
-/** Files loops is about to write itself, repo-relative, with the time the suppression ends. */
-const suppressed = new Map<string, number>();
-
-/**
- * For the next `ms` milliseconds, changes to these files (repo-relative, or absolute inside the repo)
- * start no watch run. For parts of loops that write to the checkout (a merge, a hill-climb commit).
- */
-export function suppressWatch(paths: readonly string[], ms: number, repoRoot?: string): void {
-  const until = Date.now() + ms;
-  for (const p of paths) suppressed.set(normalize(p, repoRoot), until);
-}
-
-function isSuppressed(file: string, now: number): boolean {
-  const until = suppressed.get(file);
-  if (until === undefined) return false;
-  if (until >= now) return true;
-  suppressed.delete(file);
-  return false;
-}
-
-function normalize(p: string, repoRoot: string | undefined): string {
-  const rel = repoRoot !== undefined && path.isAbsolute(p) ? path.relative(repoRoot, p) : p;
-  return rel.split(path.sep).join('/').replace(/^\.\//, '');
-}
 
 interface WatchedLoop {
   loop: string;
@@ -178,7 +153,7 @@ export class WatchJob implements SupervisorJob {
     this.watcher = watcher;
     watcher.on('all', (event, file) => {
       if (event === 'addDir' || event === 'unlinkDir') return;
-      this.changed(normalize(path.relative(root, file), undefined));
+      this.changed(path.relative(root, file).split(path.sep).join('/'));
     });
     watcher.on('error', (error) => {
       ctx.reportError(new Error(`watch: ${messageOf(error)}`));
@@ -217,13 +192,11 @@ export class WatchJob implements SupervisorJob {
   private async fire(w: WatchedLoop, changed: string[], at: string): Promise<void> {
     const ctx = this.ctx;
     if (!ctx) return;
-    const now = Date.now();
-    const notSuppressed = changed.filter((f) => !isSuppressed(f, now));
-    const ours = await loopsOwnChanges(ctx.repoRoot, notSuppressed).catch((error: unknown) => {
+    const ours = await loopsOwnChanges(ctx.repoRoot, changed).catch((error: unknown) => {
       ctx.reportError(new Error(`watch: could not compare the changes with HEAD: ${messageOf(error)}`));
       return new Set<string>();
     });
-    const files = notSuppressed.filter((f) => !ours.has(f));
+    const files = changed.filter((f) => !ours.has(f));
     if (this.stopped || this.loops.get(w.loop)?.globs.join('\n') !== w.globs.join('\n')) return;
     if (files.length === 0) {
       ctx.emit('trigger', w.loop, {

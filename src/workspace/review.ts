@@ -120,6 +120,9 @@ export async function runDiff(repo: string, run: RunBranch): Promise<RunDiff> {
  *   changes to tracked files; otherwise refused, so a person's edits are never mixed in or lost.
  * - The target not checked out: the merge commit is written from the merge-tree result and the
  *   branch moved with a compare-and-swap `update-ref`.
+ * - Always a merge commit with loops' message, never a fast-forward: the branch's tip is then a
+ *   commit loops made, so the watch trigger knows the change is loops' own (triggers/watch.ts). A
+ *   fast-forward would leave the agent's last commit at the tip, which a watch took for a person's.
  */
 export async function mergeRun(repo: string, run: RunBranch, message?: string): Promise<ReviewOutcome> {
   const into = run.baseBranch;
@@ -156,7 +159,6 @@ export async function mergeRun(repo: string, run: RunBranch, message?: string): 
       message: `git merge-tree failed: ${tree.stderr.trim() || `exit code ${tree.exitCode}`}`,
     };
   }
-  const fastForward = await isAncestor(repo, target, head);
   const text = message ?? `Merge ${run.branch} into ${into}`;
 
   const checkout = (await listWorktrees(repo)).find((entry) => entry.branch === into);
@@ -174,6 +176,7 @@ export async function mergeRun(repo: string, run: RunBranch, message?: string): 
       '-c',
       'commit.gpgsign=false',
       'merge',
+      '--no-ff',
       '--no-verify',
       '--no-edit',
       '-m',
@@ -187,38 +190,35 @@ export async function mergeRun(repo: string, run: RunBranch, message?: string): 
         message: `git merge in ${checkout.path} refused: ${(merged.stderr || merged.stdout).trim()}`,
       };
     }
-    return { ok: true, message: `merged ${run.branch} into ${into}${fastForward ? ' (fast-forward)' : ''}` };
+    return { ok: true, message: `merged ${run.branch} into ${into}` };
   }
 
-  let commit = head;
-  if (!fastForward) {
-    const treeSha = tree.stdout.trim().split('\n')[0] ?? '';
-    commit = (
-      await gitOk(
-        repo,
-        [
-          ...(await identity(repo)),
-          '-c',
-          'commit.gpgsign=false',
-          'commit-tree',
-          treeSha,
-          '-p',
-          target,
-          '-p',
-          head,
-          '-m',
-          text,
-        ],
-        'writing the merge commit',
-      )
-    ).trim();
-  }
+  const treeSha = tree.stdout.trim().split('\n')[0] ?? '';
+  const commit = (
+    await gitOk(
+      repo,
+      [
+        ...(await identity(repo)),
+        '-c',
+        'commit.gpgsign=false',
+        'commit-tree',
+        treeSha,
+        '-p',
+        target,
+        '-p',
+        head,
+        '-m',
+        text,
+      ],
+      'writing the merge commit',
+    )
+  ).trim();
   // The old value makes it a compare-and-swap: a commit made to the branch meanwhile is not lost.
   const moved = await git(repo, ['update-ref', '-m', text, `refs/heads/${into}`, commit, target]);
   if (moved.exitCode !== 0) {
     return { ok: false, message: `${into} moved while merging; nothing was changed: ${moved.stderr.trim()}` };
   }
-  return { ok: true, message: `merged ${run.branch} into ${into}${fastForward ? ' (fast-forward)' : ''}` };
+  return { ok: true, message: `merged ${run.branch} into ${into}` };
 }
 
 /** What discarding would throw away, for the confirmation a person answers first. */

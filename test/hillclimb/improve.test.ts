@@ -156,7 +156,7 @@ describe('loops improve on the demo loop tidy-comments', () => {
     expect(await runLoop(dir, 'tidy-comments')).toBe('verified');
   });
 
-  it("waits at the fleet's call gate for the analyst's call and every re-run's calls", async () => {
+  it("waits at the fleet's call gate for the analyst's call and every re-run's calls, and counts them", async () => {
     repo = await makeRepo();
     const dir = repo.dir;
     expect(await runLoop(dir, 'tidy-comments')).toBe('budget');
@@ -167,8 +167,22 @@ describe('loops improve on the demo loop tidy-comments', () => {
         return Promise.resolve('go');
       },
     };
-    const result = await improve({ repoRoot: dir, loop: 'tidy-comments', env: {}, callGate });
+    const counted: string[] = [];
+    const result = await improve({
+      repoRoot: dir,
+      loop: 'tidy-comments',
+      env: {},
+      callGate,
+      countSpend: (event) => {
+        if (event.type === 'model.response') counted.push(event.step);
+      },
+    });
     if (!result.ok) throw new Error(result.reason);
+    // Every billed call is handed to the fleet's counter too (they are on no run's event stream).
+    expect(counted.filter((step) => step === 'analyst')).toHaveLength(1);
+    expect(counted.filter((step) => step === 'work').length).toBe(
+      gated.filter((c) => c.step === 'work').length,
+    );
     const steps = new Set(gated.map((c) => c.step));
     expect(steps.has('analyst')).toBe(true);
     expect(steps.has('work')).toBe(true);

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { WatchJob, suppressWatch } from '../../src/triggers/watch.js';
+import { WatchJob } from '../../src/triggers/watch.js';
+import { mergeRun } from '../../src/workspace/review.js';
 import type { TriggerContext } from '../../src/core/trigger-context.js';
 import { makeRepo, type TestRepo } from '../core/helpers.js';
 import { definition, fakeContext, type FakeContext } from './fake-context.js';
@@ -120,15 +121,38 @@ describe('the watch trigger', () => {
     expect(afterPerson.at(-1)?.files).toEqual(['src/merged-by-person.js']);
   });
 
-  it('starts nothing for files loops said it would write (suppressWatch)', async () => {
+  it("does not start for a review merge of a run whose last commit is the agent's own (no fast-forward)", async () => {
     const w = await watching('trigger: { watch: ["src/**"], debounce: 0.5 }');
-    suppressWatch(['src/generated.js', join(repo.dir, 'src/also.js')], 60_000, repo.dir);
-    write('src/generated.js');
-    write('src/also.js');
+    // The agent committed by itself in the run's worktree: its subject is not one of loops'.
+    await repo.git('checkout', '-q', '-b', 'loops/watcher/r2');
+    write('src/agent-wrote.js');
+    await repo.git('add', '-A');
+    await repo.git('commit', '-q', '-m', 'fix the cart total');
+    await repo.git('checkout', '-q', '-');
+    await vi.waitFor(async () => {
+      await w.settled();
+      const before = fake.sent.length;
+      write('src/marker.js');
+      await vi.waitFor(() => expect(fake.sent.length).toBeGreaterThan(before), poll);
+      await w.settled();
+    }, poll);
+    const seen = fake.sent.length;
+
+    // main could fast-forward to the run's branch; the review merge (as review-port.ts words it)
+    // writes a merge commit of loops' own instead, so the files it brings in start nothing.
+    const merged = await mergeRun(
+      repo.dir,
+      { branch: 'loops/watcher/r2', baseBranch: 'main' },
+      'Merge loops run r2 of watcher (loops/watcher/r2)',
+    );
+    expect(merged).toMatchObject({ ok: true });
+    expect(await repo.git('log', '-1', '--format=%s%n%P', 'main')).toMatch(
+      /^Merge loops run r2 .*\n\S+ \S+$/,
+    );
     write('src/sentinel.js');
-    const all = await startsAfter(1, w);
-    expect(all).toHaveLength(1);
-    expect(all[0]?.files).toEqual(['src/sentinel.js']);
+    const all = await startsAfter(seen + 1, w);
+    expect(all).toHaveLength(seen + 1);
+    expect(all.at(-1)?.files).toEqual(['src/sentinel.js']);
   });
 
   it('records a start the supervisor let go as skipped', async () => {

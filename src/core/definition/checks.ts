@@ -32,7 +32,10 @@ export function captureGroups(pattern: string): number {
 export function cronProblem(expression: string): string | undefined {
   try {
     // No function given: croner only parses the pattern, it schedules nothing.
-    new Cron(expression, { mode: '5-part' });
+    const cron = new Cron(expression, { mode: '5-part' });
+    // A date that no month has (the 31st of February): croner finds no time in the years it looks at.
+    if (cron.nextRun() === null)
+      return `"${expression}" is never due: no month has that day (day of month and month together), so it would never start a run`;
     return undefined;
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);

@@ -24,7 +24,7 @@ import { DEFAULT_MODELS, loopFrontMatterSchema } from './schema.js';
 import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
 import { checkApproveRules } from '../approval/definition-check.js';
-import { checkWatch } from './trigger-checks.js';
+import { checkWatch, declareWebhookSecret, triggerWarnings } from './trigger-checks.js';
 
 export type LoadResult =
   /** `warnings` are settings that are accepted but not acted on yet, and other things to know. */
@@ -85,8 +85,10 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
     else {
       const place: LoopPlace = { repoRoot: root, dir, name, file, yaml: parsed.yaml };
       const validated = validateYaml(loopFrontMatterSchema, parsed.yaml, file);
-      if (validated.ok) frontMatter = validated.data;
-      else problems.push(...validated.problems);
+      if (validated.ok) {
+        frontMatter = validated.data;
+        declareWebhookSecret(frontMatter);
+      } else problems.push(...validated.problems);
       problems.push(...checkName(place, problems));
       problems.push(...(await checkScript(place)));
       problems.push(...checkProtect(place));
@@ -99,6 +101,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
         ...notYetEnforced(parsed.yaml, file),
         ...metricWarnings(place),
         ...triageWarnings(parsed.yaml, file),
+        ...triggerWarnings(parsed.yaml, file),
       );
       warnings.push(...agentSettingWarnings(place));
     }

@@ -4,7 +4,10 @@
  * loops has no business starting runs for, and one that names only loops' own folders would never fire.
  */
 import picomatch from 'picomatch';
+import { declareSecretName } from '../../process/env.js';
 import type { LoopPlace } from './loop-checks.js';
+import type { LoopFrontMatter } from './schema.js';
+import type { YamlBlock } from './front-matter.js';
 import { valueAt } from './issues.js';
 import { escapesRepo } from './paths.js';
 import { fieldName } from './problems.js';
@@ -42,4 +45,35 @@ export function watchGlobProblem(repoRoot: string, glob: string): string | undef
   if ((WATCH_IGNORED_DIRS as readonly string[]).includes(first))
     return `"${glob}" is inside ${first}/, which the watch trigger never looks into (loops' own files, git's, dependencies)`;
   return undefined;
+}
+
+/**
+ * The webhook's secret variable is kept from the agent, the graders and the tools by its name, whatever
+ * that name is (process/env.ts): an agent that could read it could sign deliveries to its own loop.
+ */
+export function declareWebhookSecret(frontMatter: LoopFrontMatter): void {
+  const hook = frontMatter.trigger.webhook;
+  if (hook !== undefined && hook !== true) declareSecretName(hook.secret_env);
+}
+
+/** Settings that only mean something beside another trigger setting, and the setting they need. */
+const NEEDS: ReadonlyArray<{ key: string; needs: string; what: string }> = [
+  { key: 'timezone', needs: 'cron', what: 'the zone a cron expression is read in' },
+  { key: 'catch_up', needs: 'cron', what: 'whether a missed cron time runs once at start' },
+  { key: 'debounce', needs: 'watch', what: 'the quiet time before a watched change starts a run' },
+];
+
+/** Warnings for trigger settings given without the trigger they tune: accepted, so they must be said. */
+export function triggerWarnings(yaml: YamlBlock, file: string): DefinitionProblem[] {
+  const given = (key: string): boolean =>
+    yaml.has(['trigger', key]) && valueAt(yaml.value, ['trigger', key]) != null;
+  return NEEDS.filter(({ key, needs }) => given(key) && !given(needs)).map(({ key, needs, what }) => {
+    const where = ['trigger', key];
+    return {
+      file,
+      line: yaml.lineOf(where),
+      field: fieldName(where),
+      message: `${key} is ${what}, but this loop has no trigger.${needs}: it does nothing`,
+    };
+  });
 }

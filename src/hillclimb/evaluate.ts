@@ -64,6 +64,8 @@ export interface Evaluation {
   usd: number;
   /** The evaluation reached its dollar cap before every re-run was done: nothing was measured. */
   budgetSpent?: true;
+  /** Some re-run could not start (no sandbox, no key, a failed setup): nothing was measured. */
+  couldNotRun?: true;
 }
 
 /** What the evaluation's calls have spent so far, against its cap. */
@@ -137,6 +139,8 @@ interface Outcome {
   verified: boolean;
   iterations: number;
   usd: number;
+  /** Why the re-run failed before its first iteration, when it did: no outcome of the task's. */
+  unrun?: string;
 }
 
 async function rerun(
@@ -192,7 +196,13 @@ async function rerun(
     });
     if (result.worktree)
       await worktrees.remove(result.worktree, { deleteBranch: true }).catch(() => undefined);
-    return { verified: result.outcome === 'verified', iterations: result.iterations, usd: result.spend.usd };
+    const unrun = result.outcome === 'failed' && result.iterations === 0 ? result.reason : undefined;
+    return {
+      verified: result.outcome === 'verified',
+      iterations: result.iterations,
+      usd: result.spend.usd,
+      ...(unrun === undefined ? {} : { unrun }),
+    };
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }
@@ -273,6 +283,13 @@ export async function evaluateProposal(o: EvaluationOptions): Promise<Evaluation
     if (overCap(meter)) {
       const effect = `not measured: the evaluation spent $${meter.usd.toFixed(4)} of its $${(o.usdCap ?? 0).toFixed(4)} (hillclimb.usd_per_evaluation) before it was done`;
       return { arms: [without, withIt], improves: false, effect, usd, budgetSpent: true };
+    }
+    // A re-run that never started says nothing about the change: the comparison is void.
+    const unrun = [...results.without, ...results.with].flat().filter((r) => r.unrun !== undefined);
+    if (unrun.length > 0) {
+      const total = [...results.without, ...results.with].flat().length;
+      const effect = `not measured: ${unrun.length} of ${total} re-runs could not start (${unrun[0]?.unrun ?? ''})`;
+      return { arms: [without, withIt], improves: false, effect, usd, couldNotRun: true };
     }
     return { arms: [without, withIt], ...judge(without, withIt), usd };
   } finally {

@@ -205,7 +205,9 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
         : {
             reason: evaluation.budgetSpent
               ? `evaluation budget spent: ${evaluation.effect}`
-              : `the evaluation measured no gain: ${evaluation.effect}`,
+              : evaluation.couldNotRun
+                ? `the evaluation could not run: ${evaluation.effect}`
+                : `the evaluation measured no gain: ${evaluation.effect}`,
           }),
       targetHash: hashText(checked.before),
       runs: runs.map((r) => r.run),

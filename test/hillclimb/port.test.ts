@@ -89,6 +89,13 @@ describe("the screen's proposals port", () => {
     // a real loop's re-runs refuse to start unconfined, so nothing verifies and nothing is shown.
     expect(await outcome({ bwrapPath: missing, fallback: 'unconfined' })).toBe('pending');
     expect(await outcome({ bwrapPath: missing })).toBe('regressed');
+    // Filed as not measured, not as a change that measured no gain.
+    const filed = await openProposals(repo.dir).list('tidy-comments', { all: true });
+    const unmeasured = filed.find((p) => p.status === 'regressed');
+    expect(unmeasured?.reason).toMatch(
+      /^the evaluation could not run: not measured: 2 of 2 re-runs could not start \(/,
+    );
+    expect(unmeasured?.reason).toContain('bubblewrap');
   });
 });
 

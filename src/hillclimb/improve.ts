@@ -6,7 +6,8 @@
 import type { CallGate } from '../core/budget/call-gate.js';
 import type { LoopDefinition } from '../core/definition/schema.js';
 import type { LoopEvent, LoopEventBody, TokenUsage } from '../core/events.js';
-import { loadLoop } from '../core/definition/load.js';
+import { loadAllLoops, loadLoop } from '../core/definition/load.js';
+import { loadFleetFile } from '../fleet/file.js';
 import { pricerFor } from '../core/budget/prices.js';
 import { ModelCaller } from '../core/run/model-caller.js';
 import { createGraders } from '../core/verify/index.js';
@@ -53,6 +54,11 @@ export function runsPerTask(def: LoopDefinition): number {
 }
 
 export async function improve(o: ImproveOptions): Promise<ImproveResult> {
+  // Loading every loop and the fleet file declares their secret variables (a webhook's secret_env,
+  // notify.url_env), so the re-runs' scrubbed environments drop them whatever they are called: a
+  // process that loaded this loop alone (`loops improve NAME`) would otherwise hand another loop's
+  // webhook secret to this loop's agent.
+  await Promise.all([loadAllLoops(o.repoRoot), loadFleetFile(o.repoRoot)]);
   const loaded = await loadLoop(o.repoRoot, o.loop);
   if (!loaded.ok) return { ok: false, reason: `loops/${o.loop} does not load: run loops validate ${o.loop}` };
   const def = loaded.definition;

@@ -1,8 +1,8 @@
 /**
  * Hill-climbing proposals as the screen and `loops review` see them: a change to one harness file
  * (a SKILL.md or the task prompt in LOOP.md; never RUBRIC.md, see docs/hillclimb.md), the evidence
- * from the loop's traces, and the evaluation that measured it on the loop's own past tasks before a person saw it. The engine lives in
- * src/hillclimb/; this is the protocol between it and its readers.
+ * from the loop's traces, and the evaluation that measured it on the loop's own past tasks before a
+ * person saw it. The engine lives in src/hillclimb/; this is the protocol between it and its readers.
  */
 export type ProposalStatus = 'pending' | 'accepted' | 'rejected' | 'regressed' | 'superseded';
 

@@ -42,9 +42,7 @@ export async function list(options: CommonOptions): Promise<number> {
       continue;
     }
     const d = result.definition;
-    const { cron, watch, webhook, goal } = d.trigger;
-    if (cron !== undefined || watch !== undefined || webhook !== undefined || goal !== undefined)
-      triggered = true;
+    if (describeTrigger(d) !== 'manual') triggered = true;
     const due = describeNextDue(d);
     rows.push([
       name,

@@ -7,6 +7,7 @@
  */
 import type { SupervisorJob } from '../core/jobs.js';
 import type { CallGate } from '../core/budget/call-gate.js';
+import type { LoopEvent } from '../core/events.js';
 import { FleetGate } from '../fleet/gate.js';
 import type { TriageOptions } from '../triggers/triage.js';
 import { reloadJob } from './reload-job.js';
@@ -27,9 +28,17 @@ export type JobFactory = (deps: OwnerJobDeps) => SupervisorJob[] | Promise<Super
  * their dollars are counted by it as they are billed (they are on no run's event stream).
  */
 function triageOptions(callGate: CallGate | undefined): { triage?: TriageOptions } {
+  return callGate ? { triage: gateHooks(callGate) } : {};
+}
+
+/** A call outside runs waits at the gate, and the fleet's gate counts its dollars as it is billed. */
+function gateHooks(callGate: CallGate | undefined): {
+  callGate?: CallGate;
+  countSpend?: (event: LoopEvent) => void;
+} {
   if (!callGate) return {};
   const gate = callGate instanceof FleetGate ? callGate : undefined;
-  return { triage: { callGate, ...(gate ? { countSpend: (event) => gate.count(event) } : {}) } };
+  return { callGate, ...(gate ? { countSpend: (event: LoopEvent) => gate.count(event) } : {}) };
 }
 
 export const JOB_FACTORIES: readonly JobFactory[] = [
@@ -41,16 +50,7 @@ export const JOB_FACTORIES: readonly JobFactory[] = [
       ...triageOptions(deps.callGate),
     }),
   ],
-  async (deps) => {
-    const { callGate } = deps;
-    const gate = callGate instanceof FleetGate ? callGate : undefined;
-    return [
-      (await import('../hillclimb/job.js')).hillclimbJob({
-        ...(callGate ? { callGate } : {}),
-        ...(gate ? { countSpend: (event) => gate.count(event) } : {}),
-      }),
-    ];
-  },
+  async (deps) => [(await import('../hillclimb/job.js')).hillclimbJob(gateHooks(deps.callGate))],
 ];
 
 export async function ownerJobs(deps: OwnerJobDeps, factories = JOB_FACTORIES): Promise<SupervisorJob[]> {

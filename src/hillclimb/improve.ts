@@ -43,7 +43,7 @@ export interface ImproveOptions {
   onRunEvent?: (event: LoopEvent) => void;
   /** The fleet's caps (loops.yaml): the analyst's and the re-runs' calls wait at them like a run's. */
   callGate?: CallGate;
-  /** Given every billed call of the analyst and the re-runs (the fleet gate counts their dollars). */
+  /** Given the analyst's events and the re-runs' billed calls (the fleet gate counts their dollars). */
   countSpend?: (event: LoopEvent) => void;
 }
 
@@ -119,7 +119,7 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
     proposal: id,
     usdCap: def.hillclimb?.usd_per_proposal ?? 0.5,
     price,
-    ...(o.countSpend ? { onEvent: spendCounter(o.countSpend) } : {}),
+    ...(o.countSpend ? { onEvent: o.countSpend } : {}),
   });
   const stop = (): void => scope.control.stop('the analysis was stopped');
   o.signal?.addEventListener('abort', stop, { once: true });
@@ -233,10 +233,4 @@ export async function improve(o: ImproveOptions): Promise<ImproveResult> {
 export async function listProposals(repoRoot: string, loop?: string): Promise<ProposalRecord[]> {
   const store = new ProposalStore(statePaths(repoRoot), repoRoot);
   return (await store.list(loop)).sort(byReviewOrder);
-}
-
-function spendCounter(count: (event: LoopEvent) => void): (event: LoopEvent) => void {
-  return (event) => {
-    if (event.type === 'model.response') count(event);
-  };
 }

@@ -23,8 +23,6 @@ export class SpendScope {
   readonly emitter: Emitter;
   /** Dollars of every priced call recorded here: the analyst's and the evaluation's. */
   usd = 0;
-  /** Dollars of the evaluation's priced calls alone. */
-  evaluationUsd = 0;
   unpriced = 0;
   private failure: Error | undefined;
 
@@ -76,7 +74,6 @@ export class SpendScope {
   recordEvaluation(event: EventOf<'model.response'>): void {
     const call = { ...callFromEvent(event, this.price), run: this.evaluationRun };
     this.write(this.evaluationLog, call);
-    if (call.usd !== null) this.evaluationUsd += call.usd;
   }
 
   private write(log: RunSpendLog, call: CallRecord): void {

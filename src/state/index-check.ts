@@ -7,7 +7,15 @@
  * Records keep keys this version does not know (a newer loops may add fields), as the index does.
  */
 
-const STATUSES = new Set(['running', 'verified', 'budget', 'stalled', 'stopped', 'failed']);
+/** Every status a run record may have (index-summary.ts checks its copies against the same). */
+export const RUN_STATUSES: ReadonlySet<string> = new Set([
+  'running',
+  'verified',
+  'budget',
+  'stalled',
+  'stopped',
+  'failed',
+]);
 const REQUIRED_STRINGS = ['loop', 'run', 'trigger', 'startedAt', 'branch', 'worktree'] as const;
 const OPTIONAL_STRINGS = ['endedAt', 'reason', 'resumedFrom', 'baseSha'] as const;
 const USAGE_NUMBERS = ['input', 'output', 'cacheRead', 'cacheWrite'] as const;
@@ -28,8 +36,8 @@ export function checkRunRecord(raw: unknown): string | undefined {
   if (!isRecord(raw)) return `expected an object, received ${kind(raw)}`;
   for (const key of REQUIRED_STRINGS)
     if (typeof raw[key] !== 'string') return `${key}: expected a string, received ${kind(raw[key])}`;
-  if (!STATUSES.has(raw.status as string))
-    return `status: expected one of ${[...STATUSES].join(', ')}, received ${JSON.stringify(raw.status) ?? 'nothing'}`;
+  if (!RUN_STATUSES.has(raw.status as string))
+    return `status: expected one of ${[...RUN_STATUSES].join(', ')}, received ${JSON.stringify(raw.status) ?? 'nothing'}`;
   if (typeof raw.iterations !== 'number') return `iterations: expected a number, received ${kind(raw.iterations)}`;
   for (const key of OPTIONAL_STRINGS) {
     const value = raw[key];

@@ -14,6 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import { isNotFound } from './errno.js';
+import { RUN_STATUSES } from './index-check.js';
 import type { RunOutcome, RunRecord, RunStatus } from './index-db.js';
 
 export const SUMMARY_VERSION = 1;
@@ -44,8 +45,6 @@ export interface IndexSummaryData {
   index: IndexStamp;
   loops: Record<string, LoopSummary>;
 }
-
-const STATUSES = new Set<string>(['running', 'verified', 'budget', 'stalled', 'stopped', 'failed']);
 
 export function summaryFileFor(indexFile: string): string {
   return path.join(path.dirname(indexFile), 'loops-summary.json');
@@ -141,9 +140,9 @@ function isSummary(raw: unknown): raw is IndexSummaryData {
   for (const loop of Object.values(raw.loops)) {
     if (!isRecord(loop) || !isRecord(loop.last) || !isRecord(loop.outcomes)) return false;
     const last = loop.last;
-    if (typeof last.run !== 'string' || typeof last.startedAt !== 'string' || !STATUSES.has(last.status as string))
+    if (typeof last.run !== 'string' || typeof last.startedAt !== 'string' || !RUN_STATUSES.has(last.status as string))
       return false;
-    for (const status of Object.values(loop.outcomes)) if (!STATUSES.has(status as string)) return false;
+    for (const status of Object.values(loop.outcomes)) if (!RUN_STATUSES.has(status as string)) return false;
   }
   return true;
 }

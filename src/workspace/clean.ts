@@ -30,7 +30,8 @@ export async function cleanWorktrees(repo: string, options: { dryRun?: boolean }
   for (const entry of entries) {
     if (!entry.path.startsWith(own)) continue;
     // What the worktree holds is its HEAD commit: on its branch, or detached once the branch is gone.
-    const head = (await exists(entry.path)) ? await revParse(entry.path, 'HEAD') : undefined;
+    const present = await exists(entry.path);
+    const head = present ? await revParse(entry.path, 'HEAD') : undefined;
     const safe = head === undefined || (await containedElsewhere(worktrees.repoRoot, head));
     const why: 'merged' | 'discarded' | undefined = !safe
       ? undefined
@@ -46,7 +47,7 @@ export async function cleanWorktrees(repo: string, options: { dryRun?: boolean }
       });
       continue;
     }
-    const dirty = (await exists(entry.path)) ? await dirtyFiles(entry.path, true) : [];
+    const dirty = present ? await dirtyFiles(entry.path, true) : [];
     if (dirty.length > 0) {
       report.kept.push({ ...item, why: `${dirty.length} uncommitted change(s)` });
       continue;

@@ -130,4 +130,26 @@ describe('hillclimb: in LOOP.md', () => {
       if (!bad.ok) expect(bad.problems.map((p) => p.field)).toContain(field);
     }
   });
+
+  it('says that tasks does nothing beside an eval set', async () => {
+    repo = await makeRepo();
+    await repo.addLoop(
+      'hc',
+      '---\nname: hc\nagent: { provider: scripted }\nverify: [{ command: "true" }]\nhillclimb:\n  tasks: 2\n  eval: EVAL.txt\n---\nTask.\n',
+      'turns:\n  - text: hi\n',
+    );
+    await writeFile(join(repo.dir, 'loops/hc/EVAL.txt'), '# no runs yet\n');
+    const loaded = await loadLoop(repo.dir, 'hc');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    const tasks = loaded.warnings.find((w) => w.field === 'hillclimb.tasks');
+    expect(tasks?.line).toBe(6);
+    expect(tasks?.message).toContain('it does nothing');
+    // Without the eval set, tasks is what picks the evaluation's tasks: no warning.
+    await repo.addLoop(
+      'hc',
+      '---\nname: hc\nagent: { provider: scripted }\nverify: [{ command: "true" }]\nhillclimb:\n  tasks: 2\n---\nTask.\n',
+    );
+    const plain = await loadLoop(repo.dir, 'hc');
+    expect(plain.ok && plain.warnings.filter((w) => w.field === 'hillclimb.tasks')).toEqual([]);
+  });
 });

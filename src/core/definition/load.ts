@@ -25,6 +25,7 @@ import type { LoopDefinition, LoopFrontMatter } from './schema.js';
 import { loadSkills } from './skills.js';
 import { checkApproveRules } from '../approval/definition-check.js';
 import { checkWatch, declareWebhookSecret, triggerWarnings } from './trigger-checks.js';
+import { hillclimbWarnings } from './hillclimb-checks.js';
 
 export type LoadResult =
   /** `warnings` are settings that are accepted but not acted on yet, and other things to know. */
@@ -102,6 +103,7 @@ async function loadLoopFiles(repoRoot: string, name: string): Promise<LoadResult
         ...metricWarnings(place),
         ...triageWarnings(parsed.yaml, file),
         ...triggerWarnings(parsed.yaml, file),
+        ...hillclimbWarnings(parsed.yaml, file),
       );
       warnings.push(...agentSettingWarnings(place));
     }

@@ -47,8 +47,7 @@ beforeEach(async () => {
   ctx = { worktree, runTimeoutMs: 20_000, outputCap: 10_000, protectedPaths: ['test/**'] };
 });
 afterEach(async () => {
-  racer?.kill('SIGKILL');
-  racer = undefined;
+  await stopSwapping();
   await cleanup();
 });
 
@@ -163,7 +162,26 @@ let racer: ChildProcess | undefined;
 /** A shell loop swapping the worktree's folder d for a symlink to outside and back, as fast as it can. */
 function startSwapping(): void {
   const script = `cd "${worktree}" && while :; do mv d d.real && ln -s "${outside}" d && rm d && mv d.real d; done`;
-  racer = spawn('bash', ['-c', script], { stdio: 'ignore' });
+  // Its own process group: a stop kills the loop and the mv or ln it is running at that moment, which
+  // would otherwise go on writing into the folder being removed.
+  racer = spawn('bash', ['-c', script], { stdio: 'ignore', detached: true });
+}
+
+/** Ends the swapping loop and waits until it is gone. */
+async function stopSwapping(): Promise<void> {
+  const child = racer;
+  racer = undefined;
+  if (!child?.pid) return;
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
+  });
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+  await exited;
 }
 
 describe('a symlink swapped between check and use', () => {
@@ -171,7 +189,7 @@ describe('a symlink swapped between check and use', () => {
     startSwapping();
     for (let i = 0; i < 60; i++) await call('write_file', { path: 'd/f.txt', content: `write ${i}\n` });
     for (let i = 0; i < 20; i++) await call('write_file', { path: `d/new${i}/x.txt`, content: 'x' });
-    racer?.kill('SIGKILL');
+    await stopSwapping();
     await expectOutsideUntouched();
   });
 
@@ -179,7 +197,7 @@ describe('a symlink swapped between check and use', () => {
     startSwapping();
     for (let i = 0; i < 60; i++)
       await call('edit_file', { path: 'd/f.txt', old_string: 'SECRET', new_string: 'x' });
-    racer?.kill('SIGKILL');
+    await stopSwapping();
     await expectOutsideUntouched();
   });
 
